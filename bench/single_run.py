@@ -1,0 +1,59 @@
+"""Wall time and peak memory of one baseline run (120 months, the shipped baseline config).
+
+Usage: ``python bench/single_run.py [--repeats N]``. Prints the figures and writes them to
+``bench/results/single_run.json`` (and appends to its history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import tracemalloc
+from pathlib import Path
+
+from _common import peak_rss_mib, save
+
+from experiments.config import load_config
+from experiments.runner import base_point_specs
+from sim.run import run_one
+
+CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "baseline.toml"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    config = load_config(CONFIG)
+    spec = base_point_specs(config)[0]
+    run_one(spec)  # warm-up: imports and first-call costs
+    walls = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        result = run_one(spec)
+        walls.append(time.perf_counter() - t0)
+        assert result.status == "done", result.error
+    tracemalloc.start()
+    run_one(spec)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    figures = {
+        "config": "experiments/configs/baseline.toml",
+        "customers": config.model.customers,
+        "labs": config.model.labs,
+        "months": config.experiment.horizon_months,
+        "repeats": args.repeats,
+        "wall_s_median": statistics.median(walls),
+        "wall_s_min": min(walls),
+        "wall_s_max": max(walls),
+        "run_peak_alloc_mib": traced_peak / 2**20,
+        "process_peak_rss_mib": peak_rss_mib(),
+    }
+    for key, value in figures.items():
+        print(f"{key:>22}: {value:.3f}" if isinstance(value, float) else f"{key:>22}: {value}")
+    print(f"wrote {save('single_run', figures)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""Customer demand: task success, utility, logit choice and consumer surplus.
+
+Every function is pure numpy and vectorised. Arrays over offerings and customers have shape
+``(j, n)``: offerings first, customers along the contiguous axis, which keeps the inner
+loops long when there are many customers and few offerings. The outside option (no AI) is
+never an input row: it has utility 0 and is added inside :func:`logit`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "choice_probabilities",
+    "logit",
+    "logsum_surplus_usd",
+    "sample_choices",
+    "success_probability",
+    "utility_usd",
+]
+
+
+def success_probability(
+    kappa: ArrayLike, difficulty: ArrayLike, *, slope_per_oom: float = 2.0
+) -> NDArray[np.float64]:
+    """Probability that a model of capability ``kappa`` solves a task of ``difficulty``.
+
+    ``p = 1 / (1 + exp(-slope_per_oom * (kappa - difficulty)))``: both arguments are on the
+    capability scale (OOM of effective training compute, see
+    :func:`markets.scaling.capability_index`), so a task's difficulty is the capability
+    that solves it half of the time.
+
+    Parameters
+    ----------
+    kappa, difficulty
+        Broadcastable arrays in OOM, e.g. ``kappa[:, None]`` of shape ``(j, 1)`` against
+        ``difficulty`` of shape ``(n,)`` gives ``(j, n)``.
+    slope_per_oom
+        Log-odds gained per OOM of capability (assumption: 2 makes one OOM above a task's
+        difficulty succeed 88% of the time, in line with benchmark curves that go from
+        chance to saturation over 2–3 OOM of compute).
+
+    Examples
+    --------
+    >>> float(success_probability(25.0, 25.0))
+    0.5
+    """
+    if slope_per_oom <= 0:
+        raise ValueError(f"slope_per_oom must be positive, got {slope_per_oom}")
+    x = np.asarray(np.subtract(difficulty, kappa, dtype=float))
+    x *= slope_per_oom
+    with np.errstate(over="ignore"):
+        np.exp(x, out=x)
+    x += 1.0
+    return np.reciprocal(x, out=x)
+
+
+def utility_usd(
+    queries_per_month: ArrayLike,
+    value_usd_per_success: ArrayLike,
+    p_success: ArrayLike,
+    price_usd_per_query: ArrayLike,
+    latency_cost_usd_per_query: ArrayLike = 0.0,
+) -> NDArray[np.float64]:
+    """Monthly utility of an offering, in USD per month, relative to not using AI.
+
+    ``U = queries * (value * p_success - price - latency_cost)``, broadcast over offerings
+    ``(j, 1)`` and customers ``(n,)`` to ``(j, n)``.
+    """
+    q = np.asarray(queries_per_month, dtype=float)
+    v = np.asarray(value_usd_per_success, dtype=float)
+    return q * (
+        v * np.asarray(p_success, dtype=float)
+        - np.asarray(price_usd_per_query, dtype=float)
+        - np.asarray(latency_cost_usd_per_query, dtype=float)
+    )
+
+
+def logit(z: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Logit probabilities and log-sum of normalised utilities, with an outside option at 0.
+
+    Parameters
+    ----------
+    z
+        ``(j, n)`` utilities of ``j`` offerings for ``n`` customers, each divided by the
+        customer's taste-noise scale (dimensionless).
+
+    Returns
+    -------
+    probabilities : ndarray
+        ``(j + 1, n)``; row 0 is the outside option, row ``k + 1`` offering ``k``. Columns
+        sum to 1. Computed with the max-subtraction trick, so extreme utilities neither
+        overflow nor produce NaN.
+    logsum : ndarray
+        ``(n,)`` ``log(1 + sum_k exp(z_k))`` (>= 0): expected maximum utility over the
+        outside option, in units of the scale.
+
+    Examples
+    --------
+    >>> p, ls = logit([[0.0], [0.0]])
+    >>> p.round(3).ravel().tolist(), round(float(ls[0]), 4)
+    ([0.333, 0.333, 0.333], 1.0986)
+    """
+    zz = np.asarray(z, dtype=float)
+    if zz.ndim != 2:
+        raise ValueError(f"utilities must be 2-D (offerings, customers), got shape {zz.shape}")
+    e = np.empty((zz.shape[0] + 1, zz.shape[1]))
+    e[0] = 0.0
+    e[1:] = zz
+    m = e.max(axis=0)
+    e -= m
+    np.exp(e, out=e)
+    total = e.sum(axis=0)
+    e /= total
+    return e, m + np.log(total)
+
+
+def choice_probabilities(utility: ArrayLike, scale: ArrayLike) -> NDArray[np.float64]:
+    """Multinomial-logit choice probabilities with an outside option of utility 0.
+
+    Parameters
+    ----------
+    utility
+        ``(j, n)`` utilities of the offerings, any unit.
+    scale
+        ``(n,)`` Gumbel scale of each customer's taste noise, same unit as ``utility``
+        (strictly positive).
+
+    Returns
+    -------
+    ndarray
+        ``(j + 1, n)`` probabilities, outside option first (see :func:`logit`).
+
+    Examples
+    --------
+    >>> p = choice_probabilities([[0.0], [0.0]], [1.0])
+    >>> p.round(3).ravel().tolist()
+    [0.333, 0.333, 0.333]
+    """
+    return logit(np.asarray(utility, dtype=float) / np.asarray(scale, dtype=float))[0]
+
+
+def sample_choices(probabilities: ArrayLike, uniforms: ArrayLike) -> NDArray[np.intp]:
+    """Draw one alternative per column by inverse CDF.
+
+    Parameters
+    ----------
+    probabilities
+        ``(k, n)`` columns summing to 1.
+    uniforms
+        ``(n,)`` draws from U[0, 1), one per column (the caller owns the generator).
+
+    Returns
+    -------
+    ndarray
+        ``(n,)`` row indices in ``[0, k)``.
+
+    Examples
+    --------
+    >>> sample_choices([[0.2, 0.5], [0.8, 0.5]], [0.1, 0.9]).tolist()
+    [0, 1]
+    """
+    p = np.asarray(probabilities, dtype=float)
+    u = np.asarray(uniforms, dtype=float)
+    cdf = np.cumsum(p, axis=0)
+    # Count the rows whose CDF is at or below u (scaled by the column total against
+    # rounding); the minimum guards the last row.
+    idx = (cdf <= u * cdf[-1]).sum(axis=0)
+    return np.minimum(idx, p.shape[0] - 1)
+
+
+def logsum_surplus_usd(utility: ArrayLike, scale: ArrayLike) -> NDArray[np.float64]:
+    """Expected consumer surplus of a logit choice, in the unit of ``utility``.
+
+    ``CS = scale * log(1 + sum_j exp(U_j / scale))`` (Small & Rosen 1981), relative to the
+    outside option (utility 0). Shapes as in :func:`choice_probabilities`; returns ``(n,)``,
+    non-negative by construction.
+
+    Examples
+    --------
+    >>> float(logsum_surplus_usd([[0.0]], [1.0]).round(4)[0])
+    0.6931
+    """
+    s = np.asarray(scale, dtype=float)
+    return s * logit(np.asarray(utility, dtype=float) / s)[1]

@@ -1,0 +1,105 @@
+"""Market concentration and margin metrics.
+
+Pure numpy. Shares are fractions in ``[0, 1]``; HHI is on the 0–10,000 scale used by
+competition authorities (US DOJ/FTC Merger Guidelines 2023: above 1,800 is "highly
+concentrated").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = [
+    "concentration_ratio",
+    "gross_margin",
+    "hhi",
+    "lerner_index",
+    "operating_margin",
+    "shares",
+]
+
+
+def shares(values: ArrayLike) -> NDArray[np.float64]:
+    """Shares of a non-negative quantity along the last axis; all zero when the total is 0.
+
+    Examples
+    --------
+    >>> shares([1.0, 3.0]).tolist()
+    [0.25, 0.75]
+    >>> shares([0.0, 0.0]).tolist()
+    [0.0, 0.0]
+    """
+    x = np.asarray(values, dtype=float)
+    if np.any(x < 0):
+        raise ValueError("shares need non-negative values")
+    total = x.sum(axis=-1, keepdims=True)
+    return np.divide(x, total, out=np.zeros_like(x), where=total > 0)
+
+
+def hhi(values: ArrayLike) -> NDArray[np.float64] | float:
+    """Herfindahl–Hirschman index of a quantity's shares, 0–10,000, along the last axis.
+
+    ``HHI = 10_000 * sum_i s_i**2``. With ``n`` firms holding positive values it lies in
+    ``[10_000 / n, 10_000]``. Zero when every value is zero (no market).
+
+    Examples
+    --------
+    >>> float(hhi([1.0, 1.0, 1.0, 1.0]))
+    2500.0
+    >>> float(hhi([5.0]))
+    10000.0
+    """
+    s = shares(values)
+    return np.minimum(10_000.0 * np.sum(s * s, axis=-1), 10_000.0)  # rounding can exceed
+
+
+def concentration_ratio(values: ArrayLike, k: int) -> NDArray[np.float64] | float:
+    """CR-k: combined share of the ``k`` largest, a fraction in ``[0, 1]``, along the last axis.
+
+    Examples
+    --------
+    >>> float(concentration_ratio([1.0, 2.0, 7.0], 1))
+    0.7
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    s = np.sort(shares(values), axis=-1)
+    return np.minimum(np.sum(s[..., -k:], axis=-1), 1.0)  # rounding can exceed 1
+
+
+def _ratio(num: NDArray[np.float64], den: NDArray[np.float64]) -> NDArray[np.float64]:
+    return np.divide(num, den, out=np.full(np.broadcast(num, den).shape, np.nan), where=den > 0)
+
+
+def gross_margin(revenue_usd: ArrayLike, serving_cost_usd: ArrayLike) -> NDArray[np.float64]:
+    """``(revenue - serving cost) / revenue``; NaN where revenue is 0 (undefined).
+
+    Examples
+    --------
+    >>> float(gross_margin(100.0, 40.0))
+    0.6
+    """
+    r = np.asarray(revenue_usd, dtype=float)
+    return _ratio(r - np.asarray(serving_cost_usd, dtype=float), r)
+
+
+def operating_margin(
+    revenue_usd: ArrayLike, serving_cost_usd: ArrayLike, amortisation_usd: ArrayLike
+) -> NDArray[np.float64]:
+    """``(revenue - serving cost - training amortisation) / revenue``; NaN at zero revenue."""
+    r = np.asarray(revenue_usd, dtype=float)
+    cost = np.asarray(serving_cost_usd, dtype=float) + np.asarray(amortisation_usd, dtype=float)
+    return _ratio(r - cost, r)
+
+
+def lerner_index(price_usd: ArrayLike, marginal_cost_usd: ArrayLike) -> NDArray[np.float64]:
+    """Lerner index ``(P - MC) / P``; NaN where the price is 0.
+
+    Examples
+    --------
+    >>> float(lerner_index(2.0, 0.5))
+    0.75
+    """
+    p = np.asarray(price_usd, dtype=float)
+    return _ratio(p - np.asarray(marginal_cost_usd, dtype=float), p)

@@ -1,0 +1,112 @@
+"""`aimarket run` end to end on a tiny config: the store, its tables and its manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from experiments.cli import main
+from experiments.store import Store
+
+TINY = """
+[experiment]
+name = "tiny"
+seed = 42
+replications = 2
+horizon_months = 6
+
+[model]
+labs = 3
+customers = 300
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY)
+    return path
+
+
+def test_run_writes_a_readable_store(config: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "HHI of revenue" in printed
+    assert "gross margin, upfront_heavy" in printed
+    market = pl.scan_parquet(str(out / "table=market" / "*.parquet")).collect()
+    assert market.height == 2 * 6
+    assert sorted(market["run_id"].unique().to_list()) == ["p000000-r0000", "p000000-r0001"]
+    firms = pl.read_parquet(out / "table=firms")
+    assert {
+        "firm_id",
+        "business_model",
+        "share_revenue",
+        "price_usd_per_query",
+        "kappa",
+        "gross_margin",
+        "cash_usd",
+    } <= set(firms.columns)
+    runs = Store(out).read("runs")
+    assert runs["status"].to_list() == ["done", "done"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 42
+    assert len(manifest["config_sha256"]) == 64
+    assert manifest["config"]["model"]["labs"] == 3
+    assert {"numpy", "simpy", "mesa", "polars", "pydantic", "python"} <= set(manifest["packages"])
+    assert not list(tmp_path.glob(".out.*")), "no temporary directories left behind"
+
+
+def test_seed_and_set_override(config: Path, tmp_path: Path) -> None:
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert main(["run", str(config), "--out", str(a), "--quiet"]) == 0
+    assert main(["run", str(config), "--out", str(b), "--quiet", "--seed", "43"]) == 0
+    assert main(["run", str(config), "--out", str(c), "--quiet", "--set", "model.labs=2"]) == 0
+    ma, mb = Store(a).read("market"), Store(b).read("market")
+    assert not ma["revenue_usd"].equals(mb["revenue_usd"])
+    assert Store(c).read("firms")["firm_id"].n_unique() == 2
+
+
+def test_rerun_replaces_the_store(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    first = Store(out).read("market").sort("run_id", "month")
+    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    second = Store(out).read("market").sort("run_id", "month")
+    assert first.equals(second), "same config and seed, same tables"
+    assert len(list((out / "table=market").glob("*.parquet"))) == 1
+
+
+def test_default_out_is_runs_name(config: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(config), "--quiet"]) == 0
+    assert Store.is_store(tmp_path / "runs" / "tiny")
+
+
+def test_console_script(config: Path, tmp_path: Path) -> None:
+    exe = shutil.which("aimarket", path=str(Path(sys.executable).parent)) or shutil.which(
+        "aimarket"
+    )
+    if exe is None:
+        pytest.fail("the aimarket console script is not installed")
+    out = tmp_path / "out"
+    env = {**os.environ, "COLUMNS": "120"}
+    done = subprocess.run(
+        [exe, "run", str(config), "--out", str(out)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wall time" in done.stdout
+    bad = subprocess.run(
+        [exe, "run", str(config), "--set", "model.labs=0"], capture_output=True, text=True
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        "aimarket: error: --set: model.labs = 0: expected greater than or equal to 1"
+    )
