@@ -59,6 +59,9 @@ class _OneLineParser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------- value types
 
 
+DESCRIPTION = "The market maths of aimarket from the shell: one JSON object per command."
+
+
 def _number(text: str) -> float:
     try:
         return float(text)
@@ -256,7 +259,7 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "econ",
         help="market maths: compute-optimal models, training and serving costs",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        description=DESCRIPTION,
     )
     _configure(parser)
 
@@ -279,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     Returns the exit status instead of raising ``SystemExit`` (0 for ``--help``, 2 for
     invalid arguments).
     """
-    parser = _OneLineParser(prog=PROG, description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = _OneLineParser(prog=PROG, description=DESCRIPTION)
     _configure(parser)
     try:
         args = parser.parse_args(argv)
