@@ -1,28 +1,51 @@
 """The ``aimarket`` command.
 
-``aimarket run CONFIG``: run a config's base point into a store and print a summary.
-``aimarket econ ...``: the economics functions from the shell, JSON out.
+``aimarket run CONFIG``          run a config's base point into a fresh store, print a summary
+``aimarket sweep CONFIG --out``  run a config's whole design (resumable, local or Dask)
+``aimarket status OUT``          done, failed and pending runs of a store
+``aimarket compact OUT``         merge a store's parts
+``aimarket econ ...``            the economics functions from the shell, JSON out
 
-Exit codes: 0 success; 1 some runs failed; 2 bad input (nothing written).
+Exit codes: 0 success; 1 some runs failed; 2 bad input (nothing written); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import polars as pl
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from experiments import econ
-from experiments.config import ConfigError, load_config
+from experiments.config import ConfigError, ExperimentConfig, load_config
+from experiments.design import plan_runs
+from experiments.executors import RunStatus
 from experiments.manifest import build_manifest
-from experiments.runner import RunReport, base_point_specs, run_into_store
+from experiments.runner import base_point_specs, headline
+from experiments.store import Store
+from experiments.sweep import (
+    SweepReport,
+    compact_store,
+    execute,
+    open_store,
+    parse_shard,
+    replace_store,
+    select_shard,
+    store_status,
+)
 
 __all__ = ["build_parser", "main"]
 
@@ -34,16 +57,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command-line interface."""
-    parser = _Parser(prog="aimarket", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
-    run = sub.add_parser("run", help="run a config's base point into a store")
-    run.add_argument("config", type=Path, help="experiment config (TOML)")
-    run.add_argument("--out", type=Path, help="output directory (default runs/<name>)")
-    run.add_argument("--seed", type=int, help="override experiment.seed")
-    run.add_argument(
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", type=Path, help="experiment config (TOML)")
+    p.add_argument("--seed", type=int, help="override experiment.seed")
+    p.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -51,7 +78,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config key by dotted path, e.g. model.labs=6 (repeatable)",
     )
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = _Parser(prog="aimarket", description="A simulator of the AI model market.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a config's base point into a fresh store")
+    _config_args(run)
+    run.add_argument("--out", type=Path, help="output directory (default runs/<name>)")
+
+    sweep = sub.add_parser("sweep", help="run a config's whole design into a store")
+    _config_args(sweep)
+    sweep.add_argument("--out", type=Path, required=True, help="output directory")
+    sweep.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler, tcp://HOST:PORT")
+    sweep.add_argument("--shard", metavar="i/N", help="run only shard i of N (0 <= i < N)")
+    sweep.add_argument("--resume", action="store_true", help="finish a sweep already in --out")
+
+    status = sub.add_parser("status", help="done, failed and pending runs of a store")
+    status.add_argument("out", type=Path)
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    compact = sub.add_parser("compact", help="merge a store's parts into one per table")
+    compact.add_argument("out", type=Path)
+
     econ.add_parser(sub)
     return parser
 
@@ -59,79 +112,177 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``aimarket`` console script."""
     args = build_parser().parse_args(argv)
-    console = Console(stderr=True)
+    err = Console(stderr=True)
     try:
         if args.command == "run":
-            return _run(args, console)
+            return _run(args, err)
+        if args.command == "sweep":
+            return _sweep(args, err)
+        if args.command == "status":
+            return _status(args)
+        if args.command == "compact":
+            result = compact_store(args.out)
+            print(json.dumps(result))
+            return 0
         return econ.run_parsed(args)
     except ConfigError as exc:
         print(f"aimarket: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("aimarket: interrupted; nothing was written", file=sys.stderr)
+        print(
+            "aimarket: interrupted; finished runs are kept (sweep: continue with --resume)",
+            file=sys.stderr,
+        )
         return 130
 
 
-def _run(args: argparse.Namespace, console: Console) -> int:
+def _load(args: argparse.Namespace) -> ExperimentConfig:
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"experiment.seed={args.seed}")
-    config = load_config(args.config, overrides)
+    return load_config(args.config, overrides)
+
+
+def _run(args: argparse.Namespace, err: Console) -> int:
+    config = _load(args)
     out = args.out if args.out is not None else Path("runs") / config.experiment.name
     if config.sweep is not None:
-        console.print(
-            "[yellow]note:[/] the config has a [sweep]; `aimarket run` runs its base point only"
-        )
+        err.print("[yellow]note:[/] the config has a [sweep]; `aimarket run` runs its base point")
     specs = base_point_specs(config)
     manifest = build_manifest(config, command="run", config_path=str(args.config))
-    with _progress(console, quiet=args.quiet) as progress:
-        task = progress.add_task(config.experiment.name, total=len(specs))
-        report = run_into_store(
-            specs, out, manifest=manifest, on_result=lambda _: progress.advance(task)
-        )
-    _print_summary(report, Console())
-    for run_id, error in report.errors[:3]:
-        last = error.strip().splitlines()[-1] if error.strip() else "unknown error"
-        console.print(f"[red]run {run_id} failed:[/] {last}")
-    return 1 if report.failed else 0
+    import polars as pl
+
+    points = pl.DataFrame({"point_id": [0]}, schema={"point_id": pl.Int64})
+
+    def build(tmp: Path) -> SweepReport:
+        store = open_store(tmp, manifest=manifest, points=points, resume=False, shard=None)
+        return _execute_with_progress(specs, store, args, err, config.experiment.name)
+
+    report = replace_store(out, build)
+    _print_summary(report, Store(out), Console())
+    return _finish(report, err)
 
 
-def _progress(console: Console, *, quiet: bool) -> Progress:
-    return Progress(
+def _sweep(args: argparse.Namespace, err: Console) -> int:
+    config = _load(args)
+    shard = parse_shard(args.shard) if args.shard else None
+    if shard is not None and args.scheduler:
+        raise ConfigError("--shard and --scheduler: expected one or the other")
+    design, specs = plan_runs(config, config_dir=args.config.resolve().parent)
+    from experiments.design import points_frame
+
+    manifest = build_manifest(config, command="sweep", config_path=str(args.config))
+    manifest["design"] = {"kind": design.kind, "variables": list(design.variables)}
+    store = open_store(
+        args.out, manifest=manifest, points=points_frame(design), resume=args.resume, shard=shard
+    )
+    mine = select_shard(specs, shard)
+    label = config.experiment.name + (f" shard {shard[0]}/{shard[1]}" if shard else "")
+    report = _execute_with_progress(
+        mine, store, args, err, label, scheduler=args.scheduler, cluster=config.cluster
+    )
+    _print_summary(report, store, Console())
+    return _finish(report, err)
+
+
+def _execute_with_progress(
+    specs: list,
+    store: Store,
+    args: argparse.Namespace,
+    err: Console,
+    label: str,
+    **executor: object,
+) -> SweepReport:
+    progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("runs"),
+        TextColumn("runs  {task.fields[failed]} failed  {task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=console,
-        disable=quiet,
-        transient=True,
+        console=err,
+        disable=args.quiet,
+        transient=False,
     )
+    with progress:
+        task = progress.add_task(label, total=None, failed=0, rate="")
+
+        def on_start(n: int, executor_name: str, workers: int) -> None:
+            progress.update(task, total=n, description=f"{label} [{executor_name} x{workers}]")
+
+        def on_batch(batch: list[RunStatus]) -> None:
+            t = progress.tasks[0]
+            failed = t.fields["failed"] + sum(s.status != "done" for s in batch)
+            done = t.completed + len(batch)
+            elapsed = t.elapsed or 0.0
+            rate = f"{done / elapsed:.2f} runs/s" if elapsed > 0 else ""
+            progress.update(task, advance=len(batch), failed=failed, rate=rate)
+
+        return execute(
+            specs,
+            store,
+            workers=args.workers,
+            on_batch=on_batch,
+            on_start=on_start,
+            **executor,  # type: ignore[arg-type]
+        )
 
 
-def _print_summary(report: RunReport, console: Console) -> None:
+def _finish(report: SweepReport, err: Console) -> int:
+    for run_id, error in report.errors[:5]:
+        err.print(f"[red]run {run_id} failed:[/] {error}")
+    if len(report.errors) > 5:
+        err.print(f"[red]... and {len(report.errors) - 5} more failed runs[/]")
+    return 1 if report.failed else 0
+
+
+def _fmt(value: object, fmt: str) -> str:
+    ok = isinstance(value, int | float) and math.isfinite(value)
+    return fmt.format(value) if ok else "n/a"
+
+
+def _print_summary(report: SweepReport, store: Store, console: Console) -> None:
     table = Table(title=f"aimarket: {report.out}", show_header=True, header_style="bold")
     table.add_column("metric")
-    table.add_column("mean over runs", justify="right")
-    summaries = pl.DataFrame(report.summaries) if report.summaries else pl.DataFrame()
-    rows = [
-        ("HHI of revenue, final month (0–10,000)", "hhi_revenue_final", "{:,.0f}"),
-        ("firms active, final month", "firms_active_final", "{:.1f}"),
-        ("gross margin, final month", "gross_margin_final", "{:.1%}"),
-    ]
-    rows += [
-        (f"gross margin, {col.removeprefix('gross_margin_final_')}", col, "{:.1%}")
-        for col in summaries.columns
-        if col.startswith("gross_margin_final_")
-    ]
-    for label, col, fmt in rows:
-        value = summaries[col].mean() if col in summaries.columns else None
-        ok = isinstance(value, int | float) and math.isfinite(value)
-        table.add_row(label, fmt.format(value) if ok else "n/a")
-    table.add_row("runs (failed)", f"{report.runs} ({report.failed})")
-    table.add_row("wall time", f"{report.wall_s:.2f} s")
+    table.add_column("value", justify="right")
+    table.add_row("runs this time (failed)", f"{report.runs} ({report.failed})")
+    if report.skipped:
+        table.add_row("runs already done (skipped)", str(report.skipped))
+    table.add_row("executor", f"{report.executor} x{report.workers}")
+    table.add_row("wall time", f"{report.wall_s:.2f} s ({report.runs_per_s:.2f} runs/s)")
+    figures = headline(store)
+    table.add_section()
+    table.add_row(
+        "HHI of revenue, final month (0–10,000), mean",
+        _fmt(figures.get("hhi_revenue_final"), "{:,.0f}"),
+    )
+    table.add_row(
+        "firms active, final month, mean", _fmt(figures.get("firms_active_final"), "{:.1f}")
+    )
+    table.add_row(
+        "gross margin, final month, mean", _fmt(figures.get("gross_margin_final"), "{:.1%}")
+    )
+    for key, value in figures.items():
+        if key.startswith("gross_margin_final_"):
+            name = key.removeprefix("gross_margin_final_")
+            table.add_row(f"gross margin, {name}", _fmt(value, "{:.1%}"))
     console.print(table)
     console.print(f"tables: {report.out}/table=<market|firms|runs>/*.parquet")
+
+
+def _status(args: argparse.Namespace) -> int:
+    info = store_status(args.out)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    table = Table(title=f"aimarket status: {info['out']}", show_header=False)
+    for key in ("experiment", "points", "replications", "planned", "done", "failed", "pending"):
+        table.add_row(key, str(info[key]))
+    table.add_row("parts", ", ".join(f"{k} {v}" for k, v in info["parts"].items()))
+    table.add_row("run time, total", f"{info['wall_s_total']:.1f} s")
+    Console().print(table)
+    return 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from sim.clock import normalise_month
 from sim.params import Frozen, ModelParams
 
 __all__ = [
+    "ClusterSection",
     "ConfigError",
     "ExperimentConfig",
     "ExperimentSection",
@@ -63,6 +64,29 @@ class SweepSection(Frozen):
     ranges: dict[str, tuple[float, float]] = Field(default_factory=dict)
     fixed: dict[str, Scalar] = Field(default_factory=dict)
     points: str | list[dict[str, Scalar]] | None = None
+    levels: Annotated[int, Field(ge=2)] | None = None  # morris grid levels (even; default 4)
+    second_order: bool = False  # sobol: also sample for second-order indices
+
+
+class ClusterSection(Frozen):
+    """``[cluster]``: a Dask cluster that ``aimarket sweep`` starts through dask-jobqueue.
+
+    ``kind = "local"`` starts a Dask ``LocalCluster`` on this machine (``jobs`` worker
+    processes with ``cores`` threads each), which is how the path is tested here.
+    """
+
+    kind: Literal["slurm", "pbs", "sge", "lsf", "local"] = "slurm"
+    jobs: Annotated[int, Field(ge=1)] = 1
+    cores: Annotated[int, Field(ge=1)] = 1
+    processes: Annotated[int, Field(ge=1)] | None = None
+    memory: Annotated[str, Field(min_length=1)] = "4GB"
+    walltime: Annotated[str, Field(pattern=r"^\d+(:\d\d){0,2}$")] = "01:00:00"
+    queue: str | None = None
+    account: str | None = None
+    job_extra_directives: tuple[str, ...] = ()
+    job_script_prologue: tuple[str, ...] = ()
+    local_directory: str | None = None
+    interface: str | None = None
 
 
 class ExperimentConfig(Frozen):
@@ -71,6 +95,7 @@ class ExperimentConfig(Frozen):
     experiment: ExperimentSection
     model: ModelParams = ModelParams()
     sweep: SweepSection | None = None
+    cluster: ClusterSection | None = None
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentConfig:

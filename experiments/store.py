@@ -30,7 +30,15 @@ import polars as pl
 
 from sim.run import RunResult
 
-__all__ = ["MANIFEST", "TABLES", "PartWriter", "Store", "new_writer_id", "write_json_atomic"]
+__all__ = [
+    "MANIFEST",
+    "TABLES",
+    "PartWriter",
+    "Store",
+    "new_writer_id",
+    "write_json_atomic",
+    "write_parquet_atomic",
+]
 
 MANIFEST = "manifest.json"
 #: Tables every run writes, in write order.
@@ -77,14 +85,36 @@ class Store:
 
     @classmethod
     def create(cls, root: str | Path, manifest: dict[str, Any], points: pl.DataFrame) -> Store:
-        """Make a new store: directories, manifest and the points table."""
+        """Make a store, or join one that several shards are creating at the same time.
+
+        The manifest is published with an exclusive link, so exactly one creator writes it;
+        the others find it and must carry the same ``config_sha256``. The points table is
+        the same for every creator of the same config.
+
+        Raises
+        ------
+        FileExistsError
+            If ``root`` already holds a store of a different config.
+        """
         store = cls(root)
+        tmp_dir = store.root / ".tmp"
         (store.root / "ledger").mkdir(parents=True, exist_ok=True)
-        (store.root / ".tmp").mkdir(exist_ok=True)
+        tmp_dir.mkdir(exist_ok=True)
         for table in TABLES:
             store.table_dir(table).mkdir(exist_ok=True)
-        _write_parquet_atomic(points, store.root / "points.parquet", store.root / ".tmp")
-        write_json_atomic(store.root / MANIFEST, manifest)
+        if not (store.root / MANIFEST).exists():
+            write_parquet_atomic(points, store.root / "points.parquet", tmp_dir)
+            tmp = tmp_dir / f"{MANIFEST}.{uuid.uuid4().hex}"
+            tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n")
+            try:
+                os.link(tmp, store.root / MANIFEST)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        theirs = store.manifest().get("config_sha256")
+        if theirs != manifest.get("config_sha256"):
+            raise FileExistsError(f"{store.root} holds a store of another config ({theirs})")
         return store
 
     def table_dir(self, table: str) -> Path:
@@ -187,7 +217,7 @@ class PartWriter:
             frames = [f for f in frames if f.height]
             if frames:
                 path = self.store.table_dir(table) / f"part-{part}.parquet"
-                _write_parquet_atomic(pl.concat(frames, how="vertical"), path, tmp_dir)
+                write_parquet_atomic(pl.concat(frames, how="vertical"), path, tmp_dir)
         now = time.time()
         lines = "".join(
             json.dumps(
@@ -222,7 +252,8 @@ class PartWriter:
         self.close()
 
 
-def _write_parquet_atomic(frame: pl.DataFrame, path: Path, tmp_dir: Path) -> None:
+def write_parquet_atomic(frame: pl.DataFrame, path: Path, tmp_dir: Path) -> None:
+    """Write parquet to ``path`` through a file in ``tmp_dir`` (same filesystem) and a rename."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
     tmp = tmp_dir / f"{path.name}.{uuid.uuid4().hex}"
     frame.write_parquet(tmp, compression="zstd", statistics=True)

@@ -17,7 +17,7 @@ from sim.model import MarketModel
 from sim.params import ModelParams
 from sim.record import to_table
 
-__all__ = ["RunResult", "RunSpec", "run_one", "summarise"]
+__all__ = ["RunResult", "RunSpec", "run_one"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +45,11 @@ class RunSpec:
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
-    """A finished (or failed) run: its tables keyed by name, and a one-line summary."""
+    """A finished (or failed) run and its tables, keyed by table name."""
 
     run_id: str
     status: str
     tables: dict[str, pl.DataFrame] = field(default_factory=dict)
-    summary: dict[str, float | int | str | None] = field(default_factory=dict)
     wall_s: float = 0.0
     error: str | None = None
 
@@ -96,31 +95,4 @@ def run_one(spec: RunSpec) -> RunResult:
             "error": [error],
         },
     )
-    summary = summarise(tables) if status == "done" else {}
-    return RunResult(spec.run_id, status, tables, summary, wall_s, error)
-
-
-def summarise(tables: dict[str, pl.DataFrame]) -> dict[str, float | int | str | None]:
-    """Headline figures of one run: final HHI and gross margin by business model."""
-    market, firms = tables["market"], tables["firms"]
-    if market.is_empty():
-        return {}
-    last = market.row(-1, named=True)
-    out: dict[str, float | int | str | None] = {
-        "months": market.height,
-        "hhi_revenue_final": last["hhi_revenue"],
-        "firms_active_final": last["firms_active"],
-        "gross_margin_final": last["gross_margin"],
-        "revenue_usd_final": last["revenue_usd"],
-    }
-    if not firms.is_empty():
-        final = firms.filter(pl.col("month") == firms["month"].max())
-        by_bm = final.group_by("business_model").agg(
-            (
-                (pl.col("revenue_usd").sum() - pl.col("serving_cost_usd").sum())
-                / pl.col("revenue_usd").sum()
-            ).alias("gm")
-        )
-        for bm, gm in by_bm.sort("business_model").iter_rows():
-            out[f"gross_margin_final_{bm}"] = gm
-    return out
+    return RunResult(spec.run_id, status, tables, wall_s, error)

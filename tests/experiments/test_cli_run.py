@@ -37,7 +37,7 @@ def config(tmp_path: Path) -> Path:
 
 def test_run_writes_a_readable_store(config: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    assert main(["run", str(config), "--out", str(out), "--quiet", "--workers", "1"]) == 0
     printed = capsys.readouterr().out
     assert "HHI of revenue" in printed
     assert "gross margin, upfront_heavy" in printed
@@ -66,9 +66,10 @@ def test_run_writes_a_readable_store(config: Path, tmp_path: Path, capsys) -> No
 
 def test_seed_and_set_override(config: Path, tmp_path: Path) -> None:
     a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
-    assert main(["run", str(config), "--out", str(a), "--quiet"]) == 0
-    assert main(["run", str(config), "--out", str(b), "--quiet", "--seed", "43"]) == 0
-    assert main(["run", str(config), "--out", str(c), "--quiet", "--set", "model.labs=2"]) == 0
+    quiet = ["--quiet", "--workers", "1"]
+    assert main(["run", str(config), "--out", str(a), *quiet]) == 0
+    assert main(["run", str(config), "--out", str(b), *quiet, "--seed", "43"]) == 0
+    assert main(["run", str(config), "--out", str(c), *quiet, "--set", "model.labs=2"]) == 0
     ma, mb = Store(a).read("market"), Store(b).read("market")
     assert not ma["revenue_usd"].equals(mb["revenue_usd"])
     assert Store(c).read("firms")["firm_id"].n_unique() == 2
@@ -76,17 +77,20 @@ def test_seed_and_set_override(config: Path, tmp_path: Path) -> None:
 
 def test_rerun_replaces_the_store(config: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    assert main(["run", str(config), "--out", str(out), "--quiet", "--workers", "1"]) == 0
     first = Store(out).read("market").sort("run_id", "month")
-    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    parts = sorted((out / "table=market").glob("*.parquet"))
+    assert main(["run", str(config), "--out", str(out), "--quiet", "--workers", "2"]) == 0
     second = Store(out).read("market").sort("run_id", "month")
-    assert first.equals(second), "same config and seed, same tables"
-    assert len(list((out / "table=market").glob("*.parquet"))) == 1
+    assert first.equals(second), "same config and seed, same tables, whatever the workers"
+    again = sorted((out / "table=market").glob("*.parquet"))
+    assert len(again) == len(parts)
+    assert set(again).isdisjoint(parts), "replaced, not appended"
 
 
 def test_default_out_is_runs_name(config: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["run", str(config), "--quiet"]) == 0
+    assert main(["run", str(config), "--quiet", "--workers", "1"]) == 0
     assert Store.is_store(tmp_path / "runs" / "tiny")
 
 

@@ -1,0 +1,96 @@
+"""Dask clients for sweeps: an existing scheduler, or a dask-jobqueue cluster from the config.
+
+Dask is an optional dependency (``pip install 'aimarket[dask]'``), imported only here and
+only when a sweep asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from experiments.config import ClusterSection, ConfigError
+
+__all__ = ["cluster_kwargs", "dask_client"]
+
+_JOBQUEUE = {
+    "slurm": "SLURMCluster",
+    "pbs": "PBSCluster",
+    "sge": "SGECluster",
+    "lsf": "LSFCluster",
+}
+
+
+def _require_distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise ConfigError(
+            "Dask is not installed: pip install 'aimarket[dask]' (distributed, dask-jobqueue)"
+        ) from None
+    return distributed
+
+
+def cluster_kwargs(section: ClusterSection) -> dict[str, Any]:
+    """Keyword arguments for the dask-jobqueue cluster class of ``section.kind``."""
+    kwargs: dict[str, Any] = {
+        "cores": section.cores,
+        "memory": section.memory,
+        "walltime": section.walltime,
+        "processes": section.processes or 1,
+        "job_extra_directives": list(section.job_extra_directives),
+        "job_script_prologue": list(section.job_script_prologue),
+    }
+    optional = {
+        "queue": section.queue,
+        "account": section.account,
+        "local_directory": section.local_directory,
+        "interface": section.interface,
+    }
+    kwargs.update({k: v for k, v in optional.items() if v is not None})
+    return kwargs
+
+
+@contextmanager
+def dask_client(
+    *, scheduler: str | None = None, cluster: ClusterSection | None = None
+) -> Iterator[tuple[Any, int]]:
+    """A connected ``distributed.Client`` and its expected number of worker threads.
+
+    ``scheduler`` (``tcp://HOST:PORT``) connects to a running cluster; otherwise ``cluster``
+    starts one (``local`` or a dask-jobqueue class) and shuts it down on exit.
+    """
+    distributed = _require_distributed()
+    if scheduler is not None:
+        try:
+            client = distributed.Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        with client:
+            threads = sum(client.nthreads().values()) or 1
+            yield client, threads
+        return
+    if cluster is None:
+        raise ConfigError("a Dask sweep needs --scheduler ADDRESS or a [cluster] table")
+    if cluster.kind == "local":
+        dask_cluster = distributed.LocalCluster(
+            n_workers=cluster.jobs,
+            threads_per_worker=cluster.cores,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        threads = cluster.jobs * cluster.cores
+    else:
+        try:
+            import dask_jobqueue
+        except ImportError:
+            raise ConfigError(
+                "dask-jobqueue is not installed: pip install 'aimarket[dask]'"
+            ) from None
+        dask_cluster = getattr(dask_jobqueue, _JOBQUEUE[cluster.kind])(**cluster_kwargs(cluster))
+        dask_cluster.scale(jobs=cluster.jobs)
+        threads = cluster.jobs * cluster.cores
+    with dask_cluster, distributed.Client(dask_cluster) as client:
+        yield client, threads

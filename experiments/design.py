@@ -1,0 +1,773 @@
+"""Experiment designs: the ``[sweep]`` table of a config into design points and run specs.
+
+A design point is a mapping from dotted parameter paths (relative to ``[model]``, e.g.
+``"hardware.price_performance_doubling_years"``) to values. ``build_design`` turns a
+config's ``[sweep]`` into points (grid, Latin hypercube, Sobol/Saltelli, Morris, or an
+explicit list), ``point_params`` applies a point to the base ``ModelParams``, and
+``plan_runs`` crosses points with replications into ``RunSpec`` objects.
+
+Every mistake in a ``[sweep]`` table is one :class:`~experiments.config.ConfigError` whose
+message names the key as written in the TOML, the value and what was expected. The rules
+are in ``docs/sweeps.md``.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import itertools
+import json
+import re
+import types
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ValidationError
+
+from experiments.config import ConfigError, ExperimentConfig, SweepSection, format_validation_error
+from sim.params import ModelParams
+from sim.run import RunSpec
+
+__all__ = [
+    "DESIGN_SPAWN_KEY",
+    "MORRIS_LEVELS",
+    "Design",
+    "Scalar",
+    "build_design",
+    "parameter_paths",
+    "plan_runs",
+    "point_params",
+    "points_frame",
+]
+
+Scalar = bool | int | float | str
+
+#: Spawn key of the design sampler's stream: ``SeedSequence(experiment.seed,
+#: spawn_key=(DESIGN_SPAWN_KEY,))``. Replicate streams use ``spawn_key=(r,)`` with
+#: ``r < 1_000_000``, so the sampler never shares a stream with a run.
+DESIGN_SPAWN_KEY = 0x5EED_DE51
+
+#: Morris grid levels when ``sweep.levels`` is not given.
+MORRIS_LEVELS = 4
+
+Kind = Literal["int", "float", "bool", "str"]
+_SAMPLED = ("lhs", "sobol", "morris")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class Design:
+    """Design points of an experiment, and what sensitivity analysis needs to read them.
+
+    Attributes
+    ----------
+    kind
+        ``"grid"``, ``"lhs"``, ``"sobol"``, ``"morris"``, ``"list"``, or ``"base"`` for a
+        config without ``[sweep]`` (one point, the ``[model]`` table as written).
+    variables
+        Varied dotted paths, in the order they are written in the config (grid keys,
+        range keys, or the columns of the list).
+    points
+        One dict per point, ``point_id`` = position: every varied path, then every fixed
+        path, to its value. Values have the parameter's type (``int`` parameters hold
+        ``int`` values, enums their string value).
+    problem
+        The SALib problem (``num_vars``, ``names``, ``bounds``) for ``sobol`` and
+        ``morris``; ``None`` otherwise.
+    fixed
+        Paths held at one value at every point (``[sweep.fixed]``), in config order.
+    second_order
+        For ``sobol``: whether the Saltelli sample supports second-order indices (pass it
+        as ``calc_second_order`` to ``SALib.analyze.sobol.analyze``).
+    levels
+        For ``morris``: the number of grid levels (``num_levels`` for
+        ``SALib.analyze.morris.analyze``).
+    samples
+        For ``lhs``, ``sobol`` and ``morris``: the sampler's matrix scaled to the ranges but
+        *before* integer parameters are rounded, one row per point, one column per
+        variable. Morris analysis should use it as ``X``. ``None`` otherwise.
+    """
+
+    kind: str
+    variables: tuple[str, ...]
+    points: tuple[dict[str, Scalar], ...]
+    problem: dict[str, Any] | None = None
+    fixed: tuple[str, ...] = ()
+    second_order: bool = False
+    levels: int | None = None
+    samples: tuple[tuple[float, ...], ...] | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every path of a point: the varied ones, then the fixed ones."""
+        return self.variables + self.fixed
+
+    def sample_matrix(self) -> np.ndarray:
+        """``samples`` as a ``(points, variables)`` float array (for SALib's ``X``).
+
+        Raises
+        ------
+        ValueError
+            If the design was not sampled (grid, list or base).
+        """
+        if self.samples is None:
+            raise ValueError(f"a {self.kind} design has no sample matrix")
+        return np.array(self.samples, dtype=float).reshape(len(self.points), len(self.variables))
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``X`` from ``X | None`` (or ``Optional[X]``); other annotations unchanged."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _leaf_kind(annotation: Any) -> Kind | None:
+    """The scalar kind of a field's type, or ``None`` for tuples, lists and the like."""
+    ann = _unwrap(annotation)
+    if not isinstance(ann, type):
+        return None
+    if issubclass(ann, bool):
+        return "bool"
+    if issubclass(ann, enum.Enum):
+        return "str"
+    if issubclass(ann, int):
+        return "int"
+    if issubclass(ann, float):
+        return "float"
+    if issubclass(ann, str):
+        return "str"
+    return None
+
+
+def _is_table(annotation: Any) -> bool:
+    ann = _unwrap(annotation)
+    return isinstance(ann, type) and issubclass(ann, BaseModel)
+
+
+def parameter_paths(model: type[BaseModel] = ModelParams) -> dict[str, str]:
+    """Every sweepable dotted path of ``model`` and its kind (int, float, bool or str).
+
+    Fields that hold tuples or lists (e.g. ``demand.segments``) are not sweepable.
+
+    Examples
+    --------
+    >>> paths = parameter_paths()
+    >>> paths["labs"], paths["market.regime"], paths["hardware.price_performance_doubling_years"]
+    ('int', 'str', 'float')
+    """
+    out: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        if _is_table(field.annotation):
+            for sub, kind in parameter_paths(_unwrap(field.annotation)).items():
+                out[f"{name}.{sub}"] = kind
+        elif (kind := _leaf_kind(field.annotation)) is not None:
+            out[name] = kind
+    return out
+
+
+def _resolve(path: str) -> Kind:
+    """The kind of a sweepable path; raises ``ValueError`` with the reason otherwise.
+
+    The reason reads on from ``"<key>: "``, e.g. ``unknown parameter hardware.nope
+    (expected one of: hardware.gpu, ...)``.
+    """
+    model: type[BaseModel] = ModelParams
+    parts = path.split(".")
+    for depth, part in enumerate(parts):
+        fields = model.model_fields
+        if part not in fields:
+            hint = ""
+            if depth == 0 and part == "model" and len(parts) > 1:
+                hint = f"; paths are relative to [model], write {'.'.join(parts[1:])!r}"
+            here = "".join(f"{p}." for p in parts[:depth])
+            known = ", ".join(here + name for name in fields)
+            raise ValueError(f"unknown parameter {path} (expected one of: {known}){hint}")
+        annotation = fields[part].annotation
+        last = depth == len(parts) - 1
+        if _is_table(annotation):
+            model = _unwrap(annotation)
+            if last:
+                leaves = ", ".join(f"{path}.{p}" for p in list(parameter_paths(model))[:3])
+                raise ValueError(f"{path} is a table, expected a path to one value (e.g. {leaves})")
+            continue
+        kind = _leaf_kind(annotation)
+        if not last:
+            leaf = ".".join(parts[: depth + 1])
+            raise ValueError(f"unknown parameter {path} ({leaf} is a value, not a table)")
+        if kind is None:
+            raise ValueError(f"{path} holds a list of values and cannot be swept")
+        return kind
+    raise ValueError(f"unknown parameter {path!r}")  # pragma: no cover - unreachable
+
+
+def _set_path(tree: dict[str, Any], parts: Sequence[str], value: Any) -> dict[str, Any]:
+    """A copy of ``tree`` with ``parts`` set to ``value``; only the dicts on the path are copied."""
+    out = dict(tree)
+    if len(parts) == 1:
+        out[parts[0]] = value
+    else:
+        child = out.get(parts[0])
+        out[parts[0]] = _set_path(child if isinstance(child, dict) else {}, parts[1:], value)
+    return out
+
+
+def _get_path(params: BaseModel, path: str) -> Any:
+    node: Any = params
+    for part in path.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def _plain(value: Any) -> Scalar:
+    """A validated field value as a plain Python scalar (enums as their value)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _apply(base: Mapping[str, Any], values: Mapping[str, Any]) -> ModelParams:
+    """Validate ``base`` (a ``ModelParams`` dump) with ``values`` set; pydantic errors pass.
+
+    Paths are not checked here: callers resolve them first, for a clearer message.
+    """
+    tree = dict(base)
+    for path, value in values.items():
+        tree = _set_path(tree, path.split("."), value)
+    return ModelParams.model_validate(tree)
+
+
+def point_params(base: ModelParams, values: Mapping[str, Scalar]) -> ModelParams:
+    """``base`` with each dotted path in ``values`` set, validated as a whole.
+
+    Parameters
+    ----------
+    base
+        The config's ``[model]``.
+    values
+        Dotted paths relative to ``[model]`` and their values (a design point).
+
+    Returns
+    -------
+    ModelParams
+        A new, fully validated parameter set (``base`` itself when ``values`` is empty).
+
+    Raises
+    ------
+    ConfigError
+        For a path that is not a parameter, or a value the parameter rejects.
+
+    Examples
+    --------
+    >>> p = point_params(ModelParams(), {"labs": 6, "market.regime": "inference_heavy"})
+    >>> p.labs, p.market.regime.value
+    (6, 'inference_heavy')
+    >>> point_params(ModelParams(), {"hardware.serving_batch": 0})
+    Traceback (most recent call last):
+    ...
+    experiments.config.ConfigError: hardware.serving_batch = 0: expected greater than or equal to 1
+    """
+    if not values:
+        return base
+    for path in values:
+        try:
+            _resolve(path)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+    try:
+        return _apply(base.model_dump(), values)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def _key(table: str, name: str) -> str:
+    """A sweep key as written in TOML: ``sweep.grid.labs``, ``sweep.grid."market.regime"``."""
+    return f"{table}.{name}" if _BARE_KEY.match(name) else f"{table}.{json.dumps(name)}"
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _reason(exc: ValidationError) -> str:
+    """Pydantic's reason for the first error, worded as ``format_validation_error`` does.
+
+    Used where the key and value are already named; anything but a plain value error falls
+    back to the whole ``format_validation_error`` line.
+    """
+    err = exc.errors(include_url=False)[0]
+    if err["type"] in ("extra_forbidden", "missing"):
+        return format_validation_error(exc)
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        return msg.removeprefix("Value error, ")
+    if msg.startswith("Input should be "):
+        return "expected " + msg.removeprefix("Input should be ")
+    return msg
+
+
+# --------------------------------------------------------------------------- checks
+
+
+class _Checker:
+    """Validates single values against the base parameters and normalises them."""
+
+    def __init__(self, base: ModelParams) -> None:
+        self.dump = base.model_dump()
+
+    def kind(self, key: str, path: str) -> Kind:
+        try:
+            return _resolve(path)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
+
+    def value(self, prefix: str, path: str, value: Any, kind: Kind) -> Scalar:
+        """``value`` as the parameter's type; ``ConfigError("<prefix>: <reason>")`` if rejected.
+
+        ``prefix`` names the sweep key and the value as written, e.g.
+        ``sweep.grid."market.regime"[1] = "x"``.
+        """
+        if kind in ("int", "float") and isinstance(value, bool):
+            raise ConfigError(f"{prefix}: expected a number for {path}")
+        try:
+            params = _apply(self.dump, {path: value})
+        except ValidationError as exc:
+            raise ConfigError(f"{prefix}: {_reason(exc)}") from None
+        return _plain(_get_path(params, path))
+
+    def point(self, where: str, point: Mapping[str, Any]) -> None:
+        """Validate a whole point; ConfigError prefixed by ``where``."""
+        try:
+            _apply(self.dump, point)
+        except ValidationError as exc:
+            raise ConfigError(f"{where}: {format_validation_error(exc)}") from None
+
+
+def _check_fields(sweep: SweepSection) -> None:
+    """Keys that belong to other designs are errors naming the key."""
+    design = sweep.design
+    wrong: list[tuple[str, Any, str]] = []
+    if design != "grid" and sweep.grid:
+        name = next(iter(sweep.grid))
+        wrong.append((_key("sweep.grid", name), sweep.grid[name], "grid"))
+    if design not in _SAMPLED and sweep.ranges:
+        name = next(iter(sweep.ranges))
+        wrong.append((_key("sweep.ranges", name), list(sweep.ranges[name]), "lhs, sobol or morris"))
+    if design != "list" and sweep.points is not None:
+        wrong.append(("sweep.points", sweep.points, "list"))
+    if design not in _SAMPLED and sweep.samples is not None:
+        wrong.append(("sweep.samples", sweep.samples, "lhs, sobol or morris"))
+    if design != "morris" and sweep.levels is not None:
+        wrong.append(("sweep.levels", sweep.levels, "morris"))
+    if design != "sobol" and sweep.second_order:
+        wrong.append(("sweep.second_order", True, "sobol"))
+    if wrong:
+        key, value, designs = wrong[0]
+        raise ConfigError(
+            f"{key} = {_show(value)}: not used by design {design!r} "
+            f"(only by {designs}); remove it or change sweep.design"
+        )
+
+
+def _check_overlap(varied: Iterable[str], fixed: Mapping[str, Any], where: str) -> None:
+    varied = set(varied)
+    for path, value in fixed.items():
+        if path in varied:
+            raise ConfigError(
+                f"{_key('sweep.fixed', path)} = {_show(value)}: {path} is also varied in "
+                f"{where}; expected each parameter either varied or fixed"
+            )
+
+
+# --------------------------------------------------------------------------- designs
+
+
+def build_design(config: ExperimentConfig, *, config_dir: Path | None = None) -> Design:
+    """Validate a config's ``[sweep]`` and expand it into design points.
+
+    Parameters
+    ----------
+    config
+        A loaded config. Without ``[sweep]`` the design is ``"base"``: one point, ``{}``.
+    config_dir
+        Directory that a CSV ``sweep.points`` path is relative to (the config file's
+        directory); the working directory if ``None``.
+
+    Returns
+    -------
+    Design
+        Points in a deterministic order; sampled designs depend only on the config
+        (their stream is ``SeedSequence(experiment.seed, spawn_key=(DESIGN_SPAWN_KEY,))``).
+
+    Raises
+    ------
+    ConfigError
+        For any invalid ``[sweep]`` entry, naming the key as written in the TOML.
+
+    Examples
+    --------
+    >>> from experiments.config import validate_config
+    >>> cfg = validate_config({
+    ...     "experiment": {"name": "x", "seed": 1},
+    ...     "sweep": {"grid": {"labs": [2, 4], "market.regime": ["balanced", "upfront_heavy"]},
+    ...               "fixed": {"customers": 1000}},
+    ... })
+    >>> d = build_design(cfg)
+    >>> d.kind, d.variables, len(d.points)
+    ('grid', ('labs', 'market.regime'), 4)
+    >>> d.points[1]
+    {'labs': 2, 'market.regime': 'upfront_heavy', 'customers': 1000}
+    """
+    sweep = config.sweep
+    if sweep is None:
+        return Design(kind="base", variables=(), points=({},))
+    _check_fields(sweep)
+    checker = _Checker(config.model)
+    fixed: dict[str, Scalar] = {}
+    for path, v in sweep.fixed.items():
+        key = _key("sweep.fixed", path)
+        fixed[path] = checker.value(f"{key} = {_show(v)}", path, v, checker.kind(key, path))
+    if sweep.design == "grid":
+        design = _grid(sweep, checker, fixed)
+    elif sweep.design == "list":
+        design = _list(sweep, checker, fixed, config_dir)
+    else:
+        design = _sampled(sweep, checker, fixed, config.experiment.seed)
+    return design
+
+
+def _grid(sweep: SweepSection, checker: _Checker, fixed: dict[str, Scalar]) -> Design:
+    if not sweep.grid:
+        raise ConfigError(
+            "sweep.grid: no parameters to vary; expected at least one "
+            '"dotted.path" = [values] (to change the base point, edit [model])'
+        )
+    _check_overlap(sweep.grid, sweep.fixed, "sweep.grid")
+    axes: list[list[Scalar]] = []
+    for path, raw in sweep.grid.items():
+        key = _key("sweep.grid", path)
+        kind = checker.kind(key, path)
+        if not raw:
+            raise ConfigError(f"{key} = []: expected a non-empty list of values")
+        values = [
+            checker.value(f"{key}[{i}] = {_show(v)}", path, v, kind) for i, v in enumerate(raw)
+        ]
+        for i, v in enumerate(values):
+            if v in values[:i]:
+                raise ConfigError(
+                    f"{key} = {_show(list(raw))}: value {_show(raw[i])} appears twice; "
+                    "expected distinct values (use experiment.replications for repeats)"
+                )
+        axes.append(values)
+    variables = tuple(sweep.grid)
+    points = tuple(
+        {**dict(zip(variables, combo, strict=True)), **fixed} for combo in itertools.product(*axes)
+    )
+    return Design(kind="grid", variables=variables, points=points, fixed=tuple(fixed))
+
+
+def _list(
+    sweep: SweepSection, checker: _Checker, fixed: dict[str, Scalar], config_dir: Path | None
+) -> Design:
+    if sweep.points is None:
+        raise ConfigError(
+            "sweep.points: required for design 'list'; expected inline [[sweep.points]] "
+            "tables or the path of a CSV file"
+        )
+    if isinstance(sweep.points, str):
+        rows, where, label = _read_csv(sweep.points, config_dir)
+
+        def column(path: str) -> str:
+            return f"{where}: column {json.dumps(path)}"
+    else:
+        rows = [dict(p) for p in sweep.points]
+        where = "sweep.points"
+        label = [f"sweep.points[{i}]" for i in range(len(rows))]
+
+        def column(path: str) -> str:
+            return _key("sweep.points[0]", path)
+
+    if not rows:
+        empty = f"{where}: no rows" if isinstance(sweep.points, str) else f"{where} = []"
+        raise ConfigError(f"{empty}: expected at least one point")
+    variables = tuple(rows[0])
+    if not variables:
+        raise ConfigError(f"{label[0]} = {{}}: expected at least one dotted.path = value")
+    kinds = {path: checker.kind(column(path), path) for path in variables}
+    _check_overlap(variables, sweep.fixed, where)
+    points: list[dict[str, Scalar]] = []
+    for i, row in enumerate(rows):
+        if set(row) != set(variables):
+            raise ConfigError(
+                f"{label[i]}: sets {', '.join(row) or 'nothing'}; expected the same "
+                f"parameters as the first point: {', '.join(variables)}"
+            )
+        for path in variables:
+            if row[path] is None:
+                raise ConfigError(f"{label[i]}: {path} is empty; expected a value")
+        point = {
+            p: checker.value(f"{label[i]}: {p} = {_show(row[p])}", p, row[p], kinds[p])
+            for p in variables
+        }
+        point.update(fixed)
+        checker.point(label[i], point)
+        points.append(point)
+    return Design(kind="list", variables=variables, points=tuple(points), fixed=tuple(fixed))
+
+
+def _read_csv(name: str, config_dir: Path | None) -> tuple[list[dict[str, Any]], str, list[str]]:
+    where = f"sweep.points = {_show(name)}"
+    path = Path(name)
+    if not path.is_absolute() and config_dir is not None:
+        path = Path(config_dir) / path
+    if not path.is_file():
+        what = "is a directory" if path.is_dir() else "no such file"
+        raise ConfigError(f"{where}: {what} ({path}); expected a CSV file of points")
+    try:
+        frame = pl.read_csv(path, infer_schema_length=None)
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{where}: not a readable CSV file ({first})") from None
+    rows = frame.to_dicts()
+    # line numbers as a spreadsheet shows them: the header is line 1
+    return rows, where, [f"{where}, line {i + 2}" for i in range(len(rows))]
+
+
+def _sampled(sweep: SweepSection, checker: _Checker, fixed: dict[str, Scalar], seed: int) -> Design:
+    design = sweep.design
+    if not sweep.ranges:
+        raise ConfigError(
+            f"sweep.ranges: no parameters to vary; expected at least one "
+            f'"dotted.path" = [low, high] for design {design!r}'
+        )
+    if sweep.samples is None:
+        what = {
+            "lhs": "the number of points",
+            "sobol": "the base sample size N (a power of 2); the design has N*(D+2) points",
+            "morris": "the number of trajectories; the design has (D+1) points per trajectory",
+        }[design]
+        raise ConfigError(f"sweep.samples: required for design {design!r}; expected {what}")
+    _check_overlap(sweep.ranges, sweep.fixed, "sweep.ranges")
+    variables = tuple(sweep.ranges)
+    kinds: list[Kind] = []
+    bounds: list[list[float]] = []
+    for path, (low, high) in sweep.ranges.items():
+        key = _key("sweep.ranges", path)
+        kind = checker.kind(key, path)
+        shown = f"{key} = {_show([low, high])}"
+        if kind not in ("int", "float"):
+            raise ConfigError(
+                f"{shown}: {path} is a {'text' if kind == 'str' else 'true/false'} parameter "
+                "and cannot be sampled from a range; expected a number parameter "
+                "(hold it in sweep.fixed, or use a grid or list design)"
+            )
+        if not low < high:
+            raise ConfigError(f"{shown}: expected low < high")
+        for end, value in (("low", low), ("high", high)):
+            v = _round(value) if kind == "int" else value
+            checker.value(f"{shown}: {end} end {_show(v)}", path, v, kind)
+        if kind == "int" and _round(low) == _round(high):
+            raise ConfigError(
+                f"{shown}: both ends round to {_round(low)}; expected a range that spans "
+                "at least two integers"
+            )
+        kinds.append(kind)
+        bounds.append([float(low), float(high)])
+    n = sweep.samples
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(DESIGN_SPAWN_KEY,)))
+    problem: dict[str, Any] | None = None
+    levels: int | None = None
+    if design == "lhs":
+        matrix = _lhs(len(variables), n, rng, bounds)
+    else:
+        problem = {"num_vars": len(variables), "names": list(variables), "bounds": bounds}
+        # SALib adds keys to the problem it is given: hand it a copy
+        salib_problem = {**problem, "names": list(variables), "bounds": [*map(list, bounds)]}
+        if design == "sobol":
+            matrix = _sobol(salib_problem, n, sweep.second_order, rng)
+        else:
+            levels = MORRIS_LEVELS if sweep.levels is None else sweep.levels
+            matrix = _morris(salib_problem, n, levels, rng)
+    points = []
+    for row in matrix:
+        point: dict[str, Scalar] = {
+            path: (_round(x) if kind == "int" else float(x))
+            for path, kind, x in zip(variables, kinds, row, strict=True)
+        }
+        point.update(fixed)
+        points.append(point)
+    return Design(
+        kind=design,
+        variables=variables,
+        points=tuple(points),
+        problem=problem,
+        fixed=tuple(fixed),
+        second_order=sweep.second_order if design == "sobol" else False,
+        levels=levels,
+        samples=tuple(tuple(float(x) for x in row) for row in matrix),
+    )
+
+
+def _round(x: float) -> int:
+    """Nearest integer, halves to even (``numpy.rint``)."""
+    return int(np.rint(x))
+
+
+def _lhs(d: int, n: int, rng: np.random.Generator, bounds: list[list[float]]) -> np.ndarray:
+    try:
+        from scipy.stats import qmc
+    except ImportError:  # pragma: no cover - scipy is a dependency of sweeps
+        raise ConfigError("sweep.design = 'lhs': needs scipy (pip install scipy)") from None
+    # scipy >= 1.15 names the generator `rng`; older versions call it `seed`
+    arg = "rng" if "rng" in inspect.signature(qmc.LatinHypercube).parameters else "seed"
+    unit = qmc.LatinHypercube(d, **{arg: rng}).random(n)
+    lows = np.array([b[0] for b in bounds])
+    highs = np.array([b[1] for b in bounds])
+    return lows + unit * (highs - lows)
+
+
+def _sobol(
+    problem: dict[str, Any], n: int, second_order: bool, rng: np.random.Generator
+) -> np.ndarray:
+    if n & (n - 1):
+        low = 1 << (n.bit_length() - 1)
+        raise ConfigError(
+            f"sweep.samples = {n}: expected a power of 2 for design 'sobol' "
+            f"(nearest: {low} or {low * 2})"
+        )
+    try:
+        from SALib.sample import sobol
+    except ImportError:  # pragma: no cover - SALib is a dependency of sweeps
+        raise ConfigError("sweep.design = 'sobol': needs SALib (pip install SALib)") from None
+    return sobol.sample(problem, n, calc_second_order=second_order, seed=rng)
+
+
+def _morris(problem: dict[str, Any], n: int, levels: int, rng: np.random.Generator) -> np.ndarray:
+    if levels % 2:
+        raise ConfigError(
+            f"sweep.levels = {levels}: expected an even number of Morris levels "
+            "(odd levels bias the sample)"
+        )
+    try:
+        from SALib.sample import morris
+    except ImportError:  # pragma: no cover - SALib is a dependency of sweeps
+        raise ConfigError("sweep.design = 'morris': needs SALib (pip install SALib)") from None
+    return morris.sample(problem, n, num_levels=levels, seed=rng)
+
+
+# --------------------------------------------------------------------------- outputs
+
+
+_DTYPES: dict[type, pl.DataType] = {
+    bool: pl.Boolean(),
+    int: pl.Int64(),
+    float: pl.Float64(),
+    str: pl.String(),
+}
+
+
+def points_frame(design: Design) -> pl.DataFrame:
+    """The design as a table: ``point_id`` (Int64), then one column per path.
+
+    Columns are the varied paths, then the fixed ones, named by their dotted paths; each
+    column's dtype follows its values (Boolean, Int64, Float64 or String).
+
+    Examples
+    --------
+    >>> d = Design(kind="list", variables=("labs", "market.regime"),
+    ...            points=({"labs": 2, "market.regime": "balanced"},
+    ...                    {"labs": 6, "market.regime": "upfront_heavy"}))
+    >>> dict(points_frame(d).schema)
+    {'point_id': Int64, 'labs': Int64, 'market.regime': String}
+    """
+    columns: dict[str, pl.Series] = {
+        "point_id": pl.Series("point_id", range(len(design.points)), dtype=pl.Int64)
+    }
+    for path in design.columns:
+        values = [point[path] for point in design.points]
+        types_ = {type(v) for v in values}
+        if types_ == {int, float}:
+            values, types_ = [float(v) for v in values], {float}
+        if len(types_) != 1 or (kind := next(iter(types_))) not in _DTYPES:
+            raise ValueError(f"column {path}: mixed or unsupported value types {types_}")
+        columns[path] = pl.Series(path, values, dtype=_DTYPES[kind])
+    return pl.DataFrame(list(columns.values()))
+
+
+def plan_runs(
+    config: ExperimentConfig, *, config_dir: Path | None = None
+) -> tuple[Design, list[RunSpec]]:
+    """Every design point times every replication, as run specs.
+
+    Specs are point-major (all replicates of point 0, then of point 1, ...). Replicate
+    ``r`` of every point has ``spawn_key=(r,)`` and the experiment's seed, hence the same
+    ``SeedSequence`` at every point (common random numbers).
+
+    Parameters
+    ----------
+    config
+        A loaded config.
+    config_dir
+        Passed to :func:`build_design`.
+
+    Returns
+    -------
+    tuple[Design, list[RunSpec]]
+        The design and ``len(design.points) * experiment.replications`` specs.
+
+    Raises
+    ------
+    ConfigError
+        As :func:`build_design`, or for a point whose parameters fail validation together.
+
+    Examples
+    --------
+    >>> from experiments.config import validate_config
+    >>> cfg = validate_config({"experiment": {"name": "x", "seed": 7, "replications": 2},
+    ...                        "sweep": {"grid": {"labs": [2, 3]}}})
+    >>> design, specs = plan_runs(cfg)
+    >>> [(s.run_id, s.params.labs, s.spawn_key) for s in specs]  # doctest: +NORMALIZE_WHITESPACE
+    [('p000000-r0000', 2, (0,)), ('p000000-r0001', 2, (1,)),
+     ('p000001-r0000', 3, (0,)), ('p000001-r0001', 3, (1,))]
+    """
+    # imported here: experiments.runner may import this module to plan its runs
+    from experiments.runner import run_id_for
+
+    design = build_design(config, config_dir=config_dir)
+    exp = config.experiment
+    dump = config.model.model_dump()
+    specs: list[RunSpec] = []
+    for point_id, point in enumerate(design.points):
+        try:
+            params = _apply(dump, point) if point else config.model
+        except ValidationError as exc:
+            raise ConfigError(f"design point {point_id}: {format_validation_error(exc)}") from None
+        specs.extend(
+            RunSpec(
+                run_id=run_id_for(point_id, r),
+                point_id=point_id,
+                replicate=r,
+                params=params,
+                seed_entropy=exp.seed,
+                spawn_key=(r,),
+                horizon_months=exp.horizon_months,
+                start_month=exp.start,
+            )
+            for r in range(exp.replications)
+        )
+    return design, specs
