@@ -30,6 +30,7 @@ __all__ = [
     "format_validation_error",
     "load_config",
     "parse_override",
+    "validate_config",
 ]
 
 Scalar = bool | int | float | str

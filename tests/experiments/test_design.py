@@ -467,3 +467,15 @@ def test_grid_size_is_product_and_points_validate(grid: dict[str, list[float]]) 
         for path, value in point.items():
             section, name = path.split(".")
             assert getattr(getattr(params, section), name) == value
+
+
+def test_docs_examples_build(tmp_path: Path) -> None:
+    text = (Path(__file__).parents[2] / "docs" / "sweeps.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```toml\n")[1:]]
+    (tmp_path / "points.csv").write_text(f"labs,market.regime,{DOUBLING}\n2,upfront_heavy,1.5\n")
+    sizes = []
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"c{i}.toml"
+        path.write_text(block)
+        sizes.append(len(build_design(load_config(path), config_dir=tmp_path).points))
+    assert sizes == [6, 64, 1280, 80, 2, 1]
