@@ -1,9 +1,10 @@
 """All customers as one mesa agent holding numpy arrays.
 
 A run can hold a million customers without a million Python objects: customer ``i`` is
-row ``i`` of every array. Each month every customer picks one offering or none (the
+column ``i`` of every array, and customers are stored segment by segment (contiguous), so
+per-segment work is slicing. Each month every customer picks one offering or none (the
 outside option) by multinomial logit, paying a switching cost to move away from what they
-used last month.
+used last month. With routing, a customer's routine and hard work are two separate choices.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.business import Offers
+from agents.strategy import blended_success
 from markets.demand import logit, sample_choices, success_probability
 
 __all__ = ["Choice", "CustomerPopulation", "SegmentLike"]
@@ -31,42 +33,62 @@ class SegmentLike(Protocol):
     difficulty_kappa: float
     difficulty_sd_oom: float
     queries_per_month: float
+    queries_log_sd: float
+    tokens_per_query: float
     latency_value_frac_per_s: float
+    hard_task_frac: float
+    hard_task_extra_oom: float
+    subscription: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """One month of choices.
+    """One month of choices, over ``j`` offerings and ``s`` segments (weighted to the market).
 
     Attributes
     ----------
-    queries
-        ``(j,)`` queries sent to each offering this month.
     queries_by_segment
-        ``(s, j)`` the same, split by customer segment.
+        ``(s, j)`` queries each offering served.
+    pay_units_by_segment
+        ``(s, j)`` units of price paid (queries for usage segments, subscriptions for
+        subscription segments): revenue is ``price * pay_units``.
     spend_usd
         ``(j,)`` what customers paid each offering, summed customer by customer.
-    probabilities
-        ``(j, n)`` choice probabilities of the offerings (outside option excluded): the
-        demand each firm faced, used for next month's pricing.
+    pricing_probabilities
+        ``(j, m)`` choice probabilities on the pricing sample (see
+        :attr:`CustomerPopulation.pricing`): the demand each firm faced.
     surplus_usd
-        Expected consumer surplus this month, USD (logit log-sum, switching costs included).
-    adopters
-        Simulated customers who used any offering this month (unweighted count).
-
-    Queries, spend and surplus are for the represented market (weighted).
+        Expected consumer surplus (logit log-sum, switching costs included).
+    adopters_frac
+        Fraction of customers who used any offering.
     """
 
-    queries: NDArray[np.float64]
     queries_by_segment: NDArray[np.float64]
+    pay_units_by_segment: NDArray[np.float64]
     spend_usd: NDArray[np.float64]
-    probabilities: NDArray[np.float64]
+    pricing_probabilities: NDArray[np.float64]
     surplus_usd: float
-    adopters: int
+    adopters_frac: float
 
-    def revenue_by_segment(self, price_usd_per_query: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``(j,)`` revenue of each offering from ``(s, j)`` segment prices."""
-        return (price_usd_per_query * self.queries_by_segment).sum(axis=0)
+    @property
+    def queries(self) -> NDArray[np.float64]:
+        """``(j,)`` queries each offering served."""
+        return self.queries_by_segment.sum(axis=0)
+
+
+@dataclass(frozen=True, slots=True)
+class PricingSample:
+    """Customers firms observe to price: ``m`` (customer, work stream) pairs.
+
+    ``pay_units``, ``queries`` and ``scale_usd`` are ``(m,)`` inputs of
+    :func:`markets.pricing.logit_best_response_price_usd`; ``segment`` groups them.
+    """
+
+    columns: NDArray[np.intp]
+    segment: NDArray[np.intp]
+    pay_units: NDArray[np.float64]
+    queries: NDArray[np.float64]
+    scale_usd: NDArray[np.float64]
 
 
 class CustomerPopulation(mesa.Agent):
@@ -91,6 +113,13 @@ class CustomerPopulation(mesa.Agent):
     represented
         Real customers the population stands for; each simulated customer carries a weight
         of ``represented / n`` in queries, spend and surplus (default: ``n``, weight 1).
+    routing
+        Whether routine and hard work are chosen separately.
+    pricing_sample_size
+        About how many customers firms observe when they price.
+    nest_frac
+        Nested-logit dissimilarity of the offerings (1: plain logit; see
+        :func:`markets.demand.logit`).
     """
 
     def __init__(
@@ -104,82 +133,200 @@ class CustomerPopulation(mesa.Agent):
         switching_inertia: float,
         success_slope_per_oom: float,
         represented: float | None = None,
+        routing: bool = False,
+        pricing_sample_size: int = 5000,
+        nest_frac: float = 1.0,
     ) -> None:
         super().__init__(model)
         self._rng = rng
         self.choice_noise_frac = choice_noise_frac
         self.switching_inertia = switching_inertia
         self.success_slope_per_oom = success_slope_per_oom
+        self.routing = routing
+        self.nest_frac = nest_frac
         self.segment_names = tuple(s.name for s in segments)
         weights = np.array([s.weight_frac for s in segments])
         counts = _largest_remainder(n, weights / weights.sum())
-        self.segment = np.repeat(np.arange(len(segments), dtype=np.int16), counts)
+        self.bounds = np.concatenate(([0], np.cumsum(counts)))
+        self.segment = np.repeat(np.arange(len(segments), dtype=np.intp), counts)
+        self.subscription = np.array([s.subscription for s in segments], dtype=bool)
+        #: ``(s,)`` tokens of a non-reasoning answer in each segment.
+        self.tokens_per_query = np.array([s.tokens_per_query for s in segments], dtype=float)
 
         def per_segment(attr: str) -> NDArray[np.float64]:
             return np.array([getattr(s, attr) for s in segments], dtype=float)[self.segment]
 
-        z_value = rng.standard_normal(n)
-        z_difficulty = rng.standard_normal(n)
+        z_value, z_difficulty, z_queries = rng.standard_normal((3, n))
+        value_sd, queries_sd = per_segment("value_log_sd"), per_segment("queries_log_sd")
         self.value_usd_per_success = per_segment("value_usd_per_success") * np.exp(
-            per_segment("value_log_sd") * z_value
+            value_sd * z_value
         )
         self.difficulty_kappa = per_segment("difficulty_kappa") + (
             per_segment("difficulty_sd_oom") * z_difficulty
         )
-        self.queries_per_month = per_segment("queries_per_month")
+        # Mean-preserving lognormal volume: heavy users exist within every segment.
+        self.queries_per_month = per_segment("queries_per_month") * np.exp(
+            queries_sd * z_queries - 0.5 * queries_sd**2
+        )
         self.latency_value_frac_per_s = per_segment("latency_value_frac_per_s")
+        self.hard_frac = per_segment("hard_task_frac")
+        self.hard_extra_oom = per_segment("hard_task_extra_oom")
         self.scale_usd = choice_noise_frac * self.queries_per_month * self.value_usd_per_success
-        self._inv_value = 1.0 / self.value_usd_per_success
-        self.current_firm = np.zeros(n, dtype=np.int64)  # 0: no AI
+        sub = self.subscription[self.segment]
+        #: What a customer pays per unit of price: queries (usage) or 1 (subscription).
+        self.pay_units = np.where(sub, 1.0, self.queries_per_month)
+        #: Normalised utility lost per USD of price: ``pay_units / (q v)``.
+        self.price_coef = self.pay_units / (self.queries_per_month * self.value_usd_per_success)
         self.weight = (represented if represented is not None else n) / n
+        self._streams = self._make_streams()
+        self.current_offer = [np.zeros(n, dtype=np.int64) for _ in self._streams]  # 0: none
+        self._success_cache: dict[tuple[int, float], NDArray[np.float64]] = {}
+        self.pricing = self._make_pricing_sample(pricing_sample_size)
 
-    @property
-    def n_segments(self) -> int:
-        """Number of segments ``s``."""
-        return len(self.segment_names)
+    # -- set-up -------------------------------------------------------------------------
+
+    def _make_streams(self) -> list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]:
+        """Work streams as ``(share of each customer's queries, difficulty offset)``.
+
+        Without routing one stream carries all work with blended success (offset None).
+        A stream with a share ``f`` of a customer's work has utility and taste noise ``f``
+        times the customer's, so its normalised utility has the same form.
+        """
+        if not self.routing:
+            return [(np.ones(self.n), None)]
+        return [(1.0 - self.hard_frac, np.zeros(self.n)), (self.hard_frac, self.hard_extra_oom)]
+
+    def stratified_columns(self, size: int) -> NDArray[np.intp]:
+        """About ``size`` customers, the same number from every segment (all of a small one).
+
+        Customers within a segment are independent draws, so evenly spaced columns are a
+        random sample; per-segment sums scale back with :meth:`segment_weights`.
+        """
+        per = max(1, size // max(self.n_segments, 1))
+        cols = []
+        for g in range(self.n_segments):
+            lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
+            step = max(1, (hi - lo) // per)
+            cols.append(np.arange(lo, hi, step)[:per])
+        return np.concatenate(cols)
+
+    def segment_weights(self, columns: NDArray[np.intp]) -> NDArray[np.float64]:
+        """``(m,)`` customers of the population each sampled column stands for."""
+        seg = self.segment[columns]
+        sampled = np.bincount(seg, minlength=self.n_segments)
+        return (np.diff(self.bounds) / np.maximum(sampled, 1))[seg]
+
+    def _make_pricing_sample(self, size: int) -> PricingSample:
+        cols = self.stratified_columns(size)
+        share = np.concatenate([frac[cols] for frac, _ in self._streams])
+        tiled = np.tile(cols, len(self._streams))
+        return PricingSample(
+            columns=cols,
+            segment=self.segment[tiled],
+            pay_units=self.pay_units[tiled] * share,
+            queries=self.queries_per_month[tiled] * share,
+            scale_usd=self.scale_usd[tiled] * share,
+        )
 
     @property
     def n(self) -> int:
         """Number of customers."""
         return self.segment.shape[0]
 
+    @property
+    def n_segments(self) -> int:
+        """Number of segments ``s``."""
+        return len(self.segment_names)
+
+    # -- choice -------------------------------------------------------------------------
+
+    def _success(self, stream: int, kappa: float) -> NDArray[np.float64]:
+        key = (stream, kappa)
+        row = self._success_cache.get(key)
+        if row is None:
+            _, offset = self._streams[stream]
+            k = np.array([kappa])
+            if offset is None:
+                row = blended_success(
+                    k,
+                    self.difficulty_kappa,
+                    self.hard_frac,
+                    self.hard_extra_oom,
+                    slope_per_oom=self.success_slope_per_oom,
+                )[0]
+            else:
+                row = success_probability(
+                    kappa, self.difficulty_kappa + offset, slope_per_oom=self.success_slope_per_oom
+                )
+            self._success_cache[key] = row
+        return row
+
     def choose(self, offers: Offers) -> Choice:
-        """Every customer picks one of the ``j`` offers or none.
+        """Every customer picks one of the ``j`` offers or none, for each work stream.
 
         Normalised utility of offering ``k`` for customer ``i`` in segment ``g`` (utility
-        over the logit scale ``noise * q_i * v_i``, so the query volume cancels):
+        over the logit scale ``noise * q_i * v_i``):
 
-        ``z_ik = (p_success_ik - price_gk / v_i - latency_frac_i * latency_k) / noise
-        - inertia * [k is not what i used last month]``.
+        ``z_ik = (p_success_ik - price_gk * a_i / (q_i v_i) - latency_frac_i * latency_k)
+        / noise``, and a switching cost of ``inertia`` on every option but last month's
+        (implemented as a bonus of ``inertia`` on last month's offering and on the outside
+        option, which leaves choice probabilities unchanged).
         """
-        j = offers.size
-        z = success_probability(
-            offers.kappa[:, None], self.difficulty_kappa, slope_per_oom=self.success_slope_per_oom
-        )  # (j, n)
-        price = offers.price_usd_per_query.T[:, self.segment]  # (j, n)
-        z -= price * self._inv_value
-        z -= offers.latency_s_per_query[:, None] * self.latency_value_frac_per_s
-        z /= self.choice_noise_frac
-        if self.switching_inertia > 0 and j > 0:
-            z -= self.switching_inertia
-            z += self.switching_inertia * (offers.firm_ids[:, None] == self.current_firm)
-        probabilities, logsum = logit(z)
-        row = sample_choices(probabilities, self._rng.random(self.n))
-        self.current_firm = np.concatenate(([0], offers.firm_ids))[row]
-        paid = np.take_along_axis(np.vstack((np.zeros(self.n), price)), row[None, :], axis=0)[0]
-        s = self.n_segments
-        queries = self.queries_per_month * self.weight
-        by_segment = np.bincount(
-            self.segment * (j + 1) + row, weights=queries, minlength=s * (j + 1)
-        ).reshape(s, j + 1)
-        spend = np.bincount(row, weights=queries * paid, minlength=j + 1)
+        j, n, s = offers.size, self.n, self.n_segments
+        live = {(k, float(kap)) for k in range(len(self._streams)) for kap in offers.kappa}
+        self._success_cache = {k: v for k, v in self._success_cache.items() if k in live}
+        order = np.argsort(offers.offer_ids)
+        queries_by = np.zeros((s, j))
+        pay_by = np.zeros((s, j))
+        spend = np.zeros(j)
+        pricing = []
+        surplus = 0.0
+        adopters = np.zeros(n, dtype=bool)
+        latency = offers.per_query(offers.latency_s_per_token, self.tokens_per_query)  # (s, j)
+        for k, (frac, _) in enumerate(self._streams):
+            z = np.empty((j, n))
+            for col in range(j):
+                z[col] = self._success(k, float(offers.kappa[col]))
+            for g in range(s):
+                lo, hi = self.bounds[g], self.bounds[g + 1]
+                z[:, lo:hi] -= np.multiply.outer(offers.price_usd[g], self.price_coef[lo:hi])
+                z[:, lo:hi] -= np.multiply.outer(latency[g], self.latency_value_frac_per_s[lo:hi])
+                for col in np.flatnonzero(~offers.available[g]):
+                    z[col, lo:hi] = -np.inf
+            z /= self.choice_noise_frac
+            current = self.current_offer[k]
+            if self.switching_inertia > 0 and j > 0:
+                pos = np.searchsorted(offers.offer_ids[order], current)
+                pos = np.minimum(pos, j - 1)
+                has = (offers.offer_ids[order][pos] == current) & (current > 0)
+                cols = np.flatnonzero(has)
+                z[order[pos[cols]], cols] += self.switching_inertia
+            probabilities, logsum = logit(
+                z, outside=self.switching_inertia, nest_frac=self.nest_frac
+            )
+            row = sample_choices(probabilities, self._rng.random(n))
+            self.current_offer[k] = np.concatenate(([0], offers.offer_ids))[row]
+            chosen = row > 0
+            adopters |= chosen
+            units = self.pay_units * frac
+            queries = self.queries_per_month * frac
+            flat = self.segment * (j + 1) + row
+            queries_by += np.bincount(flat, queries, s * (j + 1)).reshape(s, j + 1)[:, 1:]
+            pay_by += np.bincount(flat, units, s * (j + 1)).reshape(s, j + 1)[:, 1:]
+            price_paid = np.zeros(n)
+            idx = np.flatnonzero(chosen)
+            price_paid[idx] = offers.price_usd[self.segment[idx], row[idx] - 1]
+            spend += np.bincount(row, units * price_paid, j + 1)[1:]
+            pricing.append(probabilities[1:, self.pricing.columns])
+            surplus += float(np.dot(self.scale_usd * frac, logsum - self.switching_inertia))
+        w = self.weight
         return Choice(
-            queries=by_segment[:, 1:].sum(axis=0),
-            queries_by_segment=by_segment[:, 1:],
-            spend_usd=spend[1:],
-            probabilities=probabilities[1:],
-            surplus_usd=float(np.dot(self.scale_usd, logsum)) * self.weight,
-            adopters=int(np.count_nonzero(row)),
+            queries_by_segment=queries_by * w,
+            pay_units_by_segment=pay_by * w,
+            spend_usd=spend * w,
+            pricing_probabilities=np.concatenate(pricing, axis=1),
+            surplus_usd=surplus * w,
+            adopters_frac=float(adopters.mean()) if n else 0.0,
         )
 
 

@@ -8,37 +8,61 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["next_price_usd"]
+__all__ = ["funding_offer_usd", "next_price_usd"]
 
 
 def next_price_usd(
-    cost_usd_per_query: ArrayLike,
+    floor_usd: ArrayLike,
     *,
     previous_price_usd: ArrayLike,
-    best_response_markup_usd: ArrayLike,
+    best_response_usd: ArrayLike,
     damping_frac: float,
 ) -> NDArray[np.float64]:
-    """This month's price per query: a damped step toward the logit best response.
+    """This month's price: a damped step toward the logit best response.
 
-    ``target = cost + markup`` where ``markup`` is the best response to the demand the firm
-    faced last month (:func:`markets.pricing.logit_best_response_markup_usd`);
-    ``price = previous + damping * (target - previous)``. Damping makes the fixed-point
-    iteration converge instead of oscillating. Where the firm had no demand at all
-    (infinite markup) it steps toward cost instead. The price never falls below cost.
-    Arrays broadcast (one price per customer segment).
+    ``price = previous + damping * (best_response - previous)``, never below ``floor_usd``
+    (cost for a usage price, 0 for a subscription fee). Damping makes the fixed-point
+    iteration converge instead of oscillating. Where the best response is undefined (no
+    demand at all, NaN) the firm steps toward the floor instead. Arrays broadcast (one
+    price per customer segment).
 
     Examples
     --------
     >>> next_price_usd(1.0, previous_price_usd=[3.0, 3.0],
-    ...                best_response_markup_usd=[1.0, np.inf], damping_frac=0.5).tolist()
+    ...                best_response_usd=[2.0, np.nan], damping_frac=0.5).tolist()
     [2.5, 2.0]
     """
-    cost = np.asarray(cost_usd_per_query, dtype=float)
+    floor = np.asarray(floor_usd, dtype=float)
     previous = np.asarray(previous_price_usd, dtype=float)
-    markup = np.asarray(best_response_markup_usd, dtype=float)
+    target = np.asarray(best_response_usd, dtype=float)
     if not np.all(np.isfinite(previous)):
         raise ValueError("previous prices must be finite")
     if not 0 < damping_frac <= 1:
         raise ValueError(f"damping_frac must be in (0, 1], got {damping_frac}")
-    target = cost + np.where(np.isfinite(markup), markup, 0.0)
-    return np.maximum(previous + damping_frac * (target - previous), cost)
+    target = np.where(np.isfinite(target), target, floor)
+    return np.maximum(previous + damping_frac * (target - previous), floor)
+
+
+def funding_offer_usd(
+    *,
+    annual_revenue_usd: float,
+    revenue_multiple: float,
+    base_round_usd: float,
+    capital_market_index: float,
+) -> float:
+    """The most investors will put in now: traction-based, scaled by the capital market.
+
+    ``index * max(revenue_multiple * annual_revenue, base_round)``: a firm with revenue can
+    raise a multiple of it (AI labs raised at 10–40x forward revenue in 2024–25); one
+    without can raise a base round (venture or strategic). ``capital_market_index`` scales
+    every round: 1 is the 2024–25 market, 0 shuts it.
+
+    Examples
+    --------
+    >>> funding_offer_usd(annual_revenue_usd=1e9, revenue_multiple=10, base_round_usd=5e8,
+    ...                   capital_market_index=0.5)
+    5000000000.0
+    """
+    if capital_market_index < 0 or revenue_multiple < 0 or base_round_usd < 0:
+        raise ValueError("funding parameters must be non-negative")
+    return float(capital_market_index * max(revenue_multiple * annual_revenue_usd, base_round_usd))

@@ -67,7 +67,7 @@ from markets.metrics import (
     operating_margin,
     shares,
 )
-from markets.pricing import logit_best_response_markup_usd, markup_price_usd
+from markets.pricing import logit_best_response_price_usd, markup_price_usd
 from markets.scaling import (
     CONSTANTS,
     DEFAULT_CONSTANTS,
@@ -136,7 +136,7 @@ __all__ = [
     "iso_loss_tokens",
     "lerner_index",
     "logit",
-    "logit_best_response_markup_usd",
+    "logit_best_response_price_usd",
     "logsum_surplus_usd",
     "markup_price_usd",
     "memory_bandwidth_multiplier",

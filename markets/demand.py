@@ -77,14 +77,29 @@ def utility_usd(
     )
 
 
-def logit(z: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Logit probabilities and log-sum of normalised utilities, with an outside option at 0.
+def logit(
+    z: ArrayLike, outside: ArrayLike | None = None, *, nest_frac: float = 1.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Nested-logit probabilities and log-sum, with the offerings in one nest.
+
+    The offerings form a nest whose members are closer substitutes for one another than
+    for the outside option (no AI): ``nest_frac`` (``lambda`` in ``(0, 1]``) is the nest's
+    dissimilarity parameter (McFadden 1978). With ``D = sum_k exp(z_k / lambda)``,
+
+    ``P_k = exp(z_k / lambda) / D * D**lambda / (exp(z_0) + D**lambda)``,
+
+    and ``lambda = 1`` is the plain multinomial logit.
 
     Parameters
     ----------
     z
         ``(j, n)`` utilities of ``j`` offerings for ``n`` customers, each divided by the
-        customer's taste-noise scale (dimensionless).
+        customer's taste-noise scale (dimensionless). ``-inf`` marks an offering a customer
+        cannot buy.
+    outside
+        ``(n,)`` or scalar normalised utility ``z_0`` of the outside option (default 0).
+    nest_frac
+        ``lambda``: 1 is plain logit; toward 0 the offerings become perfect substitutes.
 
     Returns
     -------
@@ -93,30 +108,55 @@ def logit(z: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         sum to 1. Computed with the max-subtraction trick, so extreme utilities neither
         overflow nor produce NaN.
     logsum : ndarray
-        ``(n,)`` ``log(1 + sum_k exp(z_k))`` (>= 0): expected maximum utility over the
-        outside option, in units of the scale.
+        ``(n,)`` ``log(exp(z_0) + D**lambda)``: the expected maximum utility, in units of
+        the scale.
 
     Examples
     --------
     >>> p, ls = logit([[0.0], [0.0]])
     >>> p.round(3).ravel().tolist(), round(float(ls[0]), 4)
     ([0.333, 0.333, 0.333], 1.0986)
+    >>> p, _ = logit([[0.0], [0.0]], nest_frac=0.5)
+    >>> p.round(3).ravel().tolist()
+    [0.414, 0.293, 0.293]
     """
+    if not 0 < nest_frac <= 1:
+        raise ValueError(f"nest_frac must be in (0, 1], got {nest_frac}")
     zz = np.asarray(z, dtype=float)
     if zz.ndim != 2:
         raise ValueError(f"utilities must be 2-D (offerings, customers), got shape {zz.shape}")
+    z0 = np.broadcast_to(np.asarray(0.0 if outside is None else outside, dtype=float), zz.shape[1:])
     e = np.empty((zz.shape[0] + 1, zz.shape[1]))
-    e[0] = 0.0
-    e[1:] = zz
-    m = e.max(axis=0)
-    e -= m
-    np.exp(e, out=e)
-    total = e.sum(axis=0)
-    e /= total
-    return e, m + np.log(total)
+    if nest_frac == 1.0:
+        e[0] = z0
+        e[1:] = zz
+        m = e.max(axis=0)
+        e -= m
+        np.exp(e, out=e)
+        total = e.sum(axis=0)
+        e /= total
+        return e, m + np.log(total)
+    inner = e[1:]
+    np.divide(zz, nest_frac, out=inner)
+    mz = inner.max(axis=0) if zz.shape[0] else np.full(zz.shape[1], -np.inf)
+    finite = np.isfinite(mz)
+    shift = np.where(finite, mz, 0.0)
+    inner -= shift
+    np.exp(inner, out=inner)
+    d = inner.sum(axis=0)  # D / exp(shift)
+    with np.errstate(divide="ignore"):
+        nest_log = np.where(finite, nest_frac * (shift + np.log(d)), -np.inf)  # log D**lambda
+    top = np.maximum(nest_log, z0)
+    nest_w, out_w = np.exp(nest_log - top), np.exp(z0 - top)
+    total = nest_w + out_w
+    inner *= np.divide(nest_w / total, d, out=np.zeros_like(d), where=d > 0)
+    e[0] = out_w / total
+    return e, top + np.log(total)
 
 
-def choice_probabilities(utility: ArrayLike, scale: ArrayLike) -> NDArray[np.float64]:
+def choice_probabilities(
+    utility: ArrayLike, scale: ArrayLike, *, nest_frac: float = 1.0
+) -> NDArray[np.float64]:
     """Multinomial-logit choice probabilities with an outside option of utility 0.
 
     Parameters
@@ -138,7 +178,8 @@ def choice_probabilities(utility: ArrayLike, scale: ArrayLike) -> NDArray[np.flo
     >>> p.round(3).ravel().tolist()
     [0.333, 0.333, 0.333]
     """
-    return logit(np.asarray(utility, dtype=float) / np.asarray(scale, dtype=float))[0]
+    u = np.asarray(utility, dtype=float) / np.asarray(scale, dtype=float)
+    return logit(u, nest_frac=nest_frac)[0]
 
 
 def sample_choices(probabilities: ArrayLike, uniforms: ArrayLike) -> NDArray[np.intp]:

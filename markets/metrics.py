@@ -85,11 +85,14 @@ def gross_margin(revenue_usd: ArrayLike, serving_cost_usd: ArrayLike) -> NDArray
 
 
 def operating_margin(
-    revenue_usd: ArrayLike, serving_cost_usd: ArrayLike, amortisation_usd: ArrayLike
+    revenue_usd: ArrayLike, serving_cost_usd: ArrayLike, fixed_cost_usd: ArrayLike
 ) -> NDArray[np.float64]:
-    """``(revenue - serving cost - training amortisation) / revenue``; NaN at zero revenue."""
+    """``(revenue - serving cost - fixed costs) / revenue``; NaN at zero revenue.
+
+    Fixed costs are training amortisation plus operating expenses, as the caller sums them.
+    """
     r = np.asarray(revenue_usd, dtype=float)
-    cost = np.asarray(serving_cost_usd, dtype=float) + np.asarray(amortisation_usd, dtype=float)
+    cost = np.asarray(serving_cost_usd, dtype=float) + np.asarray(fixed_cost_usd, dtype=float)
     return _ratio(r - cost, r)
 
 

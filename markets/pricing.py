@@ -1,8 +1,10 @@
-"""Price setting: a markup rule and the logit best response.
+"""Price setting: cost-plus and the logit best response, for usage and subscription plans.
 
-Pure numpy. A firm sells one offering at one price per query to customers whose choice is
-multinomial logit (see :mod:`markets.demand`). Utility falls by ``queries`` USD per USD of
-price, and customer ``i``'s taste noise has scale ``scale_usd[i]``.
+Pure numpy. A firm sells one offering to customers whose choice is multinomial logit (see
+:mod:`markets.demand`). Customer ``i`` pays ``a_i * p`` for price ``p``: ``a_i`` is the
+customer's queries for a usage price per query, or 1 for a flat monthly subscription fee.
+Serving the customer costs the firm ``q_i * c``, and the customer's taste noise has scale
+``s_i`` (USD per month).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["logit_best_response_markup_usd", "markup_price_usd"]
+__all__ = ["logit_best_response_price_usd", "markup_price_usd"]
 
 
 def markup_price_usd(cost_usd: ArrayLike, *, markup_frac: float) -> NDArray[np.float64]:
@@ -26,68 +28,106 @@ def markup_price_usd(cost_usd: ArrayLike, *, markup_frac: float) -> NDArray[np.f
     return np.asarray(cost_usd, dtype=float) * (1.0 + markup_frac)
 
 
-def logit_best_response_markup_usd(
+def logit_best_response_price_usd(
     probabilities: ArrayLike,
-    queries_per_month: ArrayLike,
+    pay_units: ArrayLike,
+    queries: ArrayLike,
     scale_usd: ArrayLike,
+    cost_usd_per_query: ArrayLike,
     *,
     groups: ArrayLike | None = None,
     n_groups: int = 1,
+    nest_frac: float = 1.0,
+    conditional: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
-    """Profit-maximising markup over marginal cost per query, holding demand shape fixed.
+    """Profit-maximising price of each offering, holding the demand shape fixed.
 
-    A firm's profit is ``sum_i P_ij q_i (p - c)``, and ``dP_ij/dp = -P_ij (1 - P_ij) q_i / s_i``
-    for logit choice with monthly utility ``q_i (v_i p_success - p)`` and noise scale
-    ``s_i``. The first-order condition gives
+    Profit is ``sum_i P_i (a_i p - q_i c)`` and nested logit (one nest of offerings,
+    dissimilarity ``lambda``; see :func:`markets.demand.logit`) gives
+    ``dP_i/dp = -(a_i / s_i) D_i`` with ``D_i = P_i (1/lambda - (1/lambda - 1) P_i|nest - P_i)``
+    (``D_i = P_i (1 - P_i)`` for plain logit), so the first-order condition is
 
-    ``p - c = sum_i q_i P_ij / sum_i (q_i**2 / s_i) P_ij (1 - P_ij)``,
+    ``p = (sum_i a_i P_i + c sum_i q_i a_i D_i / s_i) / sum_i a_i**2 D_i / s_i``.
 
-    the single-product Bertrand–Nash markup of logit demand (Anderson, de Palma & Thisse
-    1992, ch. 7). Evaluated at the current choice probabilities it is one step of the
-    fixed-point iteration that converges to the equilibrium price. With ``groups`` the
-    sums run within each group, for a firm that sets one price per customer segment.
+    For a usage price (``a = q``) this is the single-product Bertrand–Nash markup of logit
+    demand, ``p - c = sum q P / sum (q**2 / s) P (1 - P)`` (Anderson, de Palma & Thisse
+    1992, ch. 7); for a subscription (``a = 1``) the fee trades the subscribers it wins
+    against what heavy users cost to serve. Evaluated at the current probabilities it is
+    one step of the fixed-point iteration that converges to the equilibrium price. With
+    ``groups`` the sums run within each group (one price per customer segment).
 
     Parameters
     ----------
     probabilities
         ``(j, n)`` choice probabilities of each offering (outside option excluded).
-    queries_per_month
-        ``(n,)`` queries per customer per month.
+    pay_units
+        ``(n,)`` ``a_i``: what a customer pays per unit of price.
+    queries
+        ``(n,)`` queries each customer sends to the offering it chooses, per month.
     scale_usd
         ``(n,)`` logit scale of each customer's monthly utility, USD per month.
+    cost_usd_per_query
+        ``(j,)`` marginal serving cost per query, or ``(n_groups, j)`` with ``groups`` when
+        a query costs a different amount in each group.
     groups
         Optional ``(n,)`` integer group (segment) of each customer, in ``[0, n_groups)``.
-    n_groups
-        Number of groups when ``groups`` is given.
+    nest_frac
+        ``lambda`` of the nest of offerings (1: plain logit).
+    conditional
+        ``(j, n)`` probability of each offering given that the customer buys in the nest;
+        default ``P / sum_k P_k``, right when ``probabilities`` are one market's.
 
     Returns
     -------
     ndarray
-        ``(j,)`` markup in USD per query, or ``(n_groups, j)`` with ``groups``; ``inf``
-        where the offering has no demand at all (the caller decides what a firm does then).
+        ``(j,)``, or ``(n_groups, j)`` with ``groups``: USD per query (usage) or per month
+        (subscription); NaN where the offering has no demand at all (the caller decides).
 
     Examples
     --------
-    A monopolist facing identical customers with P = 0.5 and q = s = 1 sets a markup of
-    ``0.5 / 0.25 = 2``:
+    A monopolist facing identical customers with P = 0.5 and q = a = s = 1 at zero cost
+    sets ``p = 0.5 / 0.25 = 2``:
 
-    >>> logit_best_response_markup_usd([[0.5]], [1.0], [1.0]).tolist()
+    >>> logit_best_response_price_usd([[0.5]], [1.0], [1.0], [1.0], [0.0]).tolist()
     [2.0]
-    >>> logit_best_response_markup_usd([[0.5, 0.5]], [1.0, 1.0], [1.0, 2.0],
-    ...                                groups=[0, 1], n_groups=2).tolist()
-    [[2.0], [4.0]]
     """
     p = np.asarray(probabilities, dtype=float)
-    q = np.asarray(queries_per_month, dtype=float)
+    a = np.asarray(pay_units, dtype=float)
+    q = np.asarray(queries, dtype=float)
     s = np.asarray(scale_usd, dtype=float)
-    num = q * p
-    den = (q * q / s) * p * (1.0 - p)
+    c = np.asarray(cost_usd_per_query, dtype=float)
+    shape = (p.shape[0],) if groups is None else (n_groups, p.shape[0])
     if p.shape[0] == 0:
-        return np.zeros((0,) if groups is None else (n_groups, 0))
-    if groups is None:
-        num_sum, den_sum = num.sum(axis=1), den.sum(axis=1)
+        return np.zeros(shape)
+    if nest_frac == 1.0:
+        slope = p * (1.0 - p)
     else:
-        g = np.asarray(groups, dtype=np.intp)
-        num_sum = np.stack([np.bincount(g, w, n_groups) for w in num], axis=1)
-        den_sum = np.stack([np.bincount(g, w, n_groups) for w in den], axis=1)
-    return np.divide(num_sum, den_sum, out=np.full(num_sum.shape, np.inf), where=den_sum > 0)
+        if conditional is None:
+            nest = p.sum(axis=0)
+            conditional = np.divide(p, nest, out=np.zeros_like(p), where=nest > 0)
+        inv = 1.0 / nest_frac
+        slope = p * (inv - (inv - 1.0) * np.asarray(conditional, dtype=float) - p)
+    slope *= a / s  # -dP/dp, (j, n)
+    terms = (p * a, slope * q, slope * a)
+    if groups is None:
+        sums = [t.sum(axis=1) for t in terms]
+    else:
+        sums = [_group_sums(t, np.asarray(groups, dtype=np.intp), n_groups) for t in terms]
+    revenue_units, cost_units, curvature = sums
+    out = np.full(shape, np.nan)
+    np.divide(revenue_units + c * cost_units, curvature, out=out, where=curvature > 0)
+    return out
+
+
+def _group_sums(t: NDArray[np.float64], g: NDArray[np.intp], n_groups: int) -> NDArray[np.float64]:
+    """``(n_groups, j)`` sums of ``(j, n)`` rows over the columns of each group."""
+    j = t.shape[0]
+    if g.size and np.all(g[1:] >= g[:-1]):  # sorted groups: contiguous slices
+        counts = np.bincount(g, minlength=n_groups)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        out = np.zeros((n_groups, j))
+        present = counts > 0
+        out[present] = np.add.reduceat(t, starts[present], axis=1).T
+        return out
+    flat = (g[None, :] * j + np.arange(j)[:, None]).ravel()
+    return np.bincount(flat, t.ravel(), n_groups * j).reshape(n_groups, j)

@@ -2,10 +2,10 @@
 
 simpy's ``Environment`` is the only clock; ``env.now`` is in months since the run's start
 month. Several things happen at the same month, and their order matters: state changes
-(hardware, completed training, entry and exit) first, then strategy and pricing, then
-market clearing, then recording. simpy orders events at the same time by priority, then by
-insertion; :func:`at_phase` schedules a wake-up with the phase as its priority, so the
-order holds whatever order the processes were started in.
+(hardware, training progress, model retirement, exits) first, then strategy reviews, then
+pricing, then market clearing, then recording. simpy orders events at the same time by
+priority, then by insertion; :func:`at_phase` schedules a wake-up with the phase as its
+priority, so the order holds whatever order the processes were started in.
 """
 
 from __future__ import annotations
@@ -29,10 +29,12 @@ __all__ = [
 class Phase(IntEnum):
     """Same-month order of the simulation's processes (lower runs first)."""
 
-    STATE = NORMAL  # plain simpy timeouts: hardware, training completions, entry, exit
-    STRATEGY = NORMAL + 1
-    CLEARING = NORMAL + 2
-    RECORDING = NORMAL + 3
+    STATE = NORMAL  # plain simpy timeouts: hardware, training runs
+    HOUSEKEEPING = NORMAL + 1  # models age out, firms raise money or exit
+    STRATEGY = NORMAL + 2  # strategy reviews
+    PRICING = NORMAL + 3
+    CLEARING = NORMAL + 4
+    RECORDING = NORMAL + 5
 
 
 def at_phase(env: simpy.Environment, delay_months: float, phase: Phase) -> Event:

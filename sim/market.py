@@ -6,162 +6,266 @@ order. The economics come from :mod:`markets`; nothing here sets an outcome.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.business import Offers
+from agents.business import BusinessModel, Offers, Tier
 from agents.customers import Choice
 from agents.firms import Firm
 from agents.policies import next_price_usd
-from markets.costs import query_cost_usd, serving_cost
-from markets.pricing import logit_best_response_markup_usd, markup_price_usd
-from markets.testtime import testtime_gain_oom
-from sim.params import ModelParams, regime_tradeoff
-from sim.technology import Technology
+from markets.pricing import logit_best_response_price_usd, markup_price_usd
+from sim.projects import _testtime, offer_economics
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
 
-__all__ = ["MonthOutcome", "clear_market", "offering_economics", "set_prices"]
+__all__ = ["MonthOutcome", "build_offers", "clear_market", "set_prices"]
+
+_TRAINERS = (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
 
 
 @dataclass(frozen=True, slots=True)
 class MonthOutcome:
-    """What happened in one month's clearing; arrays are ``(j,)`` over the offering firms."""
+    """What one month's clearing did; per-firm arrays are ``(f,)`` over ``firms``.
+
+    ``revenue_usd`` includes wholesale income (labs selling tokens to wrappers) and
+    ``serving_cost_usd`` includes wholesale payments (wrappers), so that each firm's cash
+    moves by revenue minus serving minus training minus opex plus funding.
+    ``customer_revenue_usd`` is what final customers paid the firm, ``compute_usd`` the GPU
+    cost of what it served.
+    """
 
     month: int
     firms: tuple[Firm, ...]
     offers: Offers
+    choice: Choice
     queries: NDArray[np.float64]
+    customer_revenue_usd: NDArray[np.float64]
+    wholesale_revenue_usd: NDArray[np.float64]
     revenue_usd: NDArray[np.float64]
     serving_cost_usd: NDArray[np.float64]
+    compute_usd: NDArray[np.float64]
+    training_usd: NDArray[np.float64]
+    opex_usd: NDArray[np.float64]
+    funding_usd: NDArray[np.float64]
     amortisation_usd: NDArray[np.float64]
-    choice: Choice
 
 
-def offering_economics(
-    firms: list[Firm], tech: Technology, params: ModelParams
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """Capability, serving cost and latency per query of each firm's offering this month.
+def build_offers(model: MarketModel) -> list[dict]:
+    """The offerings of every active firm with a model, before prices (one dict each).
 
-    Returns ``(kappa, cost_usd_per_query, latency_s_per_query)``, each ``(j,)``.
+    ``cost``, ``compute`` and ``latency`` are per token; ``multiplier`` is tokens per query
+    relative to a non-reasoning answer (a wrapper's includes its scaffolding overhead).
     """
-    hw, market = params.hardware, params.market
-    n_params = np.array([f.trained.params for f in firms], dtype=float)
-    multiplier = np.array([f.inference_multiplier for f in firms], dtype=float)
-    base_kappa = np.array([f.trained.kappa for f in firms], dtype=float)
-    oom_per_oom, cap_oom = regime_tradeoff(market.regime)
-    kappa = base_kappa + testtime_gain_oom(multiplier, oom_per_oom=oom_per_oom, cap_oom=cap_oom)
-    serving = serving_cost(
-        n_params,
-        batch=hw.serving_batch,
-        peak_flop_per_s=tech.peak_flop_per_s,
-        mem_bw_bytes_per_s=tech.mem_bw_bytes_per_s,
-        mem_bytes=tech.mem_bytes,
-        usd_per_gpu_hour=tech.usd_per_gpu_hour,
-        gpus_per_node=hw.gpus_per_node,
-        bytes_per_param=hw.bytes_per_param,
-        mfu=hw.serving_mfu_frac,
+    params, tech = model.params, model.technology
+    hw, wp = params.hardware, params.firms.wrapper
+    s = model.customers.n_segments
+    rows: list[dict] = []
+    trainers = [
+        f
+        for f in model.firms
+        if f.active
+        and f.trained is not None
+        and f.trained.business_model in (*_TRAINERS, BusinessModel.SPECIALIST)
+    ]
+    tiers = [(Tier.STANDARD, hw.serving_batch)]
+    if params.market.fast_tier:
+        tiers.append((Tier.FAST, hw.fast_batch))
+    if trainers:
+        n_p = np.array([f.trained.params for f in trainers])
+        mult = np.array([f.trained.inference_multiplier for f in trainers])
+        kappa = np.array([f.trained.kappa for f in trainers]) + _testtime(mult, params)
+        for tier, batch in tiers:
+            cost, latency = offer_economics(n_p, tech, params, batch=batch)
+            for k, firm in enumerate(trainers):
+                specialist = firm.trained.segment is not None
+                if specialist and tier is not Tier.STANDARD:
+                    continue
+                available = np.ones(s, dtype=bool)
+                if specialist:
+                    available[:] = False
+                    available[firm.trained.segment] = True
+                rows.append(
+                    dict(
+                        firm=firm,
+                        tier=tier,
+                        kappa=float(kappa[k]),
+                        multiplier=float(mult[k]),
+                        cost=float(cost[k]),
+                        compute=float(cost[k]),
+                        latency=float(latency[k]),
+                        available=available,
+                        supplier=None,
+                    )
+                )
+    model.frontier_kappa = max(
+        (r["kappa"] for r in rows if r["firm"].trained.segment is None), default=math.nan
     )
-    usd_per_token = np.asarray(serving.usd_per_token, dtype=float) / tech.serving_efficiency
-    cost = query_cost_usd(
-        usd_per_token, tokens_per_query=market.tokens_per_query, inference_multiplier=multiplier
-    )
-    latency = (
-        np.asarray(serving.latency_s_per_token, dtype=float) * market.tokens_per_query * multiplier
-    )
-    return np.asarray(kappa, dtype=float), np.asarray(cost, dtype=float), latency
+    by_id = {r["firm"].firm_id: r for r in rows if r["tier"] is Tier.STANDARD}
+    for firm in model.firms:
+        if not (firm.active and firm.trained is not None):
+            continue
+        if firm.trained.business_model is not BusinessModel.WRAPPER:
+            continue
+        supply = by_id.get(firm.trained.supplier_id)
+        if supply is None or supply["firm"].trained.segment is not None:
+            continue  # supplier gone: no offering until the next review finds another
+        age = max(model.frontier_kappa - (firm.trained.frontier_kappa_at_launch or 0.0), 0.0)
+        bonus = wp.scaffold_bonus_oom * math.exp(-age / wp.scaffold_decay_oom)
+        rows.append(
+            dict(
+                firm=firm,
+                tier=Tier.STANDARD,
+                kappa=supply["kappa"] + bonus,
+                multiplier=supply["multiplier"] * wp.token_overhead,
+                cost=supply["compute"] * (1 + wp.wholesale_markup_frac),
+                compute=supply["compute"],
+                latency=supply["latency"],
+                available=np.ones(s, dtype=bool),
+                supplier=supply["firm"],
+            )
+        )
+    return rows
 
 
 def set_prices(model: MarketModel) -> Offers:
-    """Strategy phase: every active firm prices its offering in each segment.
+    """Strategy phase: every offering is priced in each segment.
 
-    A firm that sold last month takes a damped step toward its logit best response to the
-    demand it faced then, segment by segment; a firm new to the market starts at cost
-    plus the initial markup.
+    An offering sold last month takes a damped step toward its logit best response to the
+    demand it faced then (usage segments: price per query, floor at cost; subscription
+    segments: fee per month, floor at 0); a new offering starts at cost plus the initial
+    markup.
     """
-    firms = [f for f in model.firms if f.active]
-    params, customers = model.params, model.customers
-    n_seg = customers.n_segments
-    kappa, cost, latency = (
-        offering_economics(firms, model.technology, params)
-        if firms
-        else (
-            np.empty(0),
-            np.empty(0),
-            np.empty(0),
-        )
+    rows = build_offers(model)
+    model.offer_rows = rows
+    c = model.customers
+    s, j = c.n_segments, len(rows)
+    offer_ids = np.array(
+        [Offers.offer_id(r["firm"].firm_id, r["tier"]) for r in rows], dtype=np.int64
     )
+    mult = np.array([r["multiplier"] for r in rows])
+    cost = np.multiply.outer(c.tokens_per_query, np.array([r["cost"] for r in rows]) * mult)
     last = model.outcome
-    column = {f.firm_id: k for k, f in enumerate(last.firms)} if last is not None else {}
-    markups = (
-        logit_best_response_markup_usd(
-            last.choice.probabilities,
-            customers.queries_per_month,
-            customers.scale_usd,
-            groups=customers.segment,
-            n_groups=n_seg,
-        )
-        if last is not None
-        else np.empty((n_seg, 0))
-    )
-    prices = np.empty((n_seg, len(firms)))
-    for k, firm in enumerate(firms):
-        if firm.firm_id in column:
-            firm.prices_usd_per_query = next_price_usd(
-                cost[k],
-                previous_price_usd=firm.prices_usd_per_query,
-                best_response_markup_usd=markups[:, column[firm.firm_id]],
-                damping_frac=params.market.price_damping_frac,
+    best = np.full((s, j), np.nan)
+    seen = np.zeros(j, dtype=bool)
+    if last is not None and last.offers.size:
+        column = {int(o): k for k, o in enumerate(last.offers.offer_ids)}
+        idx = [column.get(int(o), -1) for o in offer_ids]
+        seen = np.array([i >= 0 for i in idx], dtype=bool)
+        if seen.any():
+            sample = c.pricing
+            probs = last.choice.pricing_probabilities[[i for i in idx if i >= 0]]
+            best[:, seen] = logit_best_response_price_usd(
+                probs,
+                sample.pay_units,
+                sample.queries,
+                sample.scale_usd,
+                cost[:, seen],
+                groups=sample.segment,
+                n_groups=s,
+                nest_frac=c.nest_frac,
+            )
+    per_unit = model.typical_queries[:, None]  # usage: 1 query; subscription: queries/month
+    floor = np.where(c.subscription[:, None], 0.0, cost)
+    prices = np.empty((s, j))
+    for k, r in enumerate(rows):
+        previous = r["firm"].prices.get(r["tier"])
+        if seen[k] and previous is not None:
+            prices[:, k] = next_price_usd(
+                floor[:, k],
+                previous_price_usd=previous,
+                best_response_usd=best[:, k],
+                damping_frac=model.params.market.price_damping_frac,
             )
         else:
-            firm.prices_usd_per_query = np.full(
-                n_seg, markup_price_usd(cost[k], markup_frac=params.market.initial_markup_frac)
+            start = markup_price_usd(
+                cost[:, k], markup_frac=model.params.market.initial_markup_frac
             )
-        prices[:, k] = firm.prices_usd_per_query
+            prices[:, k] = start * per_unit[:, 0]
+        r["firm"].prices[r["tier"]] = prices[:, k]
     return Offers(
-        firm_ids=np.array([f.firm_id for f in firms], dtype=np.int64),
-        kappa=kappa,
-        inference_multiplier=np.array([f.inference_multiplier for f in firms], dtype=float),
-        cost_usd_per_query=cost,
-        price_usd_per_query=prices,
-        latency_s_per_query=latency,
+        offer_ids=offer_ids,
+        firm_ids=np.array([r["firm"].firm_id for r in rows], dtype=np.int64),
+        tiers=np.array([int(r["tier"]) for r in rows], dtype=np.int8),
+        kappa=np.array([r["kappa"] for r in rows]),
+        inference_multiplier=mult,
+        usd_per_token=np.array([r["cost"] for r in rows]),
+        compute_usd_per_token=np.array([r["compute"] for r in rows]),
+        latency_s_per_token=np.array([r["latency"] for r in rows]),
+        price_usd=prices,
+        available=np.array([r["available"] for r in rows]).T.reshape(s, j),
     )
 
 
 def clear_market(model: MarketModel) -> MonthOutcome:
-    """Clearing phase: customers choose, firms are paid and pay for serving.
-
-    A firm's revenue is its price times the queries it served, segment by segment.
-    """
-    month = int(model.env.now)
-    offers = model.offers
-    by_id = {f.firm_id: f for f in model.firms}
-    firms = tuple(by_id[int(i)] for i in offers.firm_ids)
-    customers = model.customers
-    choice = customers.choose(offers)
-    revenue = choice.revenue_by_segment(offers.price_usd_per_query)
-    serving = offers.cost_usd_per_query * choice.queries
+    """Clearing phase: customers choose, money changes hands, firms book the month."""
+    month = model.month
+    offers, rows = model.offers, model.offer_rows
+    c = model.customers
+    choice = c.choose(offers)
+    queries_j = choice.queries
+    revenue_j = (offers.price_usd * choice.pay_units_by_segment).sum(axis=0)
+    tokens_j = offers.per_query(np.ones(offers.size), c.tokens_per_query)  # (s, j)
+    tokens_j = (tokens_j * choice.queries_by_segment).sum(axis=0)
+    firms = tuple(f for f in model.firms if f.active)
+    index = {f.firm_id: k for k, f in enumerate(firms)}
+    n = len(firms)
+    queries, customer_rev, wholesale_rev = np.zeros(n), np.zeros(n), np.zeros(n)
+    serving, compute = np.zeros(n), np.zeros(n)
+    for k, r in enumerate(rows):
+        f = index[r["firm"].firm_id]
+        queries[f] += queries_j[k]
+        customer_rev[f] += revenue_j[k]
+        gpu_cost = offers.compute_usd_per_token[k] * tokens_j[k]
+        if r["supplier"] is None:
+            serving[f] += gpu_cost
+            compute[f] += gpu_cost
+        else:  # a wrapper pays wholesale; its supplier pays for the GPUs
+            wholesale = offers.usd_per_token[k] * tokens_j[k]
+            serving[f] += wholesale
+            s_idx = index[r["supplier"].firm_id]
+            wholesale_rev[s_idx] += wholesale
+            serving[s_idx] += gpu_cost
+            compute[s_idx] += gpu_cost
+    training = np.array([f.month_training_usd for f in firms])
+    funding = np.array([f.month_funding_usd for f in firms])
+    opex = np.array([model.opex_usd(f) for f in firms])
     life = model.params.firms.model_life_months
     amortisation = np.array(
         [
-            f.trained.cost_usd / life if 0 <= month - f.trained.launched_month < life else 0.0
+            f.trained.cost_usd / life
+            if f.trained is not None and 0 <= month - f.trained.launched_month < life
+            else 0.0
             for f in firms
-        ],
-        dtype=float,
+        ]
     )
+    revenue = customer_rev + wholesale_rev
     for k, firm in enumerate(firms):
-        firm.book(revenue_usd=float(revenue[k]), serving_cost_usd=float(serving[k]))
+        firm.book(
+            revenue_usd=float(revenue[k]),
+            serving_cost_usd=float(serving[k]),
+            training_spend_usd=float(training[k]),
+            opex_usd=float(opex[k]),
+        )
+    model.gpus.set_serving(float(compute.sum()) / model.technology.usd_per_gpu_hour)
+    model.tokens_last_month = float(tokens_j.sum())
     return MonthOutcome(
         month=month,
         firms=firms,
         offers=offers,
-        queries=choice.queries,
+        choice=choice,
+        queries=queries,
+        customer_revenue_usd=customer_rev,
+        wholesale_revenue_usd=wholesale_rev,
         revenue_usd=revenue,
         serving_cost_usd=serving,
+        compute_usd=compute,
+        training_usd=training,
+        opex_usd=opex,
+        funding_usd=funding,
         amortisation_usd=amortisation,
-        choice=choice,
     )

@@ -1,24 +1,31 @@
 """``MarketModel``: one run of the AI model market.
 
 The model owns the simpy environment (the only clock, in months), the run's random
-generators, the firms and the customer population. ``step()`` advances one month, so the
-model also works with Mesa's tools (``mesa.batch_run``) unchanged.
+generators, the GPU market, the firms and the customer population. ``step()`` advances
+one month, so the model also works with Mesa's tools (``mesa.batch_run``) unchanged.
 """
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 import mesa
 import numpy as np
 import simpy
 
-from agents.business import BusinessModel, Offers, TrainedModel
+from agents.business import Allocation, BusinessModel, Offers, TrainedModel
 from agents.customers import CustomerPopulation
 from agents.firms import Firm, Lab
 from markets.costs import training_cost
+from markets.hardware import algorithmic_training_multiplier, flop_per_usd_multiplier
 from markets.scaling import capability_index, compute_optimal
+from sim.clock import month_index
+from sim.gpus import GpuMarket
 from sim.market import MonthOutcome
 from sim.params import ModelParams
 from sim.processes import start_processes
+from sim.projects import offer_economics
 from sim.record import Recorder
 from sim.technology import Technology, technology_at
 
@@ -72,10 +79,20 @@ class MarketModel(mesa.Model):
         self.start_month = start_month
         self.run_id = run_id
         self.env = simpy.Environment()
-        self.technology: Technology = technology_at(self.params, start_month, 0)
+        self.gpus = GpuMarket(self.env, self.params.hardware)
+        self.technology: Technology = self._technology_at(0.0)
         self.offers: Offers | None = None
+        self.offer_rows: list[dict[str, Any]] = []
         self.outcome: MonthOutcome | None = None
         self.recorder = Recorder(run_id, start_month)
+        self.frontier_kappa = math.nan
+        self.kappa_history: list[float] = []
+        self.entries_this_month = 0
+        self.exits_this_month = 0
+        self.cumulative_training_usd = 0.0
+        self.cumulative_inference_usd = 0.0
+        self.tokens_last_month = 0.0
+        self._model_ids = 0
         demand = self.params.demand
         self.customers = CustomerPopulation(
             self,
@@ -86,23 +103,56 @@ class MarketModel(mesa.Model):
             switching_inertia=demand.switching_inertia,
             success_slope_per_oom=demand.success_slope_per_oom,
             represented=demand.represented_customers,
+            routing=demand.routing,
+            pricing_sample_size=demand.pricing_sample_size,
+            nest_frac=demand.nest_frac,
+        )
+        c = self.customers
+        self.valuation_columns = c.stratified_columns(self.params.strategy.valuation_customers)
+        #: Mean queries per customer in each segment: a subscription's unit of price.
+        self.typical_queries = np.where(
+            c.subscription,
+            np.bincount(c.segment, c.queries_per_month, c.n_segments)
+            / np.maximum(np.bincount(c.segment, minlength=c.n_segments), 1),
+            1.0,
         )
         self.firms: list[Firm] = [self._found_lab(i) for i in range(self.params.labs)]
+        for firm in self.firms:
+            self.cumulative_training_usd += firm.trained.cost_usd if firm.trained else 0.0
         start_processes(self)
+
+    # -- set-up -------------------------------------------------------------------------
+
+    def _technology_at(self, month: float) -> Technology:
+        return technology_at(
+            self.params, self.start_month, month, usd_per_gpu_hour=self.gpus.usd_per_gpu_hour
+        )
 
     def _found_lab(self, index: int) -> Lab:
         """A lab of the starting market, with a model trained before month 0."""
         fp = self.params.firms
-        business_model: BusinessModel = fp.business_models[index % len(fp.business_models)]
-        bm = fp.for_business_model(business_model)
+        business_model = fp.business_models[index % len(fp.business_models)]
+        inference = business_model is BusinessModel.INFERENCE_HEAVY
         rng = self.streams["firms"]
-        flop = bm.training_flop * float(np.exp(fp.training_flop_log_sd * rng.standard_normal()))
+        flop = (fp.inference_training_flop if inference else fp.upfront_training_flop) * float(
+            np.exp(fp.training_flop_log_sd * rng.standard_normal())
+        )
         n_opt, d_opt = compute_optimal(flop)
-        stretch = float(np.sqrt(bm.overtrain_factor))
+        stretch = math.sqrt(fp.inference_overtrain_factor if inference else 1.0)
         n_params, n_tokens = float(n_opt) / stretch, float(d_opt) * stretch
         launched = -fp.model_age_months
-        tech = technology_at(self.params, self.start_month, launched)
-        trained = TrainedModel(
+        tech = self._technology_at(float(launched))
+        lab = Lab(
+            self,
+            business_model=business_model,
+            cash_usd=self.params.finance.lab_initial_cash_usd,
+            founded_month=launched,
+        )
+        lab.trained = TrainedModel(
+            model_id=self.next_model_id(),
+            firm_id=lab.firm_id,
+            business_model=business_model,
+            allocation=Allocation.INFERENCE_AWARE if inference else Allocation.CHINCHILLA,
             params=n_params,
             train_tokens=n_tokens,
             train_flop=6.0 * n_params * n_tokens,
@@ -112,7 +162,7 @@ class MarketModel(mesa.Model):
                     peak_flop_per_s=tech.peak_flop_per_s,
                     mfu=self.params.hardware.training_mfu_frac,
                     usd_per_gpu_hour=tech.usd_per_gpu_hour,
-                    gpus=10_000,
+                    gpus=self.params.hardware.max_training_gpus,
                 ).usd
             ),
             launched_month=launched,
@@ -121,18 +171,16 @@ class MarketModel(mesa.Model):
                     n_params, n_tokens, algorithmic_multiplier=tech.training_multiplier
                 )
             ),
+            inference_multiplier=fp.reasoning_multiplier if inference else 1.0,
         )
-        return Lab(
-            self,
-            business_model=business_model,
-            cash_usd=fp.initial_cash_usd,
-            trained=trained,
-            inference_multiplier=bm.inference_multiplier,
-        )
+        self.record_model(lab.trained)
+        return lab
+
+    # -- the clock ----------------------------------------------------------------------
 
     @property
     def month(self) -> int:
-        """Months simulated so far (the next month to run)."""
+        """The current month (the next month to run, between steps)."""
         return int(self.env.now)
 
     def step(self) -> None:
@@ -140,6 +188,124 @@ class MarketModel(mesa.Model):
         self.env.run(until=self.env.now + 1)
         if self.env.now >= self.horizon_months:
             self.running = False
+
+    def refresh_technology(self) -> None:
+        """This month's technology at the GPU market's current rental price."""
+        self.technology = self._technology_at(float(self.month))
+
+    # -- what decisions look at -----------------------------------------------------------
+
+    def training_multiplier_at(self, month: float) -> float:
+        """Algorithmic effective-compute multiplier of a model trained by ``month``."""
+        alg = self.params.algorithms
+        since = month_index(self.start_month) + month - month_index(alg.reference_month)
+        return float(
+            algorithmic_training_multiplier(since, halving_months=alg.training_halving_months)
+        )
+
+    def sellers(self) -> list[Firm]:
+        """Active firms with a model on sale."""
+        return [f for f in self.firms if f.active and f.trained is not None]
+
+    def suppliers(self) -> list[Firm]:
+        """Active labs whose tokens a wrapper could resell, most capable first."""
+        labs = [
+            f
+            for f in self.sellers()
+            if f.trained.business_model
+            in (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
+        ]
+        return sorted(labs, key=lambda f: -f.trained.kappa)
+
+    def wholesale_terms(self, supplier: Firm) -> tuple[float, float, float]:
+        """``(kappa, compute_usd_per_token, latency_s_per_token)`` of a supplier's model."""
+        from sim.projects import _testtime
+
+        t = supplier.trained
+        cost, latency = offer_economics(
+            np.array([t.params]),
+            self.technology,
+            self.params,
+            batch=self.params.hardware.serving_batch,
+        )
+        gain = float(_testtime(np.array([t.inference_multiplier]), self.params)[0])
+        return t.kappa + gain, float(cost[0]), float(latency[0])
+
+    def best_trained(self, *, exclude_wrappers: bool) -> tuple[Firm, float] | None:
+        """The most capable trained model on sale (a distillation teacher) and its kappa."""
+        from sim.projects import _testtime
+
+        best: tuple[Firm, float] | None = None
+        for f in self.suppliers() if exclude_wrappers else self.sellers():
+            k = f.trained.kappa + float(
+                _testtime(np.array([f.trained.inference_multiplier]), self.params)[0]
+            )
+            if best is None or k > best[1]:
+                best = (f, k)
+        return best
+
+    def frontier_train_flop(self) -> float:
+        """Training FLOP of the largest model on sale: the scale of budgets considered."""
+        flops = [f.trained.train_flop for f in self.suppliers()]
+        return max(flops) if flops else self.params.firms.upfront_training_flop
+
+    def market_tokens_per_month(self) -> float:
+        """Non-reasoning tokens of last month's queries across the market."""
+        if self.outcome is None:
+            return 0.0
+        return float(
+            (
+                self.outcome.choice.queries_by_segment.sum(axis=1) * self.customers.tokens_per_query
+            ).sum()
+        )
+
+    def frontier_growth_oom_per_month(self) -> float:
+        """Capability growth at the frontier over the last year (the prior until 6 months)."""
+        history = [k for k in self.kappa_history[-12:] if math.isfinite(k)]
+        prior = self.params.strategy.frontier_growth_prior_oom_per_year / 12.0
+        if len(history) < 6:
+            return prior
+        return max((history[-1] - history[0]) / (len(history) - 1), 0.0)
+
+    def cost_decline_per_month(self) -> float:
+        """Fractional monthly fall of serving cost from hardware and serving software."""
+        hw, alg = self.params.hardware, self.params.algorithms
+        gain = float(
+            flop_per_usd_multiplier(1.0, doubling_years=hw.memory_bandwidth_doubling_years)
+        )
+        gain *= alg.serving_efficiency_per_year ** (1.0 / 12.0)
+        return 1.0 - 1.0 / gain
+
+    def opex_usd(self, firm: Firm) -> float:
+        """A firm's fixed operating cost per month (staff, offices, everything but compute)."""
+        fin = self.params.finance
+        return fin.lab_opex_usd_per_month if firm.kind == "lab" else fin.startup_opex_usd_per_month
+
+    def reserve_usd(self, firm: Firm) -> float:
+        """Cash a firm keeps back: ``finance.reserve_months`` of its recent monthly costs."""
+        out = self.outcome
+        if out is None or firm not in out.firms:
+            return self.params.finance.reserve_months * self.opex_usd(firm)
+        k = out.firms.index(firm)
+        burn = out.serving_cost_usd[k] + out.training_usd[k] + out.opex_usd[k]
+        return self.params.finance.reserve_months * float(burn)
+
+    # -- records --------------------------------------------------------------------------
+
+    def next_model_id(self) -> int:
+        """A fresh model id."""
+        self._model_ids += 1
+        return self._model_ids
+
+    def record_model(self, trained: TrainedModel) -> None:
+        """Add a launched model to the models table."""
+        self.recorder.model(trained, self.customers.segment_names)
+
+    def event(
+        self, firm: Firm, kind: str, *, amount_usd: float | None = None, detail: str = ""
+    ) -> None:
+        """Add an event (entry, exit, funding, training_start, launch, retire)."""
+        self.recorder.event(self.env.now, firm.firm_id, kind, amount_usd, detail)
 
     def tables(self):
         """The run's tables so far, as declared polars DataFrames keyed by table name."""

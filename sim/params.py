@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents.business import BusinessModel
 from markets.hardware import GPUS
@@ -19,8 +19,9 @@ from sim.clock import normalise_month
 
 __all__ = [
     "AlgorithmParams",
-    "BusinessModelParams",
     "DemandParams",
+    "EntryParams",
+    "FinanceParams",
     "FirmParams",
     "Frozen",
     "HardwareParams",
@@ -28,12 +29,16 @@ __all__ = [
     "ModelParams",
     "Regime",
     "SegmentParams",
+    "SpecialistParams",
+    "StrategyParams",
+    "WrapperParams",
     "regime_tradeoff",
 ]
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(gt=0, le=1)]
+UnitInterval = Annotated[float, Field(ge=0, le=1)]
 
 
 class Frozen(BaseModel):
@@ -61,7 +66,7 @@ class Regime(StrEnum):
 def regime_tradeoff(regime: Regime) -> tuple[float, float]:
     """Test-time trade-off ``(oom_per_oom, cap_oom)`` of a regime (see docs/model.md)."""
     if regime is Regime.UPFRONT_HEAVY:
-        # assumption: a world where reasoning buys a quarter of the general-task lever.
+        # assumption: a world where reasoning buys half the general-task lever and cap.
         general = TRADEOFFS[TaskClass.GENERAL]
         return general.oom_per_oom * 0.5, general.cap_oom * 0.5
     task = TaskClass.VERIFIABLE if regime is Regime.INFERENCE_HEAVY else TaskClass.GENERAL
@@ -69,17 +74,25 @@ def regime_tradeoff(regime: Regime) -> tuple[float, float]:
 
 
 class HardwareParams(Frozen):
-    """Hardware prices and performance; see docs/model.md, 'Hardware'."""
+    """Hardware performance, GPU supply and its rental price; see docs/model.md."""
 
     gpu: str = "h100"
-    usd_per_gpu_hour: PositiveFloat = 2.0
     price_performance_doubling_years: PositiveFloat = 2.07
     memory_bandwidth_doubling_years: PositiveFloat = 4.1
     training_mfu_frac: Fraction = 0.4
     serving_mfu_frac: Fraction = 0.5
     serving_batch: Annotated[int, Field(ge=1)] = 64
+    fast_batch: Annotated[int, Field(ge=1)] = 8
     gpus_per_node: Annotated[int, Field(ge=1)] = 8
     bytes_per_param: PositiveFloat = 2.0
+    gpu_supply: PositiveFloat = 400_000.0
+    gpu_supply_growth_per_year: Annotated[float, Field(ge=1)] = 1.6
+    max_training_gpus: PositiveFloat = 100_000.0
+    rental_floor_usd_per_hour: PositiveFloat = 1.65
+    rental_scarcity_usd_per_hour: PositiveFloat = 8.0
+    rental_convexity: PositiveFloat = 8.0
+    inference_chip_month: Annotated[int, Field(ge=0)] | None = None
+    inference_chip_cost_factor: Fraction = 0.5
 
     @field_validator("gpu")
     @classmethod
@@ -87,6 +100,12 @@ class HardwareParams(Frozen):
         if v not in GPUS:
             raise ValueError(f"expected one of {sorted(GPUS)}")
         return v
+
+    @model_validator(mode="after")
+    def _rental_order(self) -> HardwareParams:
+        if self.rental_scarcity_usd_per_hour < self.rental_floor_usd_per_hour:
+            raise ValueError("rental_scarcity_usd_per_hour must be >= rental_floor_usd_per_hour")
+        return self
 
 
 class AlgorithmParams(Frozen):
@@ -103,7 +122,7 @@ class AlgorithmParams(Frozen):
 
 
 class SegmentParams(Frozen):
-    """A customer segment: what a successful query is worth and how hard it is."""
+    """A customer segment: what a successful query is worth, how hard it is, how it pays."""
 
     name: Annotated[str, Field(min_length=1)]
     weight_frac: PositiveFloat
@@ -112,62 +131,77 @@ class SegmentParams(Frozen):
     difficulty_kappa: float
     difficulty_sd_oom: NonNegativeFloat = 0.5
     queries_per_month: PositiveFloat
+    queries_log_sd: NonNegativeFloat = 0.8
+    tokens_per_query: PositiveFloat = 1000.0
     latency_value_frac_per_s: NonNegativeFloat = 0.0
+    hard_task_frac: UnitInterval = 0.2
+    hard_task_extra_oom: NonNegativeFloat = 1.5
+    subscription: bool = False
 
 
 DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
     SegmentParams(
         name="consumer_chat",
-        weight_frac=0.60,
-        value_usd_per_success=0.02,
+        weight_frac=0.80,
+        value_usd_per_success=0.5,
         difficulty_kappa=24.5,
-        queries_per_month=150,
+        queries_per_month=100,
+        tokens_per_query=500,
         latency_value_frac_per_s=0.01,
+        subscription=True,
     ),
     SegmentParams(
         name="knowledge_work",
-        weight_frac=0.25,
-        value_usd_per_success=0.5,
+        weight_frac=0.15,
+        value_usd_per_success=2.0,
         difficulty_kappa=26.0,
-        queries_per_month=300,
+        queries_per_month=200,
+        tokens_per_query=2000,
         latency_value_frac_per_s=0.002,
+        subscription=True,
     ),
     SegmentParams(
         name="coding",
-        weight_frac=0.10,
-        value_usd_per_success=5.0,
+        weight_frac=0.04,
+        value_usd_per_success=2.0,
         difficulty_kappa=27.0,
-        queries_per_month=400,
-        latency_value_frac_per_s=0.001,
+        queries_per_month=300,
+        tokens_per_query=20_000,
+        latency_value_frac_per_s=0.0005,
     ),
     SegmentParams(
         name="enterprise_analytics",
-        weight_frac=0.04,
-        value_usd_per_success=100.0,
+        weight_frac=0.009,
+        value_usd_per_success=10.0,
         difficulty_kappa=27.5,
         queries_per_month=200,
+        tokens_per_query=5000,
         latency_value_frac_per_s=0.0002,
     ),
     SegmentParams(
         name="science",
-        weight_frac=0.01,
-        value_usd_per_success=10_000.0,
+        weight_frac=0.001,
+        value_usd_per_success=1000.0,
         value_log_sd=1.5,
         difficulty_kappa=29.0,
         queries_per_month=20,
+        tokens_per_query=50_000,
         latency_value_frac_per_s=0.0,
     ),
 )
 
 
 class DemandParams(Frozen):
-    """Customers: segments, logit taste noise, inertia and task success."""
+    """Customers: segments, logit taste noise, inertia, task success, routing."""
 
     segments: Annotated[tuple[SegmentParams, ...], Field(min_length=1)] = DEFAULT_SEGMENTS
     represented_customers: PositiveFloat = 1e8
-    choice_noise_frac: PositiveFloat = 0.2
+    choice_noise_frac: PositiveFloat = 0.1
+    nest_frac: Fraction = 0.5
     switching_inertia: NonNegativeFloat = 1.0
     success_slope_per_oom: PositiveFloat = 2.0
+    routing: bool = False
+    pricing_sample_size: Annotated[int, Field(ge=10)] = 2500
 
     @field_validator("segments")
     @classmethod
@@ -182,36 +216,90 @@ class MarketParams(Frozen):
     """Market-wide technology regime and how queries are served and priced."""
 
     regime: Regime = Regime.BALANCED
-    tokens_per_query: PositiveFloat = 1000.0
     initial_markup_frac: NonNegativeFloat = 1.0
     price_damping_frac: Fraction = 0.5
+    fast_tier: bool = True
+    reference_kappa: float = 26.7
 
 
-class BusinessModelParams(Frozen):
-    """What a business model means for a lab's model and offering."""
+class StrategyParams(Frozen):
+    """How firms choose projects: what they consider and how far ahead they look."""
 
-    training_flop: PositiveFloat
-    overtrain_factor: Annotated[float, Field(ge=1)] = 1.0
-    inference_multiplier: Annotated[float, Field(ge=1)] = 1.0
+    review_months: Annotated[int, Field(ge=1)] = 6
+    payback_months: Annotated[int, Field(ge=1)] = 24
+    discount_rate_per_year: NonNegativeFloat = 0.15
+    rationality_frac: NonNegativeFloat = 0.2
+    budget_multiples: Annotated[tuple[PositiveFloat, ...], Field(min_length=1)] = (
+        0.3,
+        1.0,
+        3.0,
+    )
+    frontier_growth_prior_oom_per_year: NonNegativeFloat = 1.0
+    valuation_customers: Annotated[int, Field(ge=10)] = 500
+
+
+class FinanceParams(Frozen):
+    """Money: starting cash, the capital market, the cash a firm keeps in reserve."""
+
+    lab_initial_cash_usd: NonNegativeFloat = 5e9
+    lab_opex_usd_per_month: NonNegativeFloat = 1e8
+    startup_opex_usd_per_month: NonNegativeFloat = 3e6
+    capital_market_index: NonNegativeFloat = 1.0
+    revenue_multiple: NonNegativeFloat = 10.0
+    lab_round_usd: NonNegativeFloat = 2e9
+    venture_round_usd: NonNegativeFloat = 3e8
+    venture_round_log_sd: NonNegativeFloat = 1.0
+    reserve_months: NonNegativeFloat = 3.0
+
+
+class EntryParams(Frozen):
+    """Startups: how often one considers entering, and which business models it may pick."""
+
+    startup_arrivals_per_year: NonNegativeFloat = 4.0
+    business_models: Annotated[tuple[BusinessModel, ...], Field(min_length=1)] = (
+        BusinessModel.UPFRONT_HEAVY,
+        BusinessModel.INFERENCE_HEAVY,
+        BusinessModel.SPECIALIST,
+        BusinessModel.WRAPPER,
+    )
+
+
+class SpecialistParams(Frozen):
+    """A small model distilled from the best model a firm can access, for one segment."""
+
+    params: PositiveFloat = 8e9
+    distill_tokens: PositiveFloat = 1e12
+    gap_oom: NonNegativeFloat = 0.5
+
+
+class WrapperParams(Frozen):
+    """Reselling a lab's tokens with scaffolding whose advantage fades with progress."""
+
+    scaffold_bonus_oom: NonNegativeFloat = 1.0
+    scaffold_decay_oom: PositiveFloat = 1.0
+    token_overhead: Annotated[float, Field(ge=1)] = 1.5
+    wholesale_markup_frac: NonNegativeFloat = 0.5
 
 
 class FirmParams(Frozen):
-    """Labs' money and models at the start of the run."""
+    """The starting labs, model lives and what each business model means."""
 
-    initial_cash_usd: NonNegativeFloat = 5e9
     model_life_months: Annotated[int, Field(ge=1)] = 24
     training_flop_log_sd: NonNegativeFloat = 0.3
     model_age_months: Annotated[int, Field(ge=0)] = 6
-    upfront_heavy: BusinessModelParams = BusinessModelParams(
-        training_flop=3e25, overtrain_factor=1.0, inference_multiplier=1.0
-    )
-    inference_heavy: BusinessModelParams = BusinessModelParams(
-        training_flop=3e24, overtrain_factor=10.0, inference_multiplier=30.0
-    )
+    upfront_training_flop: PositiveFloat = 3e25
+    inference_training_flop: PositiveFloat = 3e24
+    inference_overtrain_factor: Annotated[float, Field(ge=1)] = 10.0
+    reasoning_multiplier: Annotated[float, Field(ge=1)] = 10.0
+    reasoning_rl_frac: NonNegativeFloat = 0.3
+    training_target_months: PositiveFloat = 4.0
+    idle_exit_months: Annotated[int, Field(ge=1)] = 6
     business_models: Annotated[tuple[BusinessModel, ...], Field(min_length=1)] = (
         BusinessModel.UPFRONT_HEAVY,
         BusinessModel.INFERENCE_HEAVY,
     )
+    specialist: SpecialistParams = SpecialistParams()
+    wrapper: WrapperParams = WrapperParams()
 
     @field_validator("business_models")
     @classmethod
@@ -221,10 +309,6 @@ class FirmParams(Frozen):
         if bad:
             raise ValueError(f"labs start as one of {sorted(allowed)}, got {bad}")
         return v
-
-    def for_business_model(self, business_model: BusinessModel) -> BusinessModelParams:
-        """The parameters of one business model."""
-        return getattr(self, business_model.value)
 
 
 class ModelParams(Frozen):
@@ -237,3 +321,6 @@ class ModelParams(Frozen):
     demand: DemandParams = DemandParams()
     market: MarketParams = MarketParams()
     firms: FirmParams = FirmParams()
+    strategy: StrategyParams = StrategyParams()
+    finance: FinanceParams = FinanceParams()
+    entry: EntryParams = EntryParams()

@@ -1,42 +1,335 @@
 """The simulation's simpy processes: plain generator functions of the model.
 
-Each process wakes once a month in its phase (see :mod:`sim.clock`): the hardware process
-in the state phase, pricing in the strategy phase, then clearing, then recording.
+Monthly processes wake once a month in their phase (see :mod:`sim.clock`): hardware and
+the GPU market, then model ageing and exits, in the state phase; strategy reviews and
+pricing in the strategy phase; then clearing; then recording. Training runs are processes
+that hold GPUs for months; startups arrive as a Poisson stream at any time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
 import numpy as np
 import simpy
 
-from markets.metrics import concentration_ratio, gross_margin, hhi, lerner_index, operating_margin
-from markets.metrics import shares as shares_of
+from agents.business import BusinessModel, TrainedModel
+from agents.firms import Firm, Project, Startup
+from agents.policies import funding_offer_usd
+from agents.strategy import Candidate, choose_project, value_candidates
+from markets.costs import HOURS_PER_MONTH
+from markets.scaling import capability_index
 from sim.clock import Phase, at_phase
-from sim.market import MonthOutcome, clear_market, set_prices
-from sim.technology import technology_at
+from sim.market import clear_market, set_prices
+from sim.observe import observe
+from sim.projects import (
+    SECONDS_PER_MONTH,
+    build_candidates,
+    incumbent_candidate,
+    market_view,
+    training_plan,
+)
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
 
-__all__ = ["clearing", "hardware", "observe", "pricing", "recording", "start_processes"]
+__all__ = [
+    "arrivals",
+    "hardware",
+    "housekeeping",
+    "review",
+    "start_processes",
+    "training",
+]
 
 Process = Generator[simpy.events.Event, None, None]
 
 
 def hardware(model: MarketModel) -> Process:
-    """State phase: this month's hardware prices and algorithmic efficiency."""
+    """State phase: GPU supply grows; this month's technology and rental price."""
     while True:
-        model.technology = technology_at(model.params, model.start_month, int(model.env.now))
+        model.gpus.grow_to(model.env.now)
+        model.refresh_technology()
         yield model.env.timeout(1)
 
 
-def _monthly(model: MarketModel, phase: Phase, action: object) -> Process:
+def housekeeping(model: MarketModel) -> Process:
+    """State phase (after hardware): models age out, broke firms raise money or exit."""
+    yield at_phase(model.env, 0, Phase.HOUSEKEEPING)
+    while True:
+        month = model.month
+        life = model.params.firms.model_life_months
+        for firm in [f for f in model.firms if f.active]:
+            t = firm.trained
+            wrapper = t is not None and t.business_model is BusinessModel.WRAPPER
+            if t is not None and not wrapper and month - t.launched_month >= life:
+                model.event(firm, "retire", detail=f"model {t.model_id}")
+                firm.trained = None
+            if firm.cash_usd < 0 and not _raise(model, firm, -firm.cash_usd, reason="bridge"):
+                exit_firm(model, firm, reason="cash")
+                continue
+            if firm.trained is None and firm.project is None:
+                firm.idle_months += 1
+                if firm.idle_months >= model.params.firms.idle_exit_months:
+                    exit_firm(model, firm, reason="idle")
+            else:
+                firm.idle_months = 0
+        yield at_phase(model.env, 1, Phase.HOUSEKEEPING)
+
+
+def exit_firm(model: MarketModel, firm: Firm, *, reason: str) -> None:
+    """A firm leaves: offerings withdrawn, GPUs of a running project released."""
+    firm.active = False
+    firm.exit_month = model.month
+    model.exits_this_month += 1
+    if firm.project is not None:
+        if firm.project.gpus > 0:
+            model.gpus.free.put(firm.project.gpus)
+        firm.project = None
+    model.event(firm, "exit", amount_usd=firm.cash_usd, detail=reason)
+
+
+def _raise(model: MarketModel, firm: Firm, need_usd: float, *, reason: str) -> bool:
+    """Raise ``need_usd`` (plus the reserve) if investors will put it in; True on success.
+
+    Bridge rounds (a firm out of cash) are priced on traction alone; a lab's base round is
+    available only to fund a new project.
+    """
+    fin = model.params.finance
+    offer = funding_offer_usd(
+        annual_revenue_usd=firm.annual_revenue_usd,
+        revenue_multiple=fin.revenue_multiple,
+        base_round_usd=fin.lab_round_usd if firm.kind == "lab" and reason == "project" else 0.0,
+        capital_market_index=fin.capital_market_index,
+    )
+    amount = need_usd + model.reserve_usd(firm)
+    if offer < amount or amount <= 0:
+        return amount <= 0
+    firm.receive_funding(amount)
+    model.event(firm, "funding", amount_usd=amount, detail=reason)
+    return True
+
+
+def review(model: MarketModel, firm: Firm, *, first_delay: float) -> Process:
+    """Strategy phase, every ``strategy.review_months``: choose a project, or wait."""
+    yield at_phase(model.env, first_delay, Phase.STRATEGY)
+    while firm.active:
+        if firm.project is None:
+            decide(
+                model,
+                firm,
+                model.params.firms.business_models
+                if firm.kind == "lab"
+                else model.params.entry.business_models,
+            )
+        yield at_phase(model.env, model.params.strategy.review_months, Phase.STRATEGY)
+
+
+def _affordable(
+    model: MarketModel, cash_usd: float, candidates: list[Candidate], firm: Firm | None
+):
+    fin = model.params.finance
+    offer = 0.0
+    if firm is not None:
+        offer = funding_offer_usd(
+            annual_revenue_usd=firm.annual_revenue_usd,
+            revenue_multiple=fin.revenue_multiple,
+            base_round_usd=fin.lab_round_usd if firm.kind == "lab" else 0.0,
+            capital_market_index=fin.capital_market_index,
+        )
+    budget = cash_usd + offer
+    return np.array([c.cost_usd <= budget for c in candidates], dtype=bool)
+
+
+def _values(
+    model: MarketModel,
+    candidates: list[Candidate],
+    firm_id: int,
+    incumbent: Candidate | None = None,
+    fixed_cost_usd_per_month: float = 0.0,
+) -> tuple[np.ndarray, float]:
+    st = model.params.strategy
+    view = market_view(model, model.offers, exclude_firm=firm_id)
+    return value_candidates(
+        candidates,
+        view,
+        horizon_months=st.payback_months,
+        discount_per_month=(1.0 + st.discount_rate_per_year) ** (-1.0 / 12.0),
+        kappa_growth_oom_per_month=model.frontier_growth_oom_per_month(),
+        cost_decline_per_month=model.cost_decline_per_month(),
+        incumbent=incumbent,
+        fixed_cost_usd_per_month=fixed_cost_usd_per_month,
+    )
+
+
+def decide(model: MarketModel, firm: Firm, business_models: tuple[BusinessModel, ...]) -> None:
+    """Value the firm's candidate projects against keeping its current offering, and start
+    the one it picks, if any."""
+    candidates = build_candidates(model, business_models, exclude_firm=firm.firm_id)
+    if not candidates:
+        return
+    values, keep = _values(
+        model, candidates, firm.firm_id, incumbent_candidate(model, firm), model.opex_usd(firm)
+    )
+    values = np.where(_affordable(model, firm.cash_usd, candidates, firm), values, -np.inf)
+    pick = choose_project(
+        values,
+        rng=model.streams["firms"],
+        rationality_frac=model.params.strategy.rationality_frac,
+        keep=keep,
+    )
+    if pick is not None:
+        start_project(model, firm, candidates[pick])
+
+
+def start_project(model: MarketModel, firm: Firm, cand: Candidate) -> None:
+    """Fund and start a project: a training process, or (wrappers) switch supply now."""
+    shortfall = cand.cost_usd + model.reserve_usd(firm) - firm.cash_usd
+    if shortfall > 0 and not _raise(
+        model, firm, shortfall - model.reserve_usd(firm), reason="project"
+    ):
+        return
+    if cand.business_model is BusinessModel.WRAPPER:
+        firm.business_model = cand.business_model
+        firm.trained = TrainedModel(
+            model_id=model.next_model_id(),
+            firm_id=firm.firm_id,
+            business_model=cand.business_model,
+            allocation=cand.allocation,
+            params=cand.params,
+            train_tokens=0.0,
+            train_flop=0.0,
+            cost_usd=0.0,
+            launched_month=model.month,
+            kappa=cand.base_kappa,
+            inference_multiplier=cand.inference_multiplier,
+            supplier_id=cand.supplier_id,
+            frontier_kappa_at_launch=model.frontier_kappa,
+        )
+        model.record_model(firm.trained)
+        model.event(firm, "launch", detail=f"wrapper of firm {cand.supplier_id}")
+        return
+    model.env.process(training(model, firm, cand))
+
+
+def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
+    """A training run: hold GPUs, pay rent monthly, launch the model when the FLOP are done.
+
+    The run waits (paying nothing) until at least a quarter of its planned GPUs are free,
+    then takes up to its plan.
+    """
+    hw = model.params.hardware
+    project = Project(candidate=cand, started_month=model.env.now, gpus=0.0)
+    firm.project = project
+    planned, _, _ = training_plan(cand.train_flop, model)
+    while model.gpus.free.level < 0.25 * planned:
+        yield model.env.timeout(1)  # too few GPUs free: wait for next month's supply
+        if not firm.active or firm.project is not project:
+            return
+    gpus = min(planned, model.gpus.free.level)
+    yield model.gpus.free.get(gpus)
+    project.gpus = gpus
+    if not firm.active:  # exited while the request was served
+        model.gpus.free.put(gpus)
+        return
+    model.event(
+        firm,
+        "training_start",
+        amount_usd=cand.cost_usd,
+        detail=f"{cand.business_model.value} {cand.allocation.value} {cand.train_flop:.3g} FLOP",
+    )
+    while project.flop_done < cand.train_flop:
+        tech = model.technology
+        per_month = gpus * tech.peak_flop_per_s * hw.training_mfu_frac * SECONDS_PER_MONTH
+        frac = min(1.0, (cand.train_flop - project.flop_done) / per_month)
+        spend = gpus * HOURS_PER_MONTH * frac * tech.usd_per_gpu_hour
+        project.flop_done += per_month * frac
+        project.spent_usd += spend
+        firm.month_training_usd += spend
+        yield model.env.timeout(1)
+        if not firm.active or firm.project is not project:
+            return
+    model.gpus.free.put(gpus)
+    firm.project = None
+    launched = model.month
+    base = (
+        float(
+            capability_index(
+                cand.params,
+                cand.train_tokens,
+                algorithmic_multiplier=model.training_multiplier_at(launched),
+            )
+        )
+        if cand.business_model is not BusinessModel.SPECIALIST
+        else cand.base_kappa
+    )
+    firm.trained = TrainedModel(
+        model_id=model.next_model_id(),
+        firm_id=firm.firm_id,
+        business_model=cand.business_model,
+        allocation=cand.allocation,
+        params=cand.params,
+        train_tokens=cand.train_tokens,
+        train_flop=cand.train_flop,
+        cost_usd=project.spent_usd,
+        launched_month=launched,
+        kappa=base,
+        inference_multiplier=cand.inference_multiplier,
+        segment=cand.segment,
+    )
+    firm.business_model = cand.business_model
+    model.record_model(firm.trained)
+    model.event(firm, "launch", amount_usd=project.spent_usd, detail=cand.business_model.value)
+
+
+def arrivals(model: MarketModel) -> Process:
+    """Startups consider entering as a Poisson stream; one enters only if its best
+    affordable project has positive expected value and it can raise the money."""
+    entry, fin = model.params.entry, model.params.finance
+    if entry.startup_arrivals_per_year <= 0:
+        return
+    rng = model.streams["entry"]
+    while True:
+        yield model.env.timeout(rng.exponential(12.0 / entry.startup_arrivals_per_year))
+        capital = (
+            fin.venture_round_usd
+            * fin.capital_market_index
+            * float(np.exp(fin.venture_round_log_sd * rng.standard_normal()))
+        )
+        if capital <= 0 or model.offers is None:
+            continue
+        candidates = build_candidates(model, entry.business_models)
+        if not candidates:
+            continue
+        opex = model.params.finance.startup_opex_usd_per_month
+        values, _ = _values(model, candidates, firm_id=0, fixed_cost_usd_per_month=opex)
+        affordable = np.array([c.cost_usd <= capital for c in candidates])
+        values = np.where(affordable, values, -np.inf)
+        pick = choose_project(
+            values, rng=rng, rationality_frac=model.params.strategy.rationality_frac
+        )
+        if pick is None:
+            continue
+        firm = Startup(
+            model,
+            business_model=candidates[pick].business_model,
+            cash_usd=0.0,
+            founded_month=model.env.now,
+        )
+        firm.receive_funding(capital)
+        model.firms.append(firm)
+        model.entries_this_month += 1
+        model.event(firm, "entry", amount_usd=capital, detail=candidates[pick].business_model.value)
+        start_project(model, firm, candidates[pick])
+        review_delay = float(model.params.strategy.review_months)
+        model.env.process(review(model, firm, first_delay=review_delay))
+
+
+def _monthly(model: MarketModel, phase: Phase, action: Callable[[MarketModel], None]) -> Process:
     yield at_phase(model.env, 0, phase)
     while True:
-        action(model)  # type: ignore[operator]
+        action(model)
         yield at_phase(model.env, 1, phase)
 
 
@@ -48,77 +341,15 @@ def _clear(model: MarketModel) -> None:
     model.outcome = clear_market(model)
 
 
-def pricing(model: MarketModel) -> Process:
-    """Strategy phase: firms set this month's prices."""
-    return _monthly(model, Phase.STRATEGY, _price)
-
-
-def clearing(model: MarketModel) -> Process:
-    """Clearing phase: customers choose, money changes hands."""
-    return _monthly(model, Phase.CLEARING, _clear)
-
-
-def recording(model: MarketModel) -> Process:
-    """Recording phase: the month's rows go to the recorder."""
-    return _monthly(model, Phase.RECORDING, observe)
-
-
 def start_processes(model: MarketModel) -> None:
     """Start every process of a run (the start order does not matter: phases do)."""
-    for process in (hardware, pricing, clearing, recording):
-        model.env.process(process(model))
-
-
-def observe(model: MarketModel) -> None:
-    """Turn the month's outcome into one market row and one row per offered firm."""
-    out: MonthOutcome = model.outcome
-    rev, queries, serving = out.revenue_usd, out.queries, out.serving_cost_usd
-    offers = out.offers
-    cost, kappa = offers.cost_usd_per_query, offers.kappa
-    # The price a firm realised: revenue per query (list price of its segments, weighted).
-    price = np.divide(rev, queries, out=offers.price_usd_per_query.mean(axis=0), where=queries > 0)
-    total_rev, total_q = float(rev.sum()), float(queries.sum())
-    model.recorder.market(
-        out.month,
-        firms_active=len(out.firms),
-        hhi_revenue=float(hhi(rev)),
-        hhi_queries=float(hhi(queries)),
-        cr1=float(concentration_ratio(rev, 1)) if len(rev) else 0.0,
-        cr4=float(concentration_ratio(rev, 4)) if len(rev) else 0.0,
-        adoption_frac=out.choice.adopters / model.customers.n,
-        queries=total_q,
-        revenue_usd=total_rev,
-        serving_cost_usd=float(serving.sum()),
-        amortisation_usd=float(out.amortisation_usd.sum()),
-        gross_margin=float(gross_margin(total_rev, serving.sum())),
-        operating_margin=float(
-            operating_margin(total_rev, serving.sum(), out.amortisation_usd.sum())
-        ),
-        consumer_surplus_usd=out.choice.surplus_usd,
-        price_usd_per_query_mean=total_rev / total_q if total_q > 0 else float("nan"),
-        frontier_kappa=float(kappa.max()) if len(kappa) else float("nan"),
-        usd_per_gpu_hour=model.technology.usd_per_gpu_hour,
-    )
-    if not out.firms:
-        return
-    model.recorder.firms(
-        out.month,
-        firm_id=np.array([f.firm_id for f in out.firms], dtype=np.int64),
-        kind=[f.kind for f in out.firms],
-        business_model=[f.business_model.value for f in out.firms],
-        queries=queries,
-        revenue_usd=rev,
-        serving_cost_usd=serving,
-        amortisation_usd=out.amortisation_usd,
-        gross_margin=gross_margin(rev, serving),
-        operating_margin=operating_margin(rev, serving, out.amortisation_usd),
-        lerner=lerner_index(price, cost),
-        cash_usd=np.array([f.cash_usd for f in out.firms], dtype=float),
-        share_revenue=shares_of(rev),
-        share_queries=shares_of(queries),
-        price_usd_per_query=price,
-        cost_usd_per_query=cost,
-        kappa=kappa,
-        inference_multiplier=offers.inference_multiplier,
-        params=np.array([f.trained.params for f in out.firms], dtype=float),
-    )
+    env = model.env
+    env.process(hardware(model))
+    env.process(housekeeping(model))
+    for k, firm in enumerate(model.firms):
+        delay = k % model.params.strategy.review_months
+        env.process(review(model, firm, first_delay=delay))
+    env.process(_monthly(model, Phase.PRICING, _price))
+    env.process(_monthly(model, Phase.CLEARING, _clear))
+    env.process(_monthly(model, Phase.RECORDING, observe))
+    env.process(arrivals(model))

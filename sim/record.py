@@ -32,6 +32,8 @@ class Recorder:
             "market": defaultdict(list),
             "firms": defaultdict(list),
         }
+        self._models: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
 
     def market(self, month: int, **values: float) -> None:
         """Add the market row of ``month``."""
@@ -50,6 +52,45 @@ class Recorder:
         for name, values in columns.items():
             cols[name].append(values)
 
+    def model(self, trained: Any, segment_names: tuple[str, ...]) -> None:
+        """Add a launched model (an :class:`agents.business.TrainedModel`)."""
+        self._models.append(
+            {
+                "model_id": trained.model_id,
+                "firm_id": trained.firm_id,
+                "month": trained.launched_month,
+                "date": month_start_date(self.start_month, trained.launched_month),
+                "business_model": trained.business_model.value,
+                "allocation": trained.allocation.value,
+                "params": trained.params,
+                "train_tokens": trained.train_tokens,
+                "tokens_per_param": trained.train_tokens / trained.params,
+                "train_flop": trained.train_flop,
+                "cost_usd": trained.cost_usd,
+                "kappa": trained.kappa,
+                "inference_multiplier": trained.inference_multiplier,
+                "segment": None if trained.segment is None else segment_names[trained.segment],
+                "supplier_id": trained.supplier_id,
+            }
+        )
+
+    def event(
+        self, time_months: float, firm_id: int, kind: str, amount_usd: float | None, detail: str
+    ) -> None:
+        """Add an event at simulation time ``time_months``."""
+        month = int(time_months)
+        self._events.append(
+            {
+                "month": month,
+                "time_months": float(time_months),
+                "date": month_start_date(self.start_month, month),
+                "firm_id": firm_id,
+                "kind": kind,
+                "amount_usd": amount_usd,
+                "detail": detail,
+            }
+        )
+
     def tables(self) -> dict[str, pl.DataFrame]:
         """The run's tables, keyed by table name, columns in schema order."""
         market = dict(self._columns["market"])
@@ -57,7 +98,14 @@ class Recorder:
         return {
             "market": to_table("market", self.run_id, market),
             "firms": to_table("firms", self.run_id, firms),
+            "models": to_table("models", self.run_id, _columns_of(self._models, "models")),
+            "events": to_table("events", self.run_id, _columns_of(self._events, "events")),
         }
+
+
+def _columns_of(rows: list[dict[str, Any]], table: str) -> dict[str, list[Any]]:
+    names = [c for c in polars_schema(table).names() if c != "run_id"]
+    return {c: [r[c] for r in rows] for c in names}
 
 
 def _concat(chunks: list[Any]) -> list[Any] | np.ndarray:
@@ -73,6 +121,8 @@ def to_table(table: str, run_id: str, columns: dict[str, Any]) -> pl.DataFrame:
     """
     schema = polars_schema(table)
     n = len(next(iter(columns.values()))) if columns else 0
+    if not columns:
+        return pl.DataFrame(schema=schema)
     data: dict[str, Any] = {"run_id": [run_id] * n, **columns}
     missing = [c for c in schema.names() if c not in data]
     if missing:

@@ -17,7 +17,7 @@ from sim.model import MarketModel
 from sim.params import ModelParams
 from sim.record import to_table
 
-__all__ = ["RunResult", "RunSpec", "run_one"]
+__all__ = ["RunResult", "RunSpec", "run_one", "summarise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,7 @@ def run_one(spec: RunSpec) -> RunResult:
         )
         model.run_model()
         tables = model.tables()
+        tables["summary"] = summarise(spec.run_id, tables)
         status, error = "done", None
     except Exception:
         tables, status, error = {}, "failed", traceback.format_exc()
@@ -96,3 +97,38 @@ def run_one(spec: RunSpec) -> RunResult:
         },
     )
     return RunResult(spec.run_id, status, tables, wall_s, error)
+
+
+def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The ``summary`` row of one run, from its market, firms and events tables."""
+    market, firms, events = tables["market"], tables["firms"], tables["events"]
+    last_month = market["month"].max() if market.height else None
+    final = firms.filter(pl.col("month") == last_month) if last_month is not None else firms
+    survivors = {
+        bm: int(final.filter(pl.col("business_model") == bm).height)
+        for bm in ("upfront_heavy", "inference_heavy", "specialist", "wrapper")
+    }
+    overtakes = market.filter(
+        pl.col("cumulative_inference_usd") >= pl.col("cumulative_training_usd")
+    )["month"]
+    ref = market["price_usd_per_mtok_at_reference"].drop_nulls()
+    last = market.row(-1, named=True) if market.height else {}
+    row = {
+        "months": market.height,
+        "hhi_revenue_final": last.get("hhi_revenue", 0.0),
+        "hhi_revenue_mean": float(market["hhi_revenue"].mean() or 0.0),
+        "cr4_final": last.get("cr4", 0.0),
+        "gross_margin_mean": market["gross_margin"].mean(),
+        "operating_margin_mean": market["operating_margin"].mean(),
+        "entries": int(events.filter(pl.col("kind") == "entry").height),
+        "exits": int(events.filter(pl.col("kind") == "exit").height),
+        "firms_active_final": last.get("firms_active", 0),
+        **{f"survivors_{bm}": n for bm, n in survivors.items()},
+        "inference_overtakes_training_month": overtakes.min() if overtakes.len() else None,
+        "frontier_kappa_final": last.get("frontier_kappa"),
+        "price_usd_per_mtok_at_reference_first": ref[0] if ref.len() else None,
+        "price_usd_per_mtok_at_reference_final": ref[-1] if ref.len() else None,
+        "consumer_surplus_usd_mean": float(market["consumer_surplus_usd"].mean() or 0.0),
+        "revenue_usd_final": last.get("revenue_usd", 0.0),
+    }
+    return to_table("summary", run_id, {k: [v] for k, v in row.items()})

@@ -9,7 +9,16 @@ from __future__ import annotations
 import dataframely as dy
 import polars as pl
 
-__all__ = ["SCHEMAS", "FirmsSchema", "MarketSchema", "RunsSchema", "polars_schema"]
+__all__ = [
+    "SCHEMAS",
+    "EventsSchema",
+    "FirmsSchema",
+    "MarketSchema",
+    "ModelsSchema",
+    "RunsSchema",
+    "SummarySchema",
+    "polars_schema",
+]
 
 
 class MarketSchema(dy.Schema):
@@ -19,6 +28,9 @@ class MarketSchema(dy.Schema):
     month = dy.Int32(primary_key=True, min=0)
     date = dy.Date()
     firms_active = dy.Int32(min=0)
+    firms_selling = dy.Int32(min=0)
+    entries = dy.Int32(min=0)
+    exits = dy.Int32(min=0)
     hhi_revenue = dy.Float64(min=0, max=10_000)
     hhi_queries = dy.Float64(min=0, max=10_000)
     cr1 = dy.Float64(min=0, max=1)
@@ -27,17 +39,23 @@ class MarketSchema(dy.Schema):
     queries = dy.Float64(min=0)
     revenue_usd = dy.Float64(min=0)
     serving_cost_usd = dy.Float64(min=0)
+    training_spend_usd = dy.Float64(min=0)
+    opex_usd = dy.Float64(min=0)
     amortisation_usd = dy.Float64(min=0)
     gross_margin = dy.Float64(nullable=True, max=1)
     operating_margin = dy.Float64(nullable=True, max=1)
-    consumer_surplus_usd = dy.Float64(min=0)
+    consumer_surplus_usd = dy.Float64()
     price_usd_per_query_mean = dy.Float64(nullable=True, min=0)
+    price_usd_per_mtok_at_reference = dy.Float64(nullable=True, min=0)
     frontier_kappa = dy.Float64(nullable=True)
     usd_per_gpu_hour = dy.Float64(min=0)
+    gpu_utilisation_frac = dy.Float64(min=0)
+    cumulative_training_usd = dy.Float64(min=0)
+    cumulative_inference_usd = dy.Float64(min=0)
 
 
 class FirmsSchema(dy.Schema):
-    """One row per run, month and active firm."""
+    """One row per run, month and active firm (selling, training, or between models)."""
 
     run_id = dy.String(primary_key=True)
     month = dy.Int32(primary_key=True, min=0)
@@ -45,9 +63,16 @@ class FirmsSchema(dy.Schema):
     date = dy.Date()
     kind = dy.String()
     business_model = dy.String()
+    selling = dy.Bool()
+    training = dy.Bool()
     queries = dy.Float64(min=0)
     revenue_usd = dy.Float64(min=0)
+    customer_revenue_usd = dy.Float64(min=0)
+    wholesale_revenue_usd = dy.Float64(min=0)
     serving_cost_usd = dy.Float64(min=0)
+    training_spend_usd = dy.Float64(min=0)
+    opex_usd = dy.Float64(min=0)
+    funding_usd = dy.Float64(min=0)
     amortisation_usd = dy.Float64(min=0)
     gross_margin = dy.Float64(nullable=True, max=1)
     operating_margin = dy.Float64(nullable=True, max=1)
@@ -55,11 +80,71 @@ class FirmsSchema(dy.Schema):
     cash_usd = dy.Float64()
     share_revenue = dy.Float64(min=0, max=1)
     share_queries = dy.Float64(min=0, max=1)
-    price_usd_per_query = dy.Float64(min=0)
-    cost_usd_per_query = dy.Float64(min=0)
+    price_usd_per_query = dy.Float64(nullable=True, min=0)
+    cost_usd_per_query = dy.Float64(nullable=True, min=0)
+    kappa = dy.Float64(nullable=True)
+    inference_multiplier = dy.Float64(nullable=True, min=1)
+    params = dy.Float64(nullable=True, min=0)
+    model_id = dy.Int64()
+
+
+class ModelsSchema(dy.Schema):
+    """One row per model launched (the starting labs' models at their negative months)."""
+
+    run_id = dy.String(primary_key=True)
+    model_id = dy.Int64(primary_key=True, min=1)
+    firm_id = dy.Int64(min=1)
+    month = dy.Int32()
+    date = dy.Date()
+    business_model = dy.String()
+    allocation = dy.String()
+    params = dy.Float64(min=0)
+    train_tokens = dy.Float64(min=0)
+    tokens_per_param = dy.Float64(min=0)
+    train_flop = dy.Float64(min=0)
+    cost_usd = dy.Float64(min=0)
     kappa = dy.Float64()
     inference_multiplier = dy.Float64(min=1)
-    params = dy.Float64(min=0)
+    segment = dy.String(nullable=True)
+    supplier_id = dy.Int64(nullable=True)
+
+
+class EventsSchema(dy.Schema):
+    """One row per event: entry, exit, funding, training_start, launch, retire."""
+
+    run_id = dy.String()
+    month = dy.Int32()
+    time_months = dy.Float64()
+    date = dy.Date()
+    firm_id = dy.Int64(min=1)
+    kind = dy.Enum(["entry", "exit", "funding", "training_start", "launch", "retire"])
+    amount_usd = dy.Float64(nullable=True)
+    detail = dy.String()
+
+
+class SummarySchema(dy.Schema):
+    """One row per run: headline concentration, margins, entry and exit, survivors."""
+
+    run_id = dy.String(primary_key=True)
+    months = dy.Int32(min=0)
+    hhi_revenue_final = dy.Float64(min=0, max=10_000)
+    hhi_revenue_mean = dy.Float64(min=0, max=10_000)
+    cr4_final = dy.Float64(min=0, max=1)
+    gross_margin_mean = dy.Float64(nullable=True, max=1)
+    operating_margin_mean = dy.Float64(nullable=True, max=1)
+    entries = dy.Int32(min=0)
+    exits = dy.Int32(min=0)
+    firms_active_final = dy.Int32(min=0)
+    survivors_upfront_heavy = dy.Int32(min=0)
+    survivors_inference_heavy = dy.Int32(min=0)
+    survivors_specialist = dy.Int32(min=0)
+    survivors_wrapper = dy.Int32(min=0)
+    inference_overtakes_training_month = dy.Int32(nullable=True)
+    frontier_kappa_final = dy.Float64(nullable=True)
+    price_usd_per_mtok_at_reference_first = dy.Float64(nullable=True, min=0)
+    price_usd_per_mtok_at_reference_final = dy.Float64(nullable=True, min=0)
+    consumer_surplus_usd_mean = dy.Float64()
+    revenue_usd_final = dy.Float64(min=0)
 
 
 class RunsSchema(dy.Schema):
@@ -79,6 +164,9 @@ class RunsSchema(dy.Schema):
 SCHEMAS: dict[str, type[dy.Schema]] = {
     "market": MarketSchema,
     "firms": FirmsSchema,
+    "models": ModelsSchema,
+    "events": EventsSchema,
+    "summary": SummarySchema,
     "runs": RunsSchema,
 }
 

@@ -9,5 +9,12 @@ from sim.params import ModelParams
 
 @pytest.fixture
 def small_params() -> ModelParams:
-    """Four labs and 2,000 customers."""
-    return ModelParams(labs=4, customers=2_000)
+    """Four labs, 1,000 customers, small decision samples."""
+    return ModelParams.model_validate(
+        {
+            "labs": 4,
+            "customers": 1_000,
+            "demand": {"pricing_sample_size": 250},
+            "strategy": {"valuation_customers": 100},
+        }
+    )

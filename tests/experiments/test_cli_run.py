@@ -72,7 +72,8 @@ def test_seed_and_set_override(config: Path, tmp_path: Path) -> None:
     assert main(["run", str(config), "--out", str(c), *quiet, "--set", "model.labs=2"]) == 0
     ma, mb = Store(a).read("market"), Store(b).read("market")
     assert not ma["revenue_usd"].equals(mb["revenue_usd"])
-    assert Store(c).read("firms")["firm_id"].n_unique() == 2
+    labs = Store(c).read("firms").filter(pl.col("kind") == "lab")
+    assert labs["firm_id"].n_unique() == 2
 
 
 def test_rerun_replaces_the_store(config: Path, tmp_path: Path) -> None:

@@ -83,8 +83,8 @@ def test_config_is_frozen(tmp_path: Path) -> None:
         (TINY + "colour = 3\n", [], "model.colour: unknown key (expected one of: labs,"),
         (TINY, ["model.labs=many"], "model.labs = 'many': expected a valid integer"),
         (TINY, ["model.labs=0"], "model.labs = 0: expected greater than or equal to 1"),
-        (TINY, ["model.hardware.usd_per_gpu_hour=nan"], "expected a finite number"),
-        (TINY, ["model.hardware.usd_per_gpu_hour=inf"], "expected a finite number"),
+        (TINY, ["model.hardware.rental_floor_usd_per_hour=nan"], "expected a finite number"),
+        (TINY, ["model.hardware.rental_floor_usd_per_hour=inf"], "expected a finite number"),
         (TINY, ["model.hardware.gpu='tpu'"], "model.hardware.gpu = 'tpu': expected one of"),
         (TINY, ["model.market.regime=mixed"], "model.market.regime = 'mixed': expected"),
         (TINY, ["experiment.start=2025-13"], "experiment.start = '2025-13': expected a month"),
@@ -115,9 +115,9 @@ def test_bad_config_is_one_clear_line(
 
 
 def test_non_finite_in_toml_file(tmp_path: Path) -> None:
-    path = write(tmp_path, TINY + "[model.hardware]\nusd_per_gpu_hour = nan\n")
+    path = write(tmp_path, TINY + "[model.hardware]\nrental_floor_usd_per_hour = nan\n")
     with pytest.raises(
-        ConfigError, match=r"model.hardware.usd_per_gpu_hour = NaN: expected a finite"
+        ConfigError, match=r"model.hardware.rental_floor_usd_per_hour = NaN: expected a finite"
     ):
         load_config(path)
 

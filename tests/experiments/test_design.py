@@ -298,7 +298,7 @@ BAD: list[tuple[dict[str, Any], str]] = [
     (
         {"grid": {"hardware.nope": [1]}},
         'sweep.grid."hardware.nope": unknown parameter hardware.nope '
-        "(expected one of: hardware.gpu, hardware.usd_per_gpu_hour,",
+        "(expected one of: hardware.gpu, hardware.price_performance_doubling_years,",
     ),
     ({"grid": {"model.labs": [2]}}, "paths are relative to [model]"),
     (
@@ -439,10 +439,10 @@ def test_csv_path_is_relative_to_config_dir(tmp_path: Path) -> None:
 
 FLOAT_PATHS = {
     DOUBLING: st.floats(0.1, 10.0),
-    "hardware.usd_per_gpu_hour": st.floats(0.01, 100.0),
+    "hardware.rental_scarcity_usd_per_hour": st.floats(8.0, 100.0),
     MFU: st.floats(0.01, 1.0),
     "algorithms.serving_efficiency_per_year": st.floats(1.0, 4.0),
-    "market.tokens_per_query": st.floats(1.0, 1e5),
+    "market.reference_kappa": st.floats(20.0, 35.0),
 }
 
 

@@ -14,29 +14,45 @@ from scipy.optimize import minimize_scalar
 from agents.policies import next_price_usd
 from markets.demand import logit
 from markets.metrics import concentration_ratio, gross_margin, hhi, lerner_index, shares
-from markets.pricing import logit_best_response_markup_usd, markup_price_usd
+from markets.pricing import logit_best_response_price_usd, markup_price_usd
 
 
-def _demand(prices: np.ndarray, values: np.ndarray, q: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """(j, n) logit probabilities when utility is q * (value - price)."""
-    z = q * (values[:, None] - prices[:, None]) / s
-    return logit(z)[0][1:]
+def _shares(z: np.ndarray, lam: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """(j, n) nested-logit probabilities and within-nest shares of normalised utility z."""
+    p = logit(z, nest_frac=lam)[0][1:]
+    nest = p.sum(axis=0)
+    return p, p / nest
 
 
-def test_monopoly_markup_maximises_profit() -> None:
+def _profit(price: float, k: int, prices, values, q, s, a, cost, lam) -> float:
+    prices = np.array(prices, dtype=float)
+    prices[k] = price
+    z = (q * values[:, None] - a * prices[:, None]) / s
+    p, _ = _shares(z, lam)
+    return float((p[k] * (a * price - q * cost[k])).sum())
+
+
+@pytest.mark.parametrize("lam", [1.0, 0.5, 0.2])
+@pytest.mark.parametrize("plan", ["usage", "subscription"])
+def test_best_response_maximises_profit(lam: float, plan: str) -> None:
     rng = np.random.default_rng(1)
-    n = 400
+    n = 300
     q, s = rng.uniform(1, 5, n), rng.uniform(0.5, 2.0, n)
-    value, cost = np.array([2.0]), 0.3
-
-    def profit(p: float) -> float:
-        return float(-(_demand(np.array([p]), value, q, s) * q).sum() * (p - cost))
-
-    best = minimize_scalar(profit, bounds=(cost, 20), method="bounded", options={"xatol": 1e-9})
-    p_star = best.x
-    markup = logit_best_response_markup_usd(_demand(np.array([p_star]), value, q, s), q, s)
-    # At the optimum the first-order condition holds: markup(P(p*)) = p* - cost.
-    assert markup[0] == pytest.approx(p_star - cost, rel=1e-5)
+    a = q if plan == "usage" else np.ones(n)
+    values, cost = np.array([2.0, 1.8]), np.array([0.3, 0.4])
+    rival = 2.5 if plan == "usage" else 6.0
+    best = minimize_scalar(
+        lambda p: -_profit(p, 0, [0.0, rival], values, q, s, a, cost, lam),
+        bounds=(0.0, 40.0),
+        method="bounded",
+        options={"xatol": 1e-10},
+    )
+    prices = np.array([best.x, rival])
+    z = (q * values[:, None] - a * prices[:, None]) / s
+    p, cond = _shares(z, lam)
+    target = logit_best_response_price_usd(p, a, q, s, cost, nest_frac=lam, conditional=cond)
+    # At the optimum the first-order condition holds: the best response is the price itself.
+    assert target[0] == pytest.approx(best.x, rel=1e-5)
 
 
 def test_damped_iteration_converges_to_nash_duopoly() -> None:
@@ -44,33 +60,52 @@ def test_damped_iteration_converges_to_nash_duopoly() -> None:
     values, cost = np.array([3.0, 3.0]), np.array([1.0, 1.0])
     prices = np.array([1.5, 4.0])
     for _ in range(200):
-        markup = logit_best_response_markup_usd(_demand(prices, values, q, s), q, s)
+        z = (values[:, None] - prices[:, None]) / s
+        p, _ = _shares(z)
+        target = logit_best_response_price_usd(p, q, q, s, cost)
         prices = next_price_usd(
-            cost, previous_price_usd=prices, best_response_markup_usd=markup, damping_frac=0.5
+            cost, previous_price_usd=prices, best_response_usd=target, damping_frac=0.5
         )
     # Symmetric logit Nash: p - c = 1 / (1 - P) with P = exp(3 - p) / (1 + 2 exp(3 - p)).
-    p = prices[0]
-    share = np.exp(3 - p) / (1 + 2 * np.exp(3 - p))
-    assert prices[1] == pytest.approx(p, rel=1e-9)
-    assert p - 1.0 == pytest.approx(1 / (1 - share), rel=1e-9)
+    price = prices[0]
+    share = np.exp(3 - price) / (1 + 2 * np.exp(3 - price))
+    assert prices[1] == pytest.approx(price, rel=1e-9)
+    assert price - 1.0 == pytest.approx(1 / (1 - share), rel=1e-9)
 
 
-def test_grouped_markups_equal_separate_markets() -> None:
+def test_grouped_prices_equal_separate_markets() -> None:
     rng = np.random.default_rng(2)
     p = rng.uniform(0.05, 0.5, (2, 10))
     q, s = rng.uniform(1, 3, 10), rng.uniform(1, 3, 10)
+    cost = np.array([[0.1, 0.2], [0.3, 0.4]])  # a different cost per group
     groups = np.array([0] * 4 + [1] * 6)
-    together = logit_best_response_markup_usd(p, q, s, groups=groups, n_groups=2)
+    shuffled = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1])  # unsorted groups take another path
+    together = logit_best_response_price_usd(p, q, q, s, cost, groups=groups, n_groups=2)
+    order = np.argsort(shuffled, kind="stable")
+    again = logit_best_response_price_usd(
+        p[:, order.argsort()],
+        q[order.argsort()],
+        q[order.argsort()],
+        s[order.argsort()],
+        cost,
+        groups=groups[order.argsort()],
+        n_groups=2,
+    )
     for g in (0, 1):
         m = groups == g
-        np.testing.assert_allclose(together[g], logit_best_response_markup_usd(p[:, m], q[m], s[m]))
+        np.testing.assert_allclose(
+            together[g], logit_best_response_price_usd(p[:, m], q[m], q[m], s[m], cost[g])
+        )
+    np.testing.assert_allclose(together, again)
 
 
-def test_no_demand_means_infinite_markup_and_price_steps_to_cost() -> None:
-    markup = logit_best_response_markup_usd(np.zeros((1, 3)), np.ones(3), np.ones(3))
-    assert np.isinf(markup[0])
+def test_no_demand_gives_nan_and_price_steps_to_floor() -> None:
+    target = logit_best_response_price_usd(
+        np.zeros((1, 3)), np.ones(3), np.ones(3), np.ones(3), [1.0]
+    )
+    assert np.isnan(target[0])
     price = next_price_usd(
-        1.0, previous_price_usd=5.0, best_response_markup_usd=markup[0], damping_frac=0.5
+        1.0, previous_price_usd=5.0, best_response_usd=target[0], damping_frac=0.5
     )
     assert price == pytest.approx(3.0)
 

@@ -1,0 +1,292 @@
+"""Strategy reviews: value candidate projects against the market a firm observes.
+
+Pure functions of an observation: a firm sees a sample of customers (the demand model it
+believes in), its competitors' current offerings, and the trends everyone knows
+(capability growth at the frontier, falling serving costs). For each candidate project it
+projects the monthly profit of the offering the project would launch, at the best-response
+price, over a payback horizon, and subtracts what the project costs. A firm then picks
+among the candidates and waiting with bounded rationality (a logit over values).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from agents.business import Allocation, BusinessModel
+from markets.demand import success_probability
+from markets.pricing import logit_best_response_price_usd
+
+__all__ = ["Candidate", "MarketView", "blended_success", "choose_project", "value_candidates"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A project a firm could start now.
+
+    ``kappa`` is the capability customers would see at launch (test-time gain and
+    scaffolding included); ``usd_per_token`` and ``latency_s_per_token`` are the
+    offering's at today's hardware prices (a query uses the segment's tokens times
+    ``inference_multiplier``). ``segment`` limits a specialist to one segment.
+    """
+
+    business_model: BusinessModel
+    allocation: Allocation
+    params: float
+    train_tokens: float
+    train_flop: float
+    base_kappa: float
+    kappa: float
+    inference_multiplier: float
+    cost_usd: float
+    months_to_launch: float
+    usd_per_token: float
+    latency_s_per_token: float
+    segment: int | None = None
+    supplier_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketView:
+    """What a deciding firm observes, on a sample of ``n`` customers and ``c`` competitors.
+
+    Customer arrays are ``(n,)``; ``weight`` is how many real customers each sampled
+    customer stands for. ``price_coef`` turns a segment price into normalised utility per unit of
+    taste noise: ``a / (q v)`` (usage: ``1 / v``; subscription: ``1 / (q v)``).
+    ``segment_tokens`` is ``(s,)``: tokens of a non-reasoning answer in each segment.
+    Competitor capability is ``(c,)``; prices, latency per query and availability
+    ``(s, c)``.
+    """
+
+    difficulty_kappa: NDArray[np.float64]
+    hard_frac: NDArray[np.float64]
+    hard_extra_oom: NDArray[np.float64]
+    latency_value_frac_per_s: NDArray[np.float64]
+    segment: NDArray[np.intp]
+    pay_units: NDArray[np.float64]
+    queries: NDArray[np.float64]
+    scale_usd: NDArray[np.float64]
+    price_coef: NDArray[np.float64]
+    weight: NDArray[np.float64]
+    n_segments: int
+    noise_frac: float
+    nest_frac: float
+    slope_per_oom: float
+    comp_kappa: NDArray[np.float64]
+    comp_price_usd: NDArray[np.float64]
+    comp_latency_s: NDArray[np.float64]
+    comp_available: NDArray[np.bool_]
+    segment_tokens: NDArray[np.float64]
+
+
+def blended_success(
+    kappa: NDArray[np.float64],
+    difficulty_kappa: NDArray[np.float64],
+    hard_frac: NDArray[np.float64],
+    hard_extra_oom: NDArray[np.float64],
+    *,
+    slope_per_oom: float,
+) -> NDArray[np.float64]:
+    """Success rate over a customer's routine and hard work, ``(j, n)``.
+
+    ``(1 - h) * p(kappa - d) + h * p(kappa - d - extra)`` with ``p`` from
+    :func:`markets.demand.success_probability`.
+    """
+    k = np.asarray(kappa, dtype=float)[:, None]
+    routine = success_probability(k, difficulty_kappa, slope_per_oom=slope_per_oom)
+    hard = success_probability(k, difficulty_kappa + hard_extra_oom, slope_per_oom=slope_per_oom)
+    return routine + hard_frac * (hard - routine)
+
+
+def _competitor_denominator(view: MarketView, kappa_shift: float, cost_factor: float):
+    """``sum_c exp(z_c / lambda)`` per sampled customer: the rivals' part of the nest."""
+    if view.comp_kappa.size == 0:
+        return np.zeros(view.segment.shape[0])
+    succ = blended_success(
+        view.comp_kappa + kappa_shift,
+        view.difficulty_kappa,
+        view.hard_frac,
+        view.hard_extra_oom,
+        slope_per_oom=view.slope_per_oom,
+    )
+    price = (view.comp_price_usd * cost_factor).T[:, view.segment]  # (c, n)
+    latency = view.comp_latency_s.T[:, view.segment]
+    z = succ - price * view.price_coef - latency * view.latency_value_frac_per_s
+    z /= view.noise_frac * view.nest_frac
+    z = np.where(view.comp_available.T[:, view.segment], z, -np.inf)
+    return np.exp(np.minimum(z, 700.0)).sum(axis=0)
+
+
+def _candidate_shares(
+    z: NDArray[np.float64], rivals: NDArray[np.float64], sellable: NDArray[np.bool_], lam: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Nested-logit share of each candidate alone against the rivals, and its share of the
+    nest; ``z`` is ``(k, n)`` normalised utility, ``rivals`` the rivals' nest sum."""
+    e = np.exp(np.minimum(z / lam, 700.0)) * sellable
+    d = rivals + e
+    conditional = np.divide(e, d, out=np.zeros_like(e), where=d > 0)
+    with np.errstate(divide="ignore"):
+        dl = np.exp(lam * np.log(d))
+    return conditional * dl / (1.0 + dl), conditional
+
+
+def monthly_profit_usd(
+    kappa: NDArray[np.float64],
+    usd_per_query: NDArray[np.float64],
+    latency_s_per_query: NDArray[np.float64],
+    segment_only: NDArray[np.intp],
+    view: MarketView,
+    *,
+    kappa_shift: float = 0.0,
+    cost_factor: float = 1.0,
+    iterations: int = 6,
+) -> NDArray[np.float64]:
+    """Monthly variable profit of ``k`` candidate offerings at their best-response prices.
+
+    ``usd_per_query`` and ``latency_s_per_query`` are ``(s, k)``. Each candidate faces the
+    view's competitors (their capability raised by ``kappa_shift`` OOM, their prices and
+    everyone's costs scaled by ``cost_factor``) and prices per segment by damped steps
+    along the logit first-order condition. A candidate with ``segment_only[k] >= 0``
+    sells only in that segment. Returns ``(k,)`` USD/month.
+    """
+    denom = _competitor_denominator(view, kappa_shift, cost_factor)
+    succ = blended_success(
+        np.asarray(kappa, dtype=float),
+        view.difficulty_kappa,
+        view.hard_frac,
+        view.hard_extra_oom,
+        slope_per_oom=view.slope_per_oom,
+    )  # (k, n)
+    cost = np.asarray(usd_per_query, dtype=float) * cost_factor  # (s, k)
+    seg = view.segment
+    base = succ - np.asarray(latency_s_per_query).T[:, seg] * view.latency_value_frac_per_s
+    sellable = (segment_only[:, None] < 0) | (segment_only[:, None] == seg[None, :])
+    n_seg = view.n_segments
+    # Start from twice the cost of a segment's typical purchase, then take damped steps
+    # along the first-order condition (undamped steps can oscillate).
+    typical = np.bincount(seg, view.pay_units / view.queries, n_seg) / np.maximum(
+        np.bincount(seg, minlength=n_seg), 1
+    )
+    price = 2.0 * cost / np.maximum(typical[:, None], 1e-300)
+    cost_n = cost.T[:, seg]  # (k, n) cost of one query of each sampled customer
+    for _ in range(iterations):
+        z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
+        prob, conditional = _candidate_shares(z, denom, sellable, view.nest_frac)
+        target = logit_best_response_price_usd(
+            prob,
+            view.pay_units,
+            view.queries,
+            view.scale_usd,
+            cost,
+            groups=seg,
+            n_groups=n_seg,
+            nest_frac=view.nest_frac,
+            conditional=conditional,
+        )
+        price = np.where(np.isfinite(target), 0.5 * (price + np.maximum(target, 0.0)), price)
+    z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
+    prob, _ = _candidate_shares(z, denom, sellable, view.nest_frac)
+    margin = price.T[:, seg] * view.pay_units - cost_n * view.queries
+    return (prob * margin) @ view.weight
+
+
+def value_candidates(
+    candidates: list[Candidate],
+    view: MarketView,
+    *,
+    horizon_months: int,
+    discount_per_month: float,
+    kappa_growth_oom_per_month: float,
+    cost_decline_per_month: float,
+    incumbent: Candidate | None = None,
+    fixed_cost_usd_per_month: float = 0.0,
+) -> tuple[NDArray[np.float64], float]:
+    """Expected value (USD) of each candidate, and of keeping the incumbent offering.
+
+    A candidate's value is its discounted monthly profit from launch to the end of the
+    horizon, minus its cost, plus what the firm's current offering (``incumbent``, if
+    any) earns until the launch replaces it. Keeping the incumbent is worth its discounted
+    profit over the whole horizon. Profit is evaluated at the start, middle and end of
+    the horizon (competitors' capability growing at the frontier's pace, costs and prices
+    falling with hardware) and interpolated; so a new model has to beat the old one by
+    more than it costs. The firm's fixed operating cost over the horizon is subtracted from
+    every option, so that staying out (value 0) wins when the market cannot carry it.
+
+    Returns
+    -------
+    values : ndarray
+        ``(k,)`` USD.
+    keep : float
+        USD; 0 without an incumbent.
+    """
+    options = list(candidates) + ([incumbent] if incumbent is not None else [])
+    if not options:
+        return np.empty(0), 0.0
+    kappa = np.array([c.kappa for c in options])
+    per_query = np.multiply.outer(
+        view.segment_tokens, np.array([c.inference_multiplier for c in options])
+    )  # (s, k)
+    cost = per_query * np.array([c.usd_per_token for c in options])
+    latency = per_query * np.array([c.latency_s_per_token for c in options])
+    segment_only = np.array([-1 if c.segment is None else c.segment for c in options])
+    lead = np.array([c.months_to_launch for c in options])
+    points = np.array([0.0, horizon_months / 2, float(horizon_months)])
+    profits = np.stack(
+        [
+            monthly_profit_usd(
+                kappa,
+                cost,
+                latency,
+                segment_only,
+                view,
+                kappa_shift=kappa_growth_oom_per_month * t,
+                cost_factor=(1.0 - cost_decline_per_month) ** t,
+            )
+            for t in points
+        ]
+    )  # (3, k): profit at calendar months from now
+    months = np.arange(horizon_months, dtype=float)
+    path = np.stack([np.interp(months, points, profits[:, k]) for k in range(len(options))])
+    discount = discount_per_month**months
+    live = months[None, :] >= lead[:, None]  # earns from launch on
+    fixed = fixed_cost_usd_per_month * float(discount.sum())
+    values = (path * discount * live).sum(axis=1) - np.array([c.cost_usd for c in options])
+    values -= fixed
+    if incumbent is None:
+        return values, 0.0
+    old = path[-1] * discount
+    before = np.array([old[: int(np.ceil(min(lead_k, horizon_months)))].sum() for lead_k in lead])
+    return values[:-1] + before[:-1], float(old.sum()) - fixed
+
+
+def choose_project(
+    values: NDArray[np.float64],
+    *,
+    rng: np.random.Generator,
+    rationality_frac: float,
+    keep: float = 0.0,
+) -> int | None:
+    """Pick a candidate or keep things as they are, by a logit over values.
+
+    ``keep`` is the value of doing nothing (the incumbent offering, or 0 for a would-be
+    entrant). The logit scale is ``rationality_frac`` times the largest absolute value on
+    the table, so the rule is unit-free: ``0`` always picks the best option (ties keep),
+    larger values make mistakes more often (bounded rationality). ``-inf`` values (e.g.
+    unaffordable) are never picked. Returns the candidate's index, or None to keep.
+    """
+    if values.size == 0:
+        return None
+    options = np.concatenate(([keep], values))
+    finite = np.isfinite(options)
+    options = np.where(finite, options, -np.inf)
+    scale = rationality_frac * float(np.max(np.abs(options[finite])))
+    if scale <= 0:
+        best = int(np.argmax(options))
+    else:
+        z = (options - options.max()) / scale
+        p = np.exp(z)
+        p /= p.sum()
+        best = int(rng.choice(options.size, p=p))
+    return None if best == 0 else best - 1

@@ -1,0 +1,274 @@
+"""Candidate projects: what each business model would build now, and at what cost.
+
+Turns the economics of :mod:`markets` into :class:`agents.strategy.Candidate` records for a
+firm's strategy review or a startup's entry decision, and the market view it values them
+against.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agents.business import Allocation, BusinessModel, Offers
+from agents.firms import Firm
+from agents.strategy import Candidate, MarketView
+from markets.costs import HOURS_PER_MONTH, serving_cost
+from markets.scaling import capability_index, compute_optimal, inference_optimal
+from markets.testtime import testtime_gain_oom
+from sim.params import ModelParams, regime_tradeoff
+from sim.technology import Technology
+
+if TYPE_CHECKING:
+    from sim.model import MarketModel
+
+__all__ = [
+    "build_candidates",
+    "incumbent_candidate",
+    "market_view",
+    "offer_economics",
+    "training_plan",
+]
+
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+
+
+def offer_economics(
+    params_count: np.ndarray, tech: Technology, params: ModelParams, *, batch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """GPU cost (USD) and decode latency (s) of one token of models of ``params_count``.
+
+    Arrays are ``(k,)``. Decode roofline at ``batch`` (:func:`markets.costs.serving_cost`);
+    the cost is divided by the month's serving efficiency.
+    """
+    hw = params.hardware
+    serving = serving_cost(
+        np.asarray(params_count, dtype=float),
+        batch=batch,
+        peak_flop_per_s=tech.peak_flop_per_s,
+        mem_bw_bytes_per_s=tech.mem_bw_bytes_per_s,
+        mem_bytes=tech.mem_bytes,
+        usd_per_gpu_hour=tech.usd_per_gpu_hour,
+        gpus_per_node=hw.gpus_per_node,
+        bytes_per_param=hw.bytes_per_param,
+        mfu=hw.serving_mfu_frac,
+    )
+    usd_per_token = np.asarray(serving.usd_per_token, dtype=float) / tech.serving_efficiency
+    return usd_per_token, np.asarray(serving.latency_s_per_token, dtype=float)
+
+
+def training_plan(flop: float, model: MarketModel) -> tuple[float, float, float]:
+    """``(gpus, months, cost_usd)`` of a training run planned now.
+
+    A firm plans enough GPUs to finish in ``firms.training_target_months``, capped by
+    ``hardware.max_training_gpus``; cost at today's rental price. (The run itself takes
+    what is free when it starts; see :func:`sim.processes.training`.)
+    """
+    hw, tech = model.params.hardware, model.technology
+    per_gpu_month = tech.peak_flop_per_s * hw.training_mfu_frac * SECONDS_PER_MONTH
+    wanted = flop / (per_gpu_month * model.params.firms.training_target_months)
+    gpus = max(min(wanted, hw.max_training_gpus), 1.0)
+    months = flop / (gpus * per_gpu_month)
+    return gpus, months, gpus * months * HOURS_PER_MONTH * tech.usd_per_gpu_hour
+
+
+def _testtime(multiplier: np.ndarray, params: ModelParams) -> np.ndarray:
+    oom_per_oom, cap_oom = regime_tradeoff(params.market.regime)
+    return np.asarray(
+        testtime_gain_oom(multiplier, oom_per_oom=oom_per_oom, cap_oom=cap_oom), dtype=float
+    )
+
+
+def build_candidates(
+    model: MarketModel, business_models: tuple[BusinessModel, ...], *, exclude_firm: int = 0
+) -> list[Candidate]:
+    """Every project of the given business models a firm could start this month."""
+    params, tech = model.params, model.technology
+    fp = params.firms
+    frontier_flop = model.frontier_train_flop()
+    out: list[Candidate] = []
+    trainable = [
+        b
+        for b in business_models
+        if b in (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
+    ]
+    budgets = np.array(params.strategy.budget_multiples) * frontier_flop
+    n_opt, d_opt = (np.asarray(x, dtype=float) for x in compute_optimal(budgets))
+    share = 1.0 / max(len(model.sellers()), 1)
+    for bm in trainable:
+        multiplier = fp.reasoning_multiplier if bm is BusinessModel.INFERENCE_HEAVY else 1.0
+        rl = 1.0 + (fp.reasoning_rl_frac if bm is BusinessModel.INFERENCE_HEAVY else 0.0)
+        lifetime_tokens = (
+            model.market_tokens_per_month() * share * params.strategy.payback_months * multiplier
+        )  # what the new model would serve over the payback horizon, reasoning included
+        aware = inference_optimal(n_opt, d_opt, np.full_like(n_opt, lifetime_tokens))
+        allocations = (
+            (Allocation.CHINCHILLA, n_opt, d_opt),
+            (Allocation.INFERENCE_AWARE, np.asarray(aware.params), np.asarray(aware.tokens)),
+        )
+        gain = float(_testtime(np.array([multiplier]), params)[0])
+        for alloc, n_arr, d_arr in allocations:
+            usd_tok, lat_tok = offer_economics(
+                n_arr, tech, params, batch=params.hardware.serving_batch
+            )
+            for b in range(budgets.shape[0]):
+                n_p, n_t = float(n_arr[b]), float(d_arr[b])
+                flop = 6.0 * n_p * n_t * rl
+                _, months, cost = training_plan(flop, model)
+                base = float(
+                    capability_index(
+                        n_p,
+                        n_t,
+                        algorithmic_multiplier=model.training_multiplier_at(model.month + months),
+                    )
+                )
+                out.append(
+                    Candidate(
+                        business_model=bm,
+                        allocation=alloc,
+                        params=n_p,
+                        train_tokens=n_t,
+                        train_flop=flop,
+                        base_kappa=base,
+                        kappa=base + gain,
+                        inference_multiplier=multiplier,
+                        cost_usd=cost,
+                        months_to_launch=months,
+                        usd_per_token=float(usd_tok[b]),
+                        latency_s_per_token=float(lat_tok[b]),
+                    )
+                )
+    if BusinessModel.SPECIALIST in business_models:
+        out.extend(_specialists(model))
+    if BusinessModel.WRAPPER in business_models:
+        out.extend(_wrappers(model, exclude_firm))
+    return out
+
+
+def _specialists(model: MarketModel) -> list[Candidate]:
+    params, tech = model.params, model.technology
+    sp = params.firms.specialist
+    teacher = model.best_trained(exclude_wrappers=True)
+    if teacher is None:
+        return []
+    firm, teacher_kappa = teacher
+    student_flop = 6.0 * sp.params * sp.distill_tokens
+    teacher_flop = 2.0 * firm.trained.params * sp.distill_tokens * firm.trained.inference_multiplier
+    _, months, cost = training_plan(student_flop + teacher_flop, model)
+    usd_tok, lat_tok = offer_economics(
+        np.array([sp.params]), tech, params, batch=params.hardware.serving_batch
+    )
+    return [
+        Candidate(
+            business_model=BusinessModel.SPECIALIST,
+            allocation=Allocation.DISTILLED,
+            params=sp.params,
+            train_tokens=sp.distill_tokens,
+            train_flop=student_flop + teacher_flop,
+            base_kappa=teacher_kappa - sp.gap_oom,
+            kappa=teacher_kappa - sp.gap_oom,
+            inference_multiplier=1.0,
+            cost_usd=cost,
+            months_to_launch=months,
+            usd_per_token=float(usd_tok[0]),
+            latency_s_per_token=float(lat_tok[0]),
+            segment=g,
+        )
+        for g in range(model.customers.n_segments)
+    ]
+
+
+def _wrappers(model: MarketModel, exclude_firm: int) -> list[Candidate]:
+    wp = model.params.firms.wrapper
+    out = []
+    for supplier in model.suppliers()[:2]:
+        if supplier.firm_id == exclude_firm:
+            continue
+        kappa, compute, latency = model.wholesale_terms(supplier)  # per token
+        out.append(
+            Candidate(
+                business_model=BusinessModel.WRAPPER,
+                allocation=Allocation.NONE,
+                params=supplier.trained.params,
+                train_tokens=0.0,
+                train_flop=0.0,
+                base_kappa=kappa,
+                kappa=kappa + wp.scaffold_bonus_oom,
+                inference_multiplier=supplier.trained.inference_multiplier * wp.token_overhead,
+                cost_usd=0.0,
+                months_to_launch=0.0,
+                usd_per_token=compute * (1.0 + wp.wholesale_markup_frac),
+                latency_s_per_token=latency,
+                supplier_id=supplier.firm_id,
+            )
+        )
+    return out
+
+
+def incumbent_candidate(model: MarketModel, firm: Firm) -> Candidate | None:
+    """The firm's current standard offering as a candidate that costs nothing to keep."""
+    for row in model.offer_rows:
+        if row["firm"] is firm and int(row["tier"]) == 0:
+            t = firm.trained
+            return Candidate(
+                business_model=t.business_model,
+                allocation=t.allocation,
+                params=t.params,
+                train_tokens=t.train_tokens,
+                train_flop=t.train_flop,
+                base_kappa=t.kappa,
+                kappa=row["kappa"],
+                inference_multiplier=row["multiplier"],
+                cost_usd=0.0,
+                months_to_launch=0.0,
+                usd_per_token=row["cost"],
+                latency_s_per_token=row["latency"],
+                segment=t.segment,
+                supplier_id=t.supplier_id,
+            )
+    return None
+
+
+def market_view(model: MarketModel, offers: Offers | None, *, exclude_firm: int) -> MarketView:
+    """What a firm observes: the valuation sample of customers and its rivals' offerings."""
+    c = model.customers
+    cols = model.valuation_columns
+    demand = model.params.demand
+    if offers is None or offers.size == 0:
+        offers_kappa = np.zeros(0)
+        price = np.zeros((c.n_segments, 0))
+        latency = np.zeros((c.n_segments, 0))
+        available = np.zeros((c.n_segments, 0), dtype=bool)
+    else:
+        keep = offers.firm_ids != exclude_firm
+        offers_kappa = offers.kappa[keep]
+        price = offers.price_usd[:, keep]
+        latency = offers.per_query(offers.latency_s_per_token, c.tokens_per_query)[:, keep]
+        available = offers.available[:, keep]
+    return MarketView(
+        difficulty_kappa=c.difficulty_kappa[cols],
+        hard_frac=c.hard_frac[cols],
+        hard_extra_oom=c.hard_extra_oom[cols],
+        latency_value_frac_per_s=c.latency_value_frac_per_s[cols],
+        segment=c.segment[cols],
+        pay_units=c.pay_units[cols],
+        queries=c.queries_per_month[cols],
+        scale_usd=c.scale_usd[cols],
+        price_coef=c.price_coef[cols],
+        weight=c.weight * c.segment_weights(cols),
+        n_segments=c.n_segments,
+        noise_frac=demand.choice_noise_frac,
+        nest_frac=demand.nest_frac,
+        slope_per_oom=demand.success_slope_per_oom,
+        comp_kappa=offers_kappa,
+        comp_price_usd=price,
+        comp_latency_s=latency,
+        comp_available=available,
+        segment_tokens=c.tokens_per_query,
+    )
+
+
+def firm_can_train(firm: Firm) -> bool:
+    """Whether a firm is free to start a project (none in progress)."""
+    return firm.active and firm.project is None
