@@ -275,56 +275,61 @@ class CustomerPopulation(mesa.Agent):
         j, n, s = offers.size, self.n, self.n_segments
         live = {(k, float(kap)) for k in range(len(self._streams)) for kap in offers.kappa}
         self._success_cache = {k: v for k, v in self._success_cache.items() if k in live}
-        order = np.argsort(offers.offer_ids)
         queries_by = np.zeros((s, j))
         pay_by = np.zeros((s, j))
         spend = np.zeros(j)
-        pricing = []
+        pricing = np.zeros((len(self._streams), j, self.pricing.columns.shape[0]))
         surplus = 0.0
         adopters = np.zeros(n, dtype=bool)
         latency = offers.per_query(offers.latency_s_per_token, self.tokens_per_query)  # (s, j)
+        ids = np.concatenate(([0], offers.offer_ids))
+        sample = self.pricing.columns
         for k, (frac, _) in enumerate(self._streams):
-            z = np.empty((j, n))
-            for col in range(j):
-                z[col] = self._success(k, float(offers.kappa[col]))
-            for g in range(s):
-                lo, hi = self.bounds[g], self.bounds[g + 1]
-                z[:, lo:hi] -= np.multiply.outer(offers.price_usd[g], self.price_coef[lo:hi])
-                z[:, lo:hi] -= np.multiply.outer(latency[g], self.latency_value_frac_per_s[lo:hi])
-                for col in np.flatnonzero(~offers.available[g]):
-                    z[col, lo:hi] = -np.inf
-            z /= self.choice_noise_frac
+            uniforms = self._rng.random(n)
             current = self.current_offer[k]
-            if self.switching_inertia > 0 and j > 0:
-                pos = np.searchsorted(offers.offer_ids[order], current)
-                pos = np.minimum(pos, j - 1)
-                has = (offers.offer_ids[order][pos] == current) & (current > 0)
-                cols = np.flatnonzero(has)
-                z[order[pos[cols]], cols] += self.switching_inertia
-            probabilities, logsum = logit(
-                z, outside=self.switching_inertia, nest_frac=self.nest_frac
-            )
-            row = sample_choices(probabilities, self._rng.random(n))
-            self.current_offer[k] = np.concatenate(([0], offers.offer_ids))[row]
-            chosen = row > 0
-            adopters |= chosen
-            units = self.pay_units * frac
-            queries = self.queries_per_month * frac
-            flat = self.segment * (j + 1) + row
-            queries_by += np.bincount(flat, queries, s * (j + 1)).reshape(s, j + 1)[:, 1:]
-            pay_by += np.bincount(flat, units, s * (j + 1)).reshape(s, j + 1)[:, 1:]
-            price_paid = np.zeros(n)
-            idx = np.flatnonzero(chosen)
-            price_paid[idx] = offers.price_usd[self.segment[idx], row[idx] - 1]
-            spend += np.bincount(row, units * price_paid, j + 1)[1:]
-            pricing.append(probabilities[1:, self.pricing.columns])
-            surplus += float(np.dot(self.scale_usd * frac, logsum - self.switching_inertia))
+            chosen_ids = np.zeros(n, dtype=np.int64)
+            for g in range(s):
+                # Only the offerings sold in the segment enter its customers' choice.
+                lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
+                cols = np.flatnonzero(offers.available[g])
+                if hi == lo:
+                    continue
+                z = np.empty((cols.shape[0], hi - lo))
+                for r, col in enumerate(cols):
+                    z[r] = self._success(k, float(offers.kappa[col]))[lo:hi]
+                z -= np.multiply.outer(offers.price_usd[g, cols], self.price_coef[lo:hi])
+                z -= np.multiply.outer(latency[g, cols], self.latency_value_frac_per_s[lo:hi])
+                z /= self.choice_noise_frac
+                if self.switching_inertia > 0 and cols.size:
+                    stay = ids[cols + 1][:, None] == current[None, lo:hi]
+                    z += self.switching_inertia * stay
+                probabilities, logsum = logit(
+                    z, outside=self.switching_inertia, nest_frac=self.nest_frac
+                )
+                row = sample_choices(probabilities, uniforms[lo:hi])
+                offer_col = np.concatenate(([-1], cols))[row]  # -1: none
+                picked = row > 0
+                chosen_ids[lo:hi] = ids[offer_col + 1]
+                adopters[lo:hi] |= picked
+                units = self.pay_units[lo:hi] * frac[lo:hi]
+                queries = self.queries_per_month[lo:hi] * frac[lo:hi]
+                m = cols.shape[0] + 1
+                queries_by[g, cols] += np.bincount(row, queries, m)[1:]
+                pay_by[g, cols] += np.bincount(row, units, m)[1:]
+                paid = np.where(picked, offers.price_usd[g, np.maximum(offer_col, 0)], 0.0)
+                spend += np.bincount(np.maximum(offer_col, 0), units * paid, j) if j else 0.0
+                in_seg = np.flatnonzero((sample >= lo) & (sample < hi))
+                pricing[k][np.ix_(cols, in_seg)] = probabilities[1:, sample[in_seg] - lo]
+                surplus += float(
+                    np.dot(self.scale_usd[lo:hi] * frac[lo:hi], logsum - self.switching_inertia)
+                )
+            self.current_offer[k] = chosen_ids
         w = self.weight
         return Choice(
             queries_by_segment=queries_by * w,
             pay_units_by_segment=pay_by * w,
             spend_usd=spend * w,
-            pricing_probabilities=np.concatenate(pricing, axis=1),
+            pricing_probabilities=np.concatenate(list(pricing), axis=1),
             surplus_usd=surplus * w,
             adopters_frac=float(adopters.mean()) if n else 0.0,
         )

@@ -195,13 +195,12 @@ class MarketModel(mesa.Model):
 
     # -- what decisions look at -----------------------------------------------------------
 
-    def training_multiplier_at(self, month: float) -> float:
-        """Algorithmic effective-compute multiplier of a model trained by ``month``."""
+    def training_multiplier_at(self, month: Any) -> Any:
+        """Algorithmic effective-compute multiplier of a model trained by ``month``
+        (a float, or an array like ``month``)."""
         alg = self.params.algorithms
-        since = month_index(self.start_month) + month - month_index(alg.reference_month)
-        return float(
-            algorithmic_training_multiplier(since, halving_months=alg.training_halving_months)
-        )
+        since = month_index(self.start_month) + np.asarray(month) - month_index(alg.reference_month)
+        return algorithmic_training_multiplier(since, halving_months=alg.training_halving_months)
 
     def sellers(self) -> list[Firm]:
         """Active firms with a model on sale."""

@@ -222,7 +222,7 @@ def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
     hw = model.params.hardware
     project = Project(candidate=cand, started_month=model.env.now, gpus=0.0)
     firm.project = project
-    planned, _, _ = training_plan(cand.train_flop, model)
+    planned = float(training_plan(cand.train_flop, model)[0])
     while model.gpus.free.level < 0.25 * planned:
         yield model.env.timeout(1)  # too few GPUs free: wait for next month's supply
         if not firm.active or firm.project is not project:

@@ -7,9 +7,10 @@ against.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from agents.business import Allocation, BusinessModel, Offers
 from agents.firms import Firm
@@ -58,8 +59,8 @@ def offer_economics(
     return usd_per_token, np.asarray(serving.latency_s_per_token, dtype=float)
 
 
-def training_plan(flop: float, model: MarketModel) -> tuple[float, float, float]:
-    """``(gpus, months, cost_usd)`` of a training run planned now.
+def training_plan(flop: ArrayLike, model: MarketModel) -> tuple[Any, Any, Any]:
+    """``(gpus, months, cost_usd)`` of a training run planned now (arrays like ``flop``).
 
     A firm plans enough GPUs to finish in ``firms.training_target_months``, capped by
     ``hardware.max_training_gpus``; cost at today's rental price. (The run itself takes
@@ -67,8 +68,9 @@ def training_plan(flop: float, model: MarketModel) -> tuple[float, float, float]
     """
     hw, tech = model.params.hardware, model.technology
     per_gpu_month = tech.peak_flop_per_s * hw.training_mfu_frac * SECONDS_PER_MONTH
+    flop = np.asarray(flop, dtype=float)
     wanted = flop / (per_gpu_month * model.params.firms.training_target_months)
-    gpus = max(min(wanted, hw.max_training_gpus), 1.0)
+    gpus = np.maximum(np.minimum(wanted, hw.max_training_gpus), 1.0)
     months = flop / (gpus * per_gpu_month)
     return gpus, months, gpus * months * HOURS_PER_MONTH * tech.usd_per_gpu_hour
 
@@ -96,49 +98,68 @@ def build_candidates(
     budgets = np.array(params.strategy.budget_multiples) * frontier_flop
     n_opt, d_opt = (np.asarray(x, dtype=float) for x in compute_optimal(budgets))
     share = 1.0 / max(len(model.sellers()), 1)
-    for bm in trainable:
-        multiplier = fp.reasoning_multiplier if bm is BusinessModel.INFERENCE_HEAVY else 1.0
-        rl = 1.0 + (fp.reasoning_rl_frac if bm is BusinessModel.INFERENCE_HEAVY else 0.0)
-        lifetime_tokens = (
-            model.market_tokens_per_month() * share * params.strategy.payback_months * multiplier
-        )  # what the new model would serve over the payback horizon, reasoning included
-        aware = inference_optimal(n_opt, d_opt, np.full_like(n_opt, lifetime_tokens))
-        allocations = (
-            (Allocation.CHINCHILLA, n_opt, d_opt),
-            (Allocation.INFERENCE_AWARE, np.asarray(aware.params), np.asarray(aware.tokens)),
+    if trainable:
+        # One array entry per (business model, allocation, budget).
+        mult = np.array(
+            [
+                fp.reasoning_multiplier if b is BusinessModel.INFERENCE_HEAVY else 1.0
+                for b in trainable
+            ]
         )
-        gain = float(_testtime(np.array([multiplier]), params)[0])
-        for alloc, n_arr, d_arr in allocations:
-            usd_tok, lat_tok = offer_economics(
-                n_arr, tech, params, batch=params.hardware.serving_batch
+        rl = np.array(
+            [
+                1.0 + (fp.reasoning_rl_frac if b is BusinessModel.INFERENCE_HEAVY else 0.0)
+                for b in trainable
+            ]
+        )
+        # What a new model would serve over the payback horizon, reasoning included.
+        lifetime = model.market_tokens_per_month() * share * params.strategy.payback_months * mult
+        nb = budgets.shape[0]
+        aware = inference_optimal(
+            np.tile(n_opt, len(trainable)), np.tile(d_opt, len(trainable)), np.repeat(lifetime, nb)
+        )
+        n_aware = np.asarray(aware.params, dtype=float).reshape(len(trainable), nb)
+        d_aware = np.asarray(aware.tokens, dtype=float).reshape(len(trainable), nb)
+        labels, n_all, d_all, m_all, rl_all = [], [], [], [], []
+        for i, bm in enumerate(trainable):
+            for alloc, n_arr, d_arr in (
+                (Allocation.CHINCHILLA, n_opt, d_opt),
+                (Allocation.INFERENCE_AWARE, n_aware[i], d_aware[i]),
+            ):
+                labels += [(bm, alloc)] * nb
+                n_all.append(n_arr)
+                d_all.append(d_arr)
+                m_all.append(np.full(nb, mult[i]))
+                rl_all.append(np.full(nb, rl[i]))
+        n_p, n_t = np.concatenate(n_all), np.concatenate(d_all)
+        multipliers, rls = np.concatenate(m_all), np.concatenate(rl_all)
+        flop = 6.0 * n_p * n_t * rls
+        _, months, cost = training_plan(flop, model)
+        base = np.asarray(
+            capability_index(
+                n_p, n_t, algorithmic_multiplier=model.training_multiplier_at(model.month + months)
+            ),
+            dtype=float,
+        )
+        gain = _testtime(multipliers, params)
+        usd_tok, lat_tok = offer_economics(n_p, tech, params, batch=params.hardware.serving_batch)
+        out.extend(
+            Candidate(
+                business_model=bm,
+                allocation=alloc,
+                params=float(n_p[k]),
+                train_tokens=float(n_t[k]),
+                train_flop=float(flop[k]),
+                base_kappa=float(base[k]),
+                kappa=float(base[k] + gain[k]),
+                inference_multiplier=float(multipliers[k]),
+                cost_usd=float(cost[k]),
+                months_to_launch=float(months[k]),
+                usd_per_token=float(usd_tok[k]),
+                latency_s_per_token=float(lat_tok[k]),
             )
-            for b in range(budgets.shape[0]):
-                n_p, n_t = float(n_arr[b]), float(d_arr[b])
-                flop = 6.0 * n_p * n_t * rl
-                _, months, cost = training_plan(flop, model)
-                base = float(
-                    capability_index(
-                        n_p,
-                        n_t,
-                        algorithmic_multiplier=model.training_multiplier_at(model.month + months),
-                    )
-                )
-                out.append(
-                    Candidate(
-                        business_model=bm,
-                        allocation=alloc,
-                        params=n_p,
-                        train_tokens=n_t,
-                        train_flop=flop,
-                        base_kappa=base,
-                        kappa=base + gain,
-                        inference_multiplier=multiplier,
-                        cost_usd=cost,
-                        months_to_launch=months,
-                        usd_per_token=float(usd_tok[b]),
-                        latency_s_per_token=float(lat_tok[b]),
-                    )
-                )
+            for k, (bm, alloc) in enumerate(labels)
+        )
     if BusinessModel.SPECIALIST in business_models:
         out.extend(_specialists(model))
     if BusinessModel.WRAPPER in business_models:
@@ -155,7 +176,7 @@ def _specialists(model: MarketModel) -> list[Candidate]:
     firm, teacher_kappa = teacher
     student_flop = 6.0 * sp.params * sp.distill_tokens
     teacher_flop = 2.0 * firm.trained.params * sp.distill_tokens * firm.trained.inference_multiplier
-    _, months, cost = training_plan(student_flop + teacher_flop, model)
+    _, months, cost = (float(x) for x in training_plan(student_flop + teacher_flop, model))
     usd_tok, lat_tok = offer_economics(
         np.array([sp.params]), tech, params, batch=params.hardware.serving_batch
     )
