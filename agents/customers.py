@@ -38,6 +38,8 @@ class SegmentLike(Protocol):
     latency_value_frac_per_s: float
     hard_task_frac: float
     hard_task_extra_oom: float
+    outside_value_frac: float
+    outside_value_sd: float
     subscription: bool
 
 
@@ -156,7 +158,7 @@ class CustomerPopulation(mesa.Agent):
         def per_segment(attr: str) -> NDArray[np.float64]:
             return np.array([getattr(s, attr) for s in segments], dtype=float)[self.segment]
 
-        z_value, z_difficulty, z_queries = rng.standard_normal((3, n))
+        z_value, z_difficulty, z_queries, z_outside = rng.standard_normal((4, n))
         value_sd, queries_sd = per_segment("value_log_sd"), per_segment("queries_log_sd")
         self.value_usd_per_success = per_segment("value_usd_per_success") * np.exp(
             value_sd * z_value
@@ -171,6 +173,13 @@ class CustomerPopulation(mesa.Agent):
         self.latency_value_frac_per_s = per_segment("latency_value_frac_per_s")
         self.hard_frac = per_segment("hard_task_frac")
         self.hard_extra_oom = per_segment("hard_task_extra_oom")
+        #: What the best non-AI way of doing the work is worth, as a fraction of the value of
+        #: a successful query (search, a colleague, doing it by hand), net of its cost.
+        self.outside_value_frac = np.clip(
+            per_segment("outside_value_frac") + per_segment("outside_value_sd") * z_outside,
+            0.0,
+            0.99,
+        )
         self.scale_usd = choice_noise_frac * self.queries_per_month * self.value_usd_per_success
         sub = self.subscription[self.segment]
         #: What a customer pays per unit of price: queries (usage) or 1 (subscription).
@@ -268,9 +277,11 @@ class CustomerPopulation(mesa.Agent):
         over the logit scale ``noise * q_i * v_i``):
 
         ``z_ik = (p_success_ik - price_gk * a_i / (q_i v_i) - latency_frac_i * latency_k)
-        / noise``, and a switching cost of ``inertia`` on every option but last month's
-        (implemented as a bonus of ``inertia`` on last month's offering and on the outside
-        option, which leaves choice probabilities unchanged).
+        / noise``; the outside option (no AI) is worth ``outside_value_frac_i / noise``; and a
+        switching cost of ``inertia`` falls on every option but last month's (implemented
+        as a bonus of ``inertia`` on last month's offering and on the outside option, which
+        leaves choice probabilities unchanged). Surplus is measured against the outside
+        option, so it is what AI adds.
         """
         j, n, s = offers.size, self.n, self.n_segments
         live = {(k, float(kap)) for k in range(len(self._streams)) for kap in offers.kappa}
@@ -303,9 +314,9 @@ class CustomerPopulation(mesa.Agent):
                 if self.switching_inertia > 0 and cols.size:
                     stay = ids[cols + 1][:, None] == current[None, lo:hi]
                     z += self.switching_inertia * stay
-                probabilities, logsum = logit(
-                    z, outside=self.switching_inertia, nest_frac=self.nest_frac
-                )
+                outside = self.outside_value_frac[lo:hi] / self.choice_noise_frac
+                outside += self.switching_inertia
+                probabilities, logsum = logit(z, outside=outside, nest_frac=self.nest_frac)
                 row = sample_choices(probabilities, uniforms[lo:hi])
                 offer_col = np.concatenate(([-1], cols))[row]  # -1: none
                 picked = row > 0
@@ -320,9 +331,7 @@ class CustomerPopulation(mesa.Agent):
                 spend += np.bincount(np.maximum(offer_col, 0), units * paid, j) if j else 0.0
                 in_seg = np.flatnonzero((sample >= lo) & (sample < hi))
                 pricing[k][np.ix_(cols, in_seg)] = probabilities[1:, sample[in_seg] - lo]
-                surplus += float(
-                    np.dot(self.scale_usd[lo:hi] * frac[lo:hi], logsum - self.switching_inertia)
-                )
+                surplus += float(np.dot(self.scale_usd[lo:hi] * frac[lo:hi], logsum - outside))
             self.current_offer[k] = chosen_ids
         w = self.weight
         return Choice(

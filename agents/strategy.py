@@ -53,7 +53,8 @@ class MarketView:
     """What a deciding firm observes, on a sample of ``n`` customers and ``c`` competitors.
 
     Customer arrays are ``(n,)``; ``weight`` is how many real customers each sampled
-    customer stands for. ``price_coef`` turns a segment price into normalised utility per unit of
+    customer stands for; ``outside_z`` is each customer's normalised utility of the outside
+    option. ``price_coef`` turns a segment price into normalised utility per unit of
     taste noise: ``a / (q v)`` (usage: ``1 / v``; subscription: ``1 / (q v)``).
     ``segment_tokens`` is ``(s,)``: tokens of a non-reasoning answer in each segment.
     Competitor capability is ``(c,)``; prices, latency per query and availability
@@ -64,6 +65,7 @@ class MarketView:
     hard_frac: NDArray[np.float64]
     hard_extra_oom: NDArray[np.float64]
     latency_value_frac_per_s: NDArray[np.float64]
+    outside_z: NDArray[np.float64]
     segment: NDArray[np.intp]
     pay_units: NDArray[np.float64]
     queries: NDArray[np.float64]
@@ -120,16 +122,21 @@ def _competitor_denominator(view: MarketView, kappa_shift: float, cost_factor: f
 
 
 def _candidate_shares(
-    z: NDArray[np.float64], rivals: NDArray[np.float64], sellable: NDArray[np.bool_], lam: float
+    z: NDArray[np.float64],
+    rivals: NDArray[np.float64],
+    sellable: NDArray[np.bool_],
+    lam: float,
+    outside: NDArray[np.float64],
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Nested-logit share of each candidate alone against the rivals, and its share of the
-    nest; ``z`` is ``(k, n)`` normalised utility, ``rivals`` the rivals' nest sum."""
+    nest; ``z`` is ``(k, n)`` normalised utility, ``rivals`` the rivals' nest sum,
+    ``outside`` the outside option's normalised utility."""
     e = np.exp(np.minimum(z / lam, 700.0)) * sellable
     d = rivals + e
     conditional = np.divide(e, d, out=np.zeros_like(e), where=d > 0)
     with np.errstate(divide="ignore"):
         dl = np.exp(lam * np.log(d))
-    return conditional * dl / (1.0 + dl), conditional
+    return conditional * dl / (np.exp(outside) + dl), conditional
 
 
 def monthly_profit_usd(
@@ -173,7 +180,7 @@ def monthly_profit_usd(
     cost_n = cost.T[:, seg]  # (k, n) cost of one query of each sampled customer
     for _ in range(iterations):
         z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
-        prob, conditional = _candidate_shares(z, denom, sellable, view.nest_frac)
+        prob, conditional = _candidate_shares(z, denom, sellable, view.nest_frac, view.outside_z)
         target = logit_best_response_price_usd(
             prob,
             view.pay_units,
@@ -187,7 +194,7 @@ def monthly_profit_usd(
         )
         price = np.where(np.isfinite(target), 0.5 * (price + np.maximum(target, 0.0)), price)
     z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
-    prob, _ = _candidate_shares(z, denom, sellable, view.nest_frac)
+    prob, _ = _candidate_shares(z, denom, sellable, view.nest_frac, view.outside_z)
     margin = price.T[:, seg] * view.pay_units - cost_n * view.queries
     return (prob * margin) @ view.weight
 

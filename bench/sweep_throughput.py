@@ -138,7 +138,7 @@ def other_load(seconds: float = 1.0) -> float:
     return max(0.0, busy - own) / ((os.cpu_count() or 1) * (time.perf_counter() - t0))
 
 
-def wait_for_quiet(*, threshold: float = 0.1, max_wait_s: float = 10.0) -> float:
+def wait_for_quiet(*, threshold: float = 0.1, max_wait_s: float = 30.0) -> float:
     """Wait (at most ``max_wait_s``) until other work uses < ``threshold`` of the cores.
 
     Other people's processes on a shared machine (invisible in other PID namespaces) slow
@@ -152,15 +152,21 @@ def wait_for_quiet(*, threshold: float = 0.1, max_wait_s: float = 10.0) -> float
 
 
 def in_fresh_process(
-    script: str, mode: str, job: dict[str, Any], env: dict[str, str] | None = None
+    script: str,
+    mode: str,
+    job: dict[str, Any],
+    env: dict[str, str] | None = None,
+    *,
+    quiet_wait_s: float = 30.0,
 ) -> dict[str, Any]:
     """Run ``script --child MODE JOB`` in a new interpreter; the JSON of its last line.
 
-    ``env`` adds environment variables (inherited by the child's worker processes). Adds
-    ``other_load_before`` and ``other_load_during``: the share of the machine's cores busy
-    with work that is not this measurement (see :func:`other_load`).
+    ``env`` adds environment variables (inherited by the child's worker processes). Waits
+    up to ``quiet_wait_s`` for a quiet machine first. Adds ``other_load_before`` and
+    ``other_load_during``: the share of the machine's cores busy with work that is not
+    this measurement (see :func:`other_load`).
     """
-    load_before = wait_for_quiet()
+    load_before = wait_for_quiet(max_wait_s=quiet_wait_s)
     busy0, own0, t0 = _busy_cpu_s(), _children_cpu_s(), time.perf_counter()
     proc = subprocess.run(
         [sys.executable, script, "--child", mode, json.dumps(job)],

@@ -136,6 +136,8 @@ class SegmentParams(Frozen):
     latency_value_frac_per_s: NonNegativeFloat = 0.0
     hard_task_frac: UnitInterval = 0.2
     hard_task_extra_oom: NonNegativeFloat = 1.5
+    outside_value_frac: Annotated[float, Field(ge=0, lt=1)] = 0.5
+    outside_value_sd: NonNegativeFloat = 0.25
     subscription: bool = False
 
 
@@ -149,6 +151,7 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
         tokens_per_query=500,
         latency_value_frac_per_s=0.01,
         subscription=True,
+        outside_value_frac=0.7,
     ),
     SegmentParams(
         name="knowledge_work",
@@ -159,6 +162,7 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
         tokens_per_query=2000,
         latency_value_frac_per_s=0.002,
         subscription=True,
+        outside_value_frac=0.6,
     ),
     SegmentParams(
         name="coding",
@@ -168,6 +172,7 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
         queries_per_month=300,
         tokens_per_query=20_000,
         latency_value_frac_per_s=0.0005,
+        outside_value_frac=0.5,
     ),
     SegmentParams(
         name="enterprise_analytics",
@@ -177,6 +182,7 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
         queries_per_month=200,
         tokens_per_query=5000,
         latency_value_frac_per_s=0.0002,
+        outside_value_frac=0.5,
     ),
     SegmentParams(
         name="science",
@@ -187,6 +193,7 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
         queries_per_month=20,
         tokens_per_query=50_000,
         latency_value_frac_per_s=0.0,
+        outside_value_frac=0.3,
     ),
 )
 

@@ -272,6 +272,7 @@ def market_view(model: MarketModel, offers: Offers | None, *, exclude_firm: int)
         hard_frac=c.hard_frac[cols],
         hard_extra_oom=c.hard_extra_oom[cols],
         latency_value_frac_per_s=c.latency_value_frac_per_s[cols],
+        outside_z=c.outside_value_frac[cols] / demand.choice_noise_frac,
         segment=c.segment[cols],
         pay_units=c.pay_units[cols],
         queries=c.queries_per_month[cols],
