@@ -187,6 +187,10 @@ class CustomerPopulation(mesa.Agent):
         #: Normalised utility lost per USD of price: ``pay_units / (q v)``.
         self.price_coef = self.pay_units / (self.queries_per_month * self.value_usd_per_success)
         self.weight = (represented if represented is not None else n) / n
+        # Per-customer coefficients of the normalised utility, divided by the noise once.
+        self._price_z = self.price_coef / choice_noise_frac
+        self._latency_z = self.latency_value_frac_per_s / choice_noise_frac
+        self._outside_z = self.outside_value_frac / choice_noise_frac + switching_inertia
         self._streams = self._make_streams()
         self.current_offer = [np.zeros(n, dtype=np.int64) for _ in self._streams]  # 0: none
         self._success_cache: dict[tuple[int, float], NDArray[np.float64]] = {}
@@ -250,6 +254,8 @@ class CustomerPopulation(mesa.Agent):
     # -- choice -------------------------------------------------------------------------
 
     def _success(self, stream: int, kappa: float) -> NDArray[np.float64]:
+        """``(n,)`` success rate of a model of capability ``kappa`` on a work stream, divided
+        by the taste noise (cached: a model's capability is fixed while it is on sale)."""
         key = (stream, kappa)
         row = self._success_cache.get(key)
         if row is None:
@@ -267,6 +273,7 @@ class CustomerPopulation(mesa.Agent):
                 row = success_probability(
                     kappa, self.difficulty_kappa + offset, slope_per_oom=self.success_slope_per_oom
                 )
+            row = row / self.choice_noise_frac
             self._success_cache[key] = row
         return row
 
@@ -305,17 +312,25 @@ class CustomerPopulation(mesa.Agent):
                 cols = np.flatnonzero(offers.available[g])
                 if hi == lo:
                     continue
-                z = np.empty((cols.shape[0], hi - lo))
+                width = hi - lo
+                z = np.empty((cols.shape[0], width))
+                tmp = np.empty(width)
+                price_z, latency_z = self._price_z[lo:hi], self._latency_z[lo:hi]
                 for r, col in enumerate(cols):
-                    z[r] = self._success(k, float(offers.kappa[col]))[lo:hi]
-                z -= np.multiply.outer(offers.price_usd[g, cols], self.price_coef[lo:hi])
-                z -= np.multiply.outer(latency[g, cols], self.latency_value_frac_per_s[lo:hi])
-                z /= self.choice_noise_frac
+                    # z = (p_success - price * a/(q v) - latency * latency_frac) / noise
+                    np.multiply(price_z, offers.price_usd[g, col], out=z[r])
+                    np.multiply(latency_z, latency[g, col], out=tmp)
+                    z[r] += tmp
+                    np.subtract(self._success(k, float(offers.kappa[col]))[lo:hi], z[r], out=z[r])
                 if self.switching_inertia > 0 and cols.size:
-                    stay = ids[cols + 1][:, None] == current[None, lo:hi]
-                    z += self.switching_inertia * stay
-                outside = self.outside_value_frac[lo:hi] / self.choice_noise_frac
-                outside += self.switching_inertia
+                    # Last month's offering gets the inertia bonus (one scatter, not a pass).
+                    cur = current[lo:hi]
+                    order = np.argsort(ids[cols + 1])
+                    sorted_ids = ids[cols + 1][order]
+                    pos = np.minimum(np.searchsorted(sorted_ids, cur), cols.size - 1)
+                    stay = np.flatnonzero((sorted_ids[pos] == cur) & (cur > 0))
+                    z[order[pos[stay]], stay] += self.switching_inertia
+                outside = self._outside_z[lo:hi]
                 probabilities, logsum = logit(z, outside=outside, nest_frac=self.nest_frac)
                 row = sample_choices(probabilities, uniforms[lo:hi])
                 offer_col = np.concatenate(([-1], cols))[row]  # -1: none
