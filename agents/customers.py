@@ -346,7 +346,7 @@ class CustomerPopulation(mesa.Agent):
                 spend += np.bincount(np.maximum(offer_col, 0), units * paid, j) if j else 0.0
                 in_seg = np.flatnonzero((sample >= lo) & (sample < hi))
                 pricing[k][np.ix_(cols, in_seg)] = probabilities[1:, sample[in_seg] - lo]
-                surplus += float(np.dot(self.scale_usd[lo:hi] * frac[lo:hi], logsum - outside))
+                surplus += float((self.scale_usd[lo:hi] * frac[lo:hi] * (logsum - outside)).sum())
             self.current_offer[k] = chosen_ids
         w = self.weight
         return Choice(

@@ -196,7 +196,7 @@ def monthly_profit_usd(
     z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
     prob, _ = _candidate_shares(z, denom, sellable, view.nest_frac, view.outside_z)
     margin = price.T[:, seg] * view.pay_units - cost_n * view.queries
-    return (prob * margin) @ view.weight
+    return (prob * margin * view.weight).sum(axis=1)  # no BLAS: its threads contend
 
 
 def value_candidates(
