@@ -1,27 +1,38 @@
-"""Decision makers of the market: firms, customers, and their policies as pure functions."""
+"""Decision makers of the market: firms, customers, and their policies as pure functions.
 
-from agents.business import Allocation, BusinessModel, Offers, Tier, TrainedModel
-from agents.customers import Choice, CustomerPopulation
-from agents.firms import Firm, Lab, Project, Startup
-from agents.policies import funding_offer_usd, next_price_usd
-from agents.strategy import Candidate, MarketView, choose_project, value_candidates
+Names are imported on first use (PEP 562), so that importing a light module such as
+:mod:`agents.business` does not load mesa.
+"""
 
-__all__ = [
-    "Allocation",
-    "BusinessModel",
-    "Candidate",
-    "Choice",
-    "CustomerPopulation",
-    "Firm",
-    "Lab",
-    "MarketView",
-    "Offers",
-    "Project",
-    "Startup",
-    "Tier",
-    "TrainedModel",
-    "choose_project",
-    "funding_offer_usd",
-    "next_price_usd",
-    "value_candidates",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "Allocation": "agents.business",
+    "BusinessModel": "agents.business",
+    "Offers": "agents.business",
+    "Tier": "agents.business",
+    "TrainedModel": "agents.business",
+    "Choice": "agents.customers",
+    "CustomerPopulation": "agents.customers",
+    "Firm": "agents.firms",
+    "Lab": "agents.firms",
+    "Project": "agents.firms",
+    "Startup": "agents.firms",
+    "funding_offer_usd": "agents.policies",
+    "next_price_usd": "agents.policies",
+    "Candidate": "agents.strategy",
+    "MarketView": "agents.strategy",
+    "choose_project": "agents.strategy",
+    "value_candidates": "agents.strategy",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'agents' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

@@ -9,11 +9,9 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-import mesa
 import numpy as np
 import polars as pl
 
-from sim.model import MarketModel
 from sim.params import ModelParams
 from sim.record import to_table
 
@@ -60,6 +58,10 @@ def run_one(spec: RunSpec) -> RunResult:
     A run that raises returns ``status="failed"`` with the traceback in ``error`` and only
     its ``runs`` row, so one bad point never stops a sweep.
     """
+    import mesa  # the model and mesa load in workers only
+
+    from sim.model import MarketModel
+
     t0 = time.perf_counter()
     model: MarketModel | None = None
     try:

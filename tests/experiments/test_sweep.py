@@ -202,16 +202,16 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(tmp_path: Path, worke
 def test_raising_run_is_recorded_and_the_others_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import sim.run
+    import sim.model
 
-    real = sim.run.MarketModel
+    real = sim.model.MarketModel
 
     def flaky(params, *, run_id, **kwargs):  # type: ignore[no-untyped-def]
         if run_id == "p000002-r0001":
             raise RuntimeError("injected failure")
         return real(params, run_id=run_id, **kwargs)
 
-    monkeypatch.setattr(sim.run, "MarketModel", flaky)
+    monkeypatch.setattr(sim.model, "MarketModel", flaky)
     out = tmp_path / "flaky"
     assert sweep(write_config(tmp_path), out, "--workers", "1") == 1
     assert "run p000002-r0001 failed: RuntimeError: injected failure" in capsys.readouterr().err
@@ -222,7 +222,7 @@ def test_raising_run_is_recorded_and_the_others_complete(
     assert "injected failure" in failed["error"][0]
     assert Store(out).read("market")["run_id"].n_unique() == 11
     # Resume retries the failed run only.
-    monkeypatch.setattr(sim.run, "MarketModel", real)
+    monkeypatch.setattr(sim.model, "MarketModel", real)
     assert sweep(write_config(tmp_path), out, "--workers", "1", "--resume") == 0
     assert (Store(out).read("runs")["status"] == "done").all()
 
