@@ -6,6 +6,8 @@ says otherwise: an undefined ratio (a margin at zero revenue) is null, never NaN
 
 from __future__ import annotations
 
+import functools
+
 import dataframely as dy
 import polars as pl
 
@@ -171,6 +173,7 @@ SCHEMAS: dict[str, type[dy.Schema]] = {
 }
 
 
+@functools.cache
 def polars_schema(table: str) -> pl.Schema:
     """The polars schema (column names and dtypes, in order) of a declared table."""
     return SCHEMAS[table].create_empty().schema
