@@ -35,9 +35,11 @@ fix: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: speed and memory figures into bench/results/
+## bench: speed and memory figures into bench/results/ (run on an otherwise idle machine)
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/single_run.py
+	$(BIN)/python bench/sweep_throughput.py
+	$(BIN)/python bench/vs_mesa_batch_run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .import_linter_cache *.egg-info

@@ -3,13 +3,15 @@
 Usage: ``python bench/vs_mesa_batch_run.py [--quick]``. Prints the figures, writes them to
 ``bench/results/vs_mesa_batch_run.json`` (and appends to its history) unless ``--quick``,
 and ends with ``RESULT throughput_ratio=X memory_ratio=Y`` (both at the larger run count).
+``--horizon-months`` sets the runs' length (default 6; 24 takes ~9 minutes).
 
 Both sides run the same ``MarketModel`` runs (the shipped baseline config with 300
 customers, 3 labs, 24 months; replicate ``r`` seeded with ``SeedSequence(seed,
 spawn_key=(r,))``) on 2 worker processes and collect the same monthly rows:
 
 * aimarket: ``plan_runs`` -> ``open_store`` -> ``execute(workers=2)``; workers write the
-  market and firms tables to parquet and return one small status per run.
+  run's tables to parquet and return one small status per run. Measured by
+  ``sweep_throughput.py``'s child process, which imports only what that path needs.
 * mesa 3.3: ``batch_run(BatchRunMarket, parameters=..., number_processes=2,
   data_collection_period=1, max_steps=24)``. ``BatchRunMarket`` is ``MarketModel`` plus a
   ``DataCollector`` whose model reporters are the market table's columns and whose agent
@@ -19,8 +21,8 @@ spawn_key=(r,))``) on 2 worker processes and collect the same monthly rows:
 
 Before timing, the script checks on two runs that batch_run's rows equal aimarket's market
 and firms tables value for value. Each timed sweep then runs in a fresh subprocess that
-reports its own wall time and peak RSS (``RUSAGE_SELF``: the sweep's parent only, not its
-workers; ``ru_maxrss`` never decreases within a process, hence a fresh one per figure).
+reports its own wall time and peak RSS (``VmHWM``: the sweep's parent only, not its
+workers; a process's peak never decreases, hence a fresh one per figure).
 
 ``throughput_ratio`` = aimarket runs/s / batch_run runs/s; ``memory_ratio`` = aimarket
 parent peak RSS / batch_run parent peak RSS. Goals at 1,000 runs: >= 1.0 and <= 0.5.
@@ -32,14 +34,20 @@ import argparse
 import functools
 import json
 import math
-import resource
 import time
 from typing import Any
 
 import mesa
 import numpy as np
-from _common import peak_rss_mib, save
-from sweep_throughput import aimarket_sweep, bench_config, in_fresh_process, require_done
+import sweep_throughput
+from _common import save
+from sweep_throughput import (
+    ChildrenPeakRss,
+    bench_config,
+    in_fresh_process,
+    own_peak_rss_mib,
+    require_done,
+)
 
 from experiments.runner import run_id_for
 from sim.model import MarketModel
@@ -169,16 +177,17 @@ def mesa_parameters(runs: int, horizon_months: int) -> dict[str, Any]:
 def mesa_sweep(runs: int, horizon_months: int, *, workers: int = WORKERS) -> dict[str, Any]:
     """Run ``runs`` runs through ``mesa.batch_run`` in this process; its figures."""
     t0 = time.perf_counter()
-    rss_before = peak_rss_mib()
-    rows = mesa.batch_run(
-        BatchRunMarket,
-        parameters=mesa_parameters(runs, horizon_months),
-        number_processes=workers,
-        iterations=1,
-        data_collection_period=1,
-        max_steps=horizon_months,
-        display_progress=False,
-    )
+    rss_before = own_peak_rss_mib()
+    with ChildrenPeakRss() as children:
+        rows = mesa.batch_run(
+            BatchRunMarket,
+            parameters=mesa_parameters(runs, horizon_months),
+            number_processes=workers,
+            iterations=1,
+            data_collection_period=1,
+            max_steps=horizon_months,
+            display_progress=False,
+        )
     wall_s = time.perf_counter() - t0
     figures = {
         "runs": len({row["RunId"] for row in rows}),
@@ -187,8 +196,8 @@ def mesa_sweep(runs: int, horizon_months: int, *, workers: int = WORKERS) -> dic
         "wall_s": wall_s,
         "runs_per_s": runs / wall_s,
         "parent_rss_before_sweep_mib": rss_before,
-        "parent_peak_rss_mib": peak_rss_mib(),
-        "workers_peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "parent_peak_rss_mib": own_peak_rss_mib(),
+        "workers_peak_rss_mib": children.peak_mib,
     }
     # not part of the comparison: what a batch_run user does next (mesa's docs do this)
     import pandas as pd
@@ -196,7 +205,7 @@ def mesa_sweep(runs: int, horizon_months: int, *, workers: int = WORKERS) -> dic
     t0 = time.perf_counter()
     frame = pd.DataFrame(rows)
     figures["to_pandas_s"] = time.perf_counter() - t0
-    figures["parent_peak_rss_with_pandas_frame_mib"] = peak_rss_mib()
+    figures["parent_peak_rss_with_pandas_frame_mib"] = own_peak_rss_mib()
     del rows, frame
     return figures
 
@@ -268,11 +277,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         mode, job = args.child[0], json.loads(args.child[1])
-        if mode == "aimarket":
-            figures = aimarket_sweep(job)
-        else:
-            figures = mesa_sweep(job["runs"], job["horizon_months"])
-        print(json.dumps(figures))
+        if mode != "batch_run":
+            raise SystemExit(f"unknown child mode {mode!r}")
+        print(json.dumps(mesa_sweep(job["runs"], job["horizon_months"])))
         return
 
     horizon = args.horizon_months
@@ -285,7 +292,11 @@ def main() -> None:
     )
     results: dict[str, dict[int, dict[str, Any]]] = {"aimarket": {}, "batch_run": {}}
     for n in counts:
-        results["aimarket"][n] = in_fresh_process(__file__, "aimarket", aimarket_job(n, horizon))
+        # aimarket's side runs as sweep_throughput.py's child: that process imports only
+        # what `execute` needs (this script imports mesa and the model for batch_run)
+        results["aimarket"][n] = in_fresh_process(
+            sweep_throughput.__file__, "sweep", aimarket_job(n, horizon)
+        )
         results["batch_run"][n] = in_fresh_process(
             __file__, "batch_run", {"runs": n, "horizon_months": horizon}
         )
