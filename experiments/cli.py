@@ -35,7 +35,7 @@ from experiments.design import plan_runs
 from experiments.executors import RunStatus
 from experiments.manifest import build_manifest
 from experiments.runner import base_point_specs, headline
-from experiments.store import Store
+from experiments.store import TABLES, Store
 from experiments.sweep import (
     SweepReport,
     compact_store,
@@ -268,7 +268,7 @@ def _print_summary(report: SweepReport, store: Store, console: Console) -> None:
             name = key.removeprefix("gross_margin_final_")
             table.add_row(f"gross margin, {name}", _fmt(value, "{:.1%}"))
     console.print(table)
-    console.print(f"tables: {report.out}/table=<market|firms|runs>/*.parquet")
+    console.print(f"tables: {report.out}/table=<{'|'.join(TABLES)}>/*.parquet")
 
 
 def _status(args: argparse.Namespace) -> int:
