@@ -82,6 +82,11 @@ class MarketView:
     comp_available: NDArray[np.bool_]
     segment_tokens: NDArray[np.float64]
 
+    @property
+    def segment_bounds(self) -> NDArray[np.intp]:
+        """``(s + 1,)`` column bounds of each segment (sampled customers are sorted by it)."""
+        return np.searchsorted(self.segment, np.arange(self.n_segments + 1))
+
 
 def blended_success(
     kappa: NDArray[np.float64],
@@ -148,7 +153,7 @@ def monthly_profit_usd(
     *,
     kappa_shift: float = 0.0,
     cost_factor: float = 1.0,
-    iterations: int = 6,
+    iterations: int = 4,
 ) -> NDArray[np.float64]:
     """Monthly variable profit of ``k`` candidate offerings at their best-response prices.
 
@@ -178,6 +183,7 @@ def monthly_profit_usd(
     )
     price = 2.0 * cost / np.maximum(typical[:, None], 1e-300)
     cost_n = cost.T[:, seg]  # (k, n) cost of one query of each sampled customer
+    bounds = view.segment_bounds
     for _ in range(iterations):
         z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
         prob, conditional = _candidate_shares(z, denom, sellable, view.nest_frac, view.outside_z)
@@ -191,6 +197,7 @@ def monthly_profit_usd(
             n_groups=n_seg,
             nest_frac=view.nest_frac,
             conditional=conditional,
+            group_bounds=bounds,
         )
         price = np.where(np.isfinite(target), 0.5 * (price + np.maximum(target, 0.0)), price)
     z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
@@ -215,8 +222,8 @@ def value_candidates(
     A candidate's value is its discounted monthly profit from launch to the end of the
     horizon, minus its cost, plus what the firm's current offering (``incumbent``, if
     any) earns until the launch replaces it. Keeping the incumbent is worth its discounted
-    profit over the whole horizon. Profit is evaluated at the start, middle and end of
-    the horizon (competitors' capability growing at the frontier's pace, costs and prices
+    profit over the whole horizon. Profit is evaluated at the start and the end of the
+    horizon (competitors' capability growing at the frontier's pace, costs and prices
     falling with hardware) and interpolated; so a new model has to beat the old one by
     more than it costs. The firm's fixed operating cost over the horizon is subtracted from
     every option, so that staying out (value 0) wins when the market cannot carry it.
@@ -239,7 +246,7 @@ def value_candidates(
     latency = per_query * np.array([c.latency_s_per_token for c in options])
     segment_only = np.array([-1 if c.segment is None else c.segment for c in options])
     lead = np.array([c.months_to_launch for c in options])
-    points = np.array([0.0, horizon_months / 2, float(horizon_months)])
+    points = np.array([0.0, float(horizon_months)])
     profits = np.stack(
         [
             monthly_profit_usd(
@@ -253,7 +260,7 @@ def value_candidates(
             )
             for t in points
         ]
-    )  # (3, k): profit at calendar months from now
+    )  # (2, k): profit now and at the end of the horizon
     months = np.arange(horizon_months, dtype=float)
     path = np.stack([np.interp(months, points, profits[:, k]) for k in range(len(options))])
     discount = discount_per_month**months
