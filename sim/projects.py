@@ -115,11 +115,7 @@ def build_candidates(
         # What a new model would serve over the payback horizon, reasoning included.
         lifetime = model.market_tokens_per_month() * share * params.strategy.payback_months * mult
         nb = budgets.shape[0]
-        aware = inference_optimal(
-            np.tile(n_opt, len(trainable)), np.tile(d_opt, len(trainable)), np.repeat(lifetime, nb)
-        )
-        n_aware = np.asarray(aware.params, dtype=float).reshape(len(trainable), nb)
-        d_aware = np.asarray(aware.tokens, dtype=float).reshape(len(trainable), nb)
+        n_aware, d_aware = _inference_aware(model, n_opt, d_opt, lifetime)
         labels, n_all, d_all, m_all, rl_all = [], [], [], [], []
         for i, bm in enumerate(trainable):
             for alloc, n_arr, d_arr in (
@@ -165,6 +161,27 @@ def build_candidates(
     if BusinessModel.WRAPPER in business_models:
         out.extend(_wrappers(model, exclude_firm))
     return out
+
+
+def _inference_aware(
+    model: MarketModel, n_opt: np.ndarray, d_opt: np.ndarray, lifetime_tokens: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sardana-optimal ``(params, tokens)``, ``(m, b)``, for ``m`` lifetime-token demands
+    and ``b`` compute-optimal models, memoised on the run (demands rounded to 0.02 OOM, far
+    below what moves the optimum): firms reviewing in the same months ask the same."""
+    demand = np.round(np.log10(np.maximum(lifetime_tokens, 1.0)), 2)
+    key = (n_opt.tobytes(), d_opt.tobytes(), demand.tobytes())
+    cache = model.memo.setdefault("inference_aware", {})
+    if key not in cache:
+        m, b = demand.shape[0], n_opt.shape[0]
+        aware = inference_optimal(np.tile(n_opt, m), np.tile(d_opt, m), np.repeat(10.0**demand, b))
+        cache[key] = (
+            np.asarray(aware.params, dtype=float).reshape(m, b),
+            np.asarray(aware.tokens, dtype=float).reshape(m, b),
+        )
+        if len(cache) > 256:
+            cache.pop(next(iter(cache)))
+    return cache[key]
 
 
 def _specialists(model: MarketModel) -> list[Candidate]:
