@@ -40,6 +40,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/single_run.py
 	$(BIN)/python bench/sweep_throughput.py
 	$(BIN)/python bench/vs_mesa_batch_run.py
+	$(BIN)/python bench/customer_scaling.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .import_linter_cache *.egg-info
