@@ -312,6 +312,9 @@ class CustomerPopulation(mesa.Agent):
                 cols = np.flatnonzero(offers.available[g])
                 if hi == lo:
                     continue
+                if cols.size == 0:  # nothing on sale here: everyone keeps the outside option
+                    chosen_ids[lo:hi] = 0
+                    continue
                 width = hi - lo
                 z = np.empty((cols.shape[0], width))
                 tmp = np.empty(width)

@@ -171,6 +171,25 @@ def test_market_invariants(params: ModelParams, seed: int) -> None:
     assert market["month"].to_list() == list(range(months))
 
 
+def test_a_market_with_nothing_on_sale_still_runs() -> None:
+    # One lab whose model retires after a month, no money to train, no entrants.
+    params = _small(
+        labs=1,
+        firms={"model_life_months": 1, "model_age_months": 0},
+        finance={"capital_market_index": 0.0, "lab_initial_cash_usd": 0.0},
+        entry={"startup_arrivals_per_year": 0.0},
+    )
+    model = MarketModel(params, seed=3, horizon_months=12)
+    model.run_model()
+    market = validate("market", model.tables()["market"])
+    assert market["revenue_usd"][0] > 0
+    assert market["revenue_usd"][-1] == 0.0
+    assert market["hhi_revenue"][-1] == 0.0
+    assert market["firms_active"][-1] == 0
+    events = model.tables()["events"]
+    assert {"retire", "exit"} <= set(events["kind"].cast(pl.String).to_list())
+
+
 @pytest.mark.parametrize("first", ["recording", "hardware"])
 def test_phase_order_does_not_depend_on_start_order(first: str) -> None:
     import simpy
@@ -202,3 +221,36 @@ def test_phase_order_does_not_depend_on_start_order(first: str) -> None:
         procs[key]()
     env.run(until=2)
     assert log == [f"{t}:{n}" for t in (0, 1) for n in ("state", "price", "clear", "record")]
+
+
+LONG_CONFIGS = {
+    "no capital market": {"finance": {"capital_market_index": 0.0}},
+    "heavy entry, routing": {
+        "entry": {"startup_arrivals_per_year": 12.0},
+        "demand": {"routing": True, "pricing_sample_size": 100},
+    },
+    "close substitutes, inference world": {
+        "demand": {"nest_frac": 0.2, "pricing_sample_size": 100},
+        "market": {"regime": "inference_heavy", "fast_tier": False},
+    },
+    "scarce GPUs, inference chip, 8 labs": {
+        "hardware": {"gpu_supply": 20_000.0, "inference_chip_month": 30},
+        "labs": 8,
+    },
+    "short model lives, monthly reviews, A100": {
+        "hardware": {"gpu": "a100"},
+        "firms": {"model_life_months": 6},
+        "strategy": {"review_months": 1, "valuation_customers": 50},
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(LONG_CONFIGS))
+def test_ten_years_of_unusual_markets(name: str) -> None:
+    params = _small(customers=1000, **LONG_CONFIGS[name])
+    result = run_one(RunSpec(name, 0, 0, params, 5, (0,), 120))
+    assert result.status == "done", result.error
+    for table, frame in result.tables.items():
+        validate(table, frame)
+    assert result.tables["market"].height == 120
