@@ -23,9 +23,30 @@ from sim.projects import _testtime, offer_economics
 if TYPE_CHECKING:
     from sim.model import MarketModel
 
-__all__ = ["MonthOutcome", "build_offers", "clear_market", "set_prices"]
+__all__ = ["MonthOutcome", "OfferRow", "build_offers", "clear_market", "set_prices"]
 
 _TRAINERS = (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferRow:
+    """One offering before it is priced.
+
+    ``cost``, ``compute`` and ``latency`` are per token (the seller's marginal cost, the
+    GPU cost whoever pays it, decode time); ``multiplier`` is tokens per query relative to
+    a non-reasoning answer (a wrapper's includes its scaffolding overhead); ``available``
+    is ``(s,)``; ``supplier`` is the lab whose tokens a wrapper resells.
+    """
+
+    firm: Firm
+    tier: Tier
+    kappa: float
+    multiplier: float
+    cost: float
+    compute: float
+    latency: float
+    available: NDArray[np.bool_]
+    supplier: Firm | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,16 +76,12 @@ class MonthOutcome:
     amortisation_usd: NDArray[np.float64]
 
 
-def build_offers(model: MarketModel) -> list[dict]:
-    """The offerings of every active firm with a model, before prices (one dict each).
-
-    ``cost``, ``compute`` and ``latency`` are per token; ``multiplier`` is tokens per query
-    relative to a non-reasoning answer (a wrapper's includes its scaffolding overhead).
-    """
+def build_offers(model: MarketModel) -> list[OfferRow]:
+    """The offerings of every active firm with a model, before prices."""
     params, tech = model.params, model.technology
     hw, wp = params.hardware, params.firms.wrapper
     s = model.customers.n_segments
-    rows: list[dict] = []
+    rows: list[OfferRow] = []
     trainers = [
         f
         for f in model.firms
@@ -90,7 +107,7 @@ def build_offers(model: MarketModel) -> list[dict]:
                     available[:] = False
                     available[firm.trained.segment] = True
                 rows.append(
-                    dict(
+                    OfferRow(
                         firm=firm,
                         tier=tier,
                         kappa=float(kappa[k]),
@@ -103,30 +120,30 @@ def build_offers(model: MarketModel) -> list[dict]:
                     )
                 )
     model.frontier_kappa = max(
-        (r["kappa"] for r in rows if r["firm"].trained.segment is None), default=math.nan
+        (r.kappa for r in rows if r.firm.trained.segment is None), default=math.nan
     )
-    by_id = {r["firm"].firm_id: r for r in rows if r["tier"] is Tier.STANDARD}
+    by_id = {r.firm.firm_id: r for r in rows if r.tier is Tier.STANDARD}
     for firm in model.firms:
         if not (firm.active and firm.trained is not None):
             continue
         if firm.trained.business_model is not BusinessModel.WRAPPER:
             continue
         supply = by_id.get(firm.trained.supplier_id)
-        if supply is None or supply["firm"].trained.segment is not None:
+        if supply is None or supply.firm.trained.segment is not None:
             continue  # supplier gone: no offering until the next review finds another
         age = max(model.frontier_kappa - (firm.trained.frontier_kappa_at_launch or 0.0), 0.0)
         bonus = wp.scaffold_bonus_oom * math.exp(-age / wp.scaffold_decay_oom)
         rows.append(
-            dict(
+            OfferRow(
                 firm=firm,
                 tier=Tier.STANDARD,
-                kappa=supply["kappa"] + bonus,
-                multiplier=supply["multiplier"] * wp.token_overhead,
-                cost=supply["compute"] * (1 + wp.wholesale_markup_frac),
-                compute=supply["compute"],
-                latency=supply["latency"],
+                kappa=supply.kappa + bonus,
+                multiplier=supply.multiplier * wp.token_overhead,
+                cost=supply.compute * (1 + wp.wholesale_markup_frac),
+                compute=supply.compute,
+                latency=supply.latency,
                 available=np.ones(s, dtype=bool),
-                supplier=supply["firm"],
+                supplier=supply.firm,
             )
         )
     return rows
@@ -144,11 +161,9 @@ def set_prices(model: MarketModel) -> Offers:
     model.offer_rows = rows
     c = model.customers
     s, j = c.n_segments, len(rows)
-    offer_ids = np.array(
-        [Offers.offer_id(r["firm"].firm_id, r["tier"]) for r in rows], dtype=np.int64
-    )
-    mult = np.array([r["multiplier"] for r in rows])
-    cost = np.multiply.outer(c.tokens_per_query, np.array([r["cost"] for r in rows]) * mult)
+    offer_ids = np.array([Offers.offer_id(r.firm.firm_id, r.tier) for r in rows], dtype=np.int64)
+    mult = np.array([r.multiplier for r in rows])
+    cost = np.multiply.outer(c.tokens_per_query, np.array([r.cost for r in rows]) * mult)
     last = model.outcome
     best = np.full((s, j), np.nan)
     seen = np.zeros(j, dtype=bool)
@@ -173,7 +188,7 @@ def set_prices(model: MarketModel) -> Offers:
     floor = np.where(c.subscription[:, None], 0.0, cost)
     prices = np.empty((s, j))
     for k, r in enumerate(rows):
-        previous = r["firm"].prices.get(r["tier"])
+        previous = r.firm.prices.get(r.tier)
         if seen[k] and previous is not None:
             prices[:, k] = next_price_usd(
                 floor[:, k],
@@ -186,18 +201,18 @@ def set_prices(model: MarketModel) -> Offers:
                 cost[:, k], markup_frac=model.params.market.initial_markup_frac
             )
             prices[:, k] = start * per_unit[:, 0]
-        r["firm"].prices[r["tier"]] = prices[:, k]
+        r.firm.prices[r.tier] = prices[:, k]
     return Offers(
         offer_ids=offer_ids,
-        firm_ids=np.array([r["firm"].firm_id for r in rows], dtype=np.int64),
-        tiers=np.array([int(r["tier"]) for r in rows], dtype=np.int8),
-        kappa=np.array([r["kappa"] for r in rows]),
+        firm_ids=np.array([r.firm.firm_id for r in rows], dtype=np.int64),
+        tiers=np.array([int(r.tier) for r in rows], dtype=np.int8),
+        kappa=np.array([r.kappa for r in rows]),
         inference_multiplier=mult,
-        usd_per_token=np.array([r["cost"] for r in rows]),
-        compute_usd_per_token=np.array([r["compute"] for r in rows]),
-        latency_s_per_token=np.array([r["latency"] for r in rows]),
+        usd_per_token=np.array([r.cost for r in rows]),
+        compute_usd_per_token=np.array([r.compute for r in rows]),
+        latency_s_per_token=np.array([r.latency for r in rows]),
         price_usd=prices,
-        available=np.array([r["available"] for r in rows]).T.reshape(s, j),
+        available=np.array([r.available for r in rows]).T.reshape(s, j),
     )
 
 
@@ -217,17 +232,17 @@ def clear_market(model: MarketModel) -> MonthOutcome:
     queries, customer_rev, wholesale_rev = np.zeros(n), np.zeros(n), np.zeros(n)
     serving, compute = np.zeros(n), np.zeros(n)
     for k, r in enumerate(rows):
-        f = index[r["firm"].firm_id]
+        f = index[r.firm.firm_id]
         queries[f] += queries_j[k]
         customer_rev[f] += revenue_j[k]
         gpu_cost = offers.compute_usd_per_token[k] * tokens_j[k]
-        if r["supplier"] is None:
+        if r.supplier is None:
             serving[f] += gpu_cost
             compute[f] += gpu_cost
         else:  # a wrapper pays wholesale; its supplier pays for the GPUs
             wholesale = offers.usd_per_token[k] * tokens_j[k]
             serving[f] += wholesale
-            s_idx = index[r["supplier"].firm_id]
+            s_idx = index[r.supplier.firm_id]
             wholesale_rev[s_idx] += wholesale
             serving[s_idx] += gpu_cost
             compute[s_idx] += gpu_cost

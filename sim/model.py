@@ -22,7 +22,7 @@ from markets.hardware import algorithmic_training_multiplier, flop_per_usd_multi
 from markets.scaling import capability_index, compute_optimal
 from sim.clock import month_index
 from sim.gpus import GpuMarket
-from sim.market import MonthOutcome
+from sim.market import MonthOutcome, OfferRow
 from sim.params import ModelParams
 from sim.processes import start_processes
 from sim.projects import offer_economics
@@ -82,7 +82,7 @@ class MarketModel(mesa.Model):
         self.gpus = GpuMarket(self.env, self.params.hardware)
         self.technology: Technology = self._technology_at(0.0)
         self.offers: Offers | None = None
-        self.offer_rows: list[dict[str, Any]] = []
+        self.offer_rows: list[OfferRow] = []
         self.outcome: MonthOutcome | None = None
         self.recorder = Recorder(run_id, start_month)
         self.frontier_kappa = math.nan

@@ -247,7 +247,7 @@ def _wrappers(model: MarketModel, exclude_firm: int) -> list[Candidate]:
 def incumbent_candidate(model: MarketModel, firm: Firm) -> Candidate | None:
     """The firm's current standard offering as a candidate that costs nothing to keep."""
     for row in model.offer_rows:
-        if row["firm"] is firm and int(row["tier"]) == 0:
+        if row.firm is firm and int(row.tier) == 0:
             t = firm.trained
             return Candidate(
                 business_model=t.business_model,
@@ -256,12 +256,12 @@ def incumbent_candidate(model: MarketModel, firm: Firm) -> Candidate | None:
                 train_tokens=t.train_tokens,
                 train_flop=t.train_flop,
                 base_kappa=t.kappa,
-                kappa=row["kappa"],
-                inference_multiplier=row["multiplier"],
+                kappa=row.kappa,
+                inference_multiplier=row.multiplier,
                 cost_usd=0.0,
                 months_to_launch=0.0,
-                usd_per_token=row["cost"],
-                latency_s_per_token=row["latency"],
+                usd_per_token=row.cost,
+                latency_s_per_token=row.latency,
                 segment=t.segment,
                 supplier_id=t.supplier_id,
             )
