@@ -38,6 +38,7 @@ __all__ = [
     "arrivals",
     "hardware",
     "housekeeping",
+    "launch",
     "review",
     "start_processes",
     "training",
@@ -191,26 +192,49 @@ def start_project(model: MarketModel, firm: Firm, cand: Candidate) -> None:
     ):
         return
     if cand.business_model is BusinessModel.WRAPPER:
-        firm.business_model = cand.business_model
-        firm.trained = TrainedModel(
-            model_id=model.next_model_id(),
-            firm_id=firm.firm_id,
-            business_model=cand.business_model,
-            allocation=cand.allocation,
-            params=cand.params,
-            train_tokens=0.0,
-            train_flop=0.0,
-            cost_usd=0.0,
-            launched_month=model.month,
+        launch(
+            model,
+            firm,
+            cand,
             kappa=cand.base_kappa,
-            inference_multiplier=cand.inference_multiplier,
-            supplier_id=cand.supplier_id,
+            cost_usd=0.0,
+            detail=f"wrapper of firm {cand.supplier_id}",
             frontier_kappa_at_launch=model.frontier_kappa,
         )
-        model.record_model(firm.trained)
-        model.event(firm, "launch", detail=f"wrapper of firm {cand.supplier_id}")
         return
     model.env.process(training(model, firm, cand))
+
+
+def launch(
+    model: MarketModel,
+    firm: Firm,
+    cand: Candidate,
+    *,
+    kappa: float,
+    cost_usd: float,
+    detail: str,
+    frontier_kappa_at_launch: float | None = None,
+) -> None:
+    """A project's model goes on sale: it replaces the firm's current one."""
+    firm.business_model = cand.business_model
+    firm.trained = TrainedModel(
+        model_id=model.next_model_id(),
+        firm_id=firm.firm_id,
+        business_model=cand.business_model,
+        allocation=cand.allocation,
+        params=cand.params,
+        train_tokens=cand.train_tokens,
+        train_flop=cand.train_flop,
+        cost_usd=cost_usd,
+        launched_month=model.month,
+        kappa=kappa,
+        inference_multiplier=cand.inference_multiplier,
+        segment=cand.segment,
+        supplier_id=cand.supplier_id,
+        frontier_kappa_at_launch=frontier_kappa_at_launch,
+    )
+    model.record_model(firm.trained)
+    model.event(firm, "launch", amount_usd=cost_usd if cost_usd > 0 else None, detail=detail)
 
 
 def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
@@ -252,35 +276,27 @@ def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
             return
     model.gpus.free.put(gpus)
     firm.project = None
-    launched = model.month
-    base = (
-        float(
+    # Capability is credited with algorithmic progress up to the launch month; a
+    # specialist's is fixed by its teacher.
+    kappa = (
+        cand.base_kappa
+        if cand.business_model is BusinessModel.SPECIALIST
+        else float(
             capability_index(
                 cand.params,
                 cand.train_tokens,
-                algorithmic_multiplier=model.training_multiplier_at(launched),
+                algorithmic_multiplier=model.training_multiplier_at(model.month),
             )
         )
-        if cand.business_model is not BusinessModel.SPECIALIST
-        else cand.base_kappa
     )
-    firm.trained = TrainedModel(
-        model_id=model.next_model_id(),
-        firm_id=firm.firm_id,
-        business_model=cand.business_model,
-        allocation=cand.allocation,
-        params=cand.params,
-        train_tokens=cand.train_tokens,
-        train_flop=cand.train_flop,
+    launch(
+        model,
+        firm,
+        cand,
+        kappa=kappa,
         cost_usd=project.spent_usd,
-        launched_month=launched,
-        kappa=base,
-        inference_multiplier=cand.inference_multiplier,
-        segment=cand.segment,
+        detail=cand.business_model.value,
     )
-    firm.business_model = cand.business_model
-    model.record_model(firm.trained)
-    model.event(firm, "launch", amount_usd=project.spent_usd, detail=cand.business_model.value)
 
 
 def arrivals(model: MarketModel) -> Process:
