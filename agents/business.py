@@ -74,8 +74,10 @@ class TrainedModel:
         Simulation month it became available (negative: before the run started).
     kappa
         Capability index in OOM of effective compute (test-time gain not included).
-    inference_multiplier
-        Tokens per query relative to a non-reasoning answer.
+    max_inference_multiplier
+        The most tokens per query, relative to a plain answer, the model is trained to
+        spend reasoning (1: it does not reason); the effort it actually spends is chosen
+        per segment each month (:func:`agents.strategy.reasoning_effort`).
     segment
         Index of the only customer segment it serves (specialists), else None.
     supplier_id
@@ -94,7 +96,7 @@ class TrainedModel:
     cost_usd: float
     launched_month: int
     kappa: float
-    inference_multiplier: float = 1.0
+    max_inference_multiplier: float = 1.0
     segment: int | None = None
     supplier_id: int | None = None
     frontier_kappa_at_launch: float | None = None
@@ -105,7 +107,7 @@ class Offers:
     """Every offering on sale this month, as arrays over ``j`` offerings and ``s`` segments.
 
     Costs and latency are per token; a query of a segment uses ``tokens_per_query`` of the
-    segment times the offering's ``inference_multiplier`` tokens (:meth:`per_query`).
+    segment times the offering's ``inference_multiplier`` there (:meth:`per_query`).
 
     Attributes
     ----------
@@ -114,9 +116,10 @@ class Offers:
     firm_ids, tiers
         ``(j,)`` seller and :class:`Tier`.
     kappa
-        ``(j,)`` capability including the test-time gain and any scaffolding.
+        ``(s, j)`` capability in each segment, including the test-time gain of the
+        reasoning effort spent there and any scaffolding.
     inference_multiplier
-        ``(j,)`` tokens per query relative to a non-reasoning answer.
+        ``(s, j)`` tokens per query relative to a non-reasoning answer.
     usd_per_token
         ``(j,)`` marginal cost of a token to the seller (compute, or wholesale tokens).
     compute_usd_per_token
@@ -150,7 +153,7 @@ class Offers:
         self, per_token: NDArray[np.float64], tokens_per_query: NDArray[np.float64]
     ) -> NDArray[np.float64]:
         """``(s, j)``: a per-token array of the offerings, per query of each segment."""
-        return np.multiply.outer(tokens_per_query, per_token * self.inference_multiplier)
+        return tokens_per_query[:, None] * per_token[None, :] * self.inference_multiplier
 
     @staticmethod
     def offer_id(firm_id: int, tier: Tier) -> int:

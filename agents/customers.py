@@ -9,6 +9,7 @@ used last month. With routing, a customer's routine and hard work are two separa
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,6 +64,9 @@ class Choice:
         Expected consumer surplus (logit log-sum, switching costs included).
     adopters_frac
         Fraction of customers who used any offering.
+    subscribers_unprofitable_frac
+        Of the customers on a flat subscription, the fraction whose queries cost the
+        seller more to serve than their fee (NaN when nobody subscribes).
     """
 
     queries_by_segment: NDArray[np.float64]
@@ -71,6 +75,7 @@ class Choice:
     pricing_probabilities: NDArray[np.float64]
     surplus_usd: float
     adopters_frac: float
+    subscribers_unprofitable_frac: float = float("nan")
 
     @property
     def queries(self) -> NDArray[np.float64]:
@@ -101,7 +106,12 @@ class CustomerPopulation(mesa.Agent):
     model
         The owning mesa model.
     segments
-        Segment definitions; customers are split by ``weight_frac`` (largest remainder).
+        Segment definitions. Small segments are oversampled: segment ``g`` gets
+        ``n * (w_g / 2 + 1 / (2 s))`` simulated customers (largest remainder), half in
+        proportion to its weight and half equally, and each of its customers stands for
+        ``represented * w_g / count_g`` real ones (:attr:`segment_weight`). Rare, valuable
+        work (science, frontier research) is then measured on hundreds of customers, not
+        on one or two.
     n
         Number of customers.
     rng
@@ -113,8 +123,8 @@ class CustomerPopulation(mesa.Agent):
     success_slope_per_oom
         Slope of task success in capability (see :func:`markets.demand.success_probability`).
     represented
-        Real customers the population stands for; each simulated customer carries a weight
-        of ``represented / n`` in queries, spend and surplus (default: ``n``, weight 1).
+        Real customers the population stands for (default ``n``); each simulated customer
+        carries its segment's weight in queries, spend and surplus.
     routing
         Whether routine and hard work are chosen separately.
     pricing_sample_size
@@ -148,7 +158,8 @@ class CustomerPopulation(mesa.Agent):
         self.nest_frac = nest_frac
         self.segment_names = tuple(s.name for s in segments)
         weights = np.array([s.weight_frac for s in segments])
-        counts = _largest_remainder(n, weights / weights.sum())
+        weights = weights / weights.sum()
+        counts = _largest_remainder(n, 0.5 * weights + 0.5 / len(segments))
         self.bounds = np.concatenate(([0], np.cumsum(counts)))
         self.segment = np.repeat(np.arange(len(segments), dtype=np.intp), counts)
         self.subscription = np.array([s.subscription for s in segments], dtype=bool)
@@ -186,14 +197,18 @@ class CustomerPopulation(mesa.Agent):
         self.pay_units = np.where(sub, 1.0, self.queries_per_month)
         #: Normalised utility lost per USD of price: ``pay_units / (q v)``.
         self.price_coef = self.pay_units / (self.queries_per_month * self.value_usd_per_success)
-        self.weight = (represented if represented is not None else n) / n
+        total = represented if represented is not None else n
+        #: ``(s,)`` real customers each simulated customer of a segment stands for.
+        self.segment_weight = np.divide(
+            total * weights, counts, out=np.zeros(len(segments)), where=counts > 0
+        )
         # Per-customer coefficients of the normalised utility, divided by the noise once.
         self._price_z = self.price_coef / choice_noise_frac
         self._latency_z = self.latency_value_frac_per_s / choice_noise_frac
         self._outside_z = self.outside_value_frac / choice_noise_frac + switching_inertia
         self._streams = self._make_streams()
         self.current_offer = [np.zeros(n, dtype=np.int64) for _ in self._streams]  # 0: none
-        self._success_cache: dict[tuple[int, float], NDArray[np.float64]] = {}
+        self._success_cache: dict[tuple[int, int, float], NDArray[np.float64]] = {}
         self.pricing = self._make_pricing_sample(pricing_sample_size)
 
     # -- set-up -------------------------------------------------------------------------
@@ -224,10 +239,10 @@ class CustomerPopulation(mesa.Agent):
         return np.concatenate(cols)
 
     def segment_weights(self, columns: NDArray[np.intp]) -> NDArray[np.float64]:
-        """``(m,)`` customers of the population each sampled column stands for."""
+        """``(m,)`` real customers each sampled column stands for."""
         seg = self.segment[columns]
         sampled = np.bincount(seg, minlength=self.n_segments)
-        return (np.diff(self.bounds) / np.maximum(sampled, 1))[seg]
+        return (np.diff(self.bounds) / np.maximum(sampled, 1) * self.segment_weight)[seg]
 
     def _make_pricing_sample(self, size: int) -> PricingSample:
         cols = self.stratified_columns(size)
@@ -253,25 +268,27 @@ class CustomerPopulation(mesa.Agent):
 
     # -- choice -------------------------------------------------------------------------
 
-    def _success(self, stream: int, kappa: float) -> NDArray[np.float64]:
-        """``(n,)`` success rate of a model of capability ``kappa`` on a work stream, divided
-        by the taste noise (cached: a model's capability is fixed while it is on sale)."""
-        key = (stream, kappa)
+    def _success(self, stream: int, segment: int, kappa: float) -> NDArray[np.float64]:
+        """Success rate of a model of capability ``kappa`` for a segment's customers on a
+        work stream, divided by the taste noise, ``(customers in the segment,)`` (cached: a
+        model's capability in a segment changes only when its reasoning effort does)."""
+        key = (stream, segment, kappa)
         row = self._success_cache.get(key)
         if row is None:
             _, offset = self._streams[stream]
-            k = np.array([kappa])
+            lo, hi = int(self.bounds[segment]), int(self.bounds[segment + 1])
+            difficulty = self.difficulty_kappa[lo:hi]
             if offset is None:
                 row = blended_success(
-                    k,
-                    self.difficulty_kappa,
-                    self.hard_frac,
-                    self.hard_extra_oom,
+                    np.array([kappa]),
+                    difficulty,
+                    self.hard_frac[lo:hi],
+                    self.hard_extra_oom[lo:hi],
                     slope_per_oom=self.success_slope_per_oom,
                 )[0]
             else:
                 row = success_probability(
-                    kappa, self.difficulty_kappa + offset, slope_per_oom=self.success_slope_per_oom
+                    kappa, difficulty + offset[lo:hi], slope_per_oom=self.success_slope_per_oom
                 )
             row = row / self.choice_noise_frac
             self._success_cache[key] = row
@@ -291,7 +308,12 @@ class CustomerPopulation(mesa.Agent):
         option, so it is what AI adds.
         """
         j, n, s = offers.size, self.n, self.n_segments
-        live = {(k, float(kap)) for k in range(len(self._streams)) for kap in offers.kappa}
+        live = {
+            (k, g, float(kap))
+            for k in range(len(self._streams))
+            for g in range(s)
+            for kap in offers.kappa[g]
+        }
         self._success_cache = {k: v for k, v in self._success_cache.items() if k in live}
         queries_by = np.zeros((s, j))
         pay_by = np.zeros((s, j))
@@ -299,6 +321,8 @@ class CustomerPopulation(mesa.Agent):
         pricing = np.zeros((len(self._streams), j, self.pricing.columns.shape[0]))
         surplus = 0.0
         adopters = np.zeros(n, dtype=bool)
+        subscribers = unprofitable = 0.0
+        cost_q = offers.per_query(offers.usd_per_token, self.tokens_per_query)  # (s, j)
         latency = offers.per_query(offers.latency_s_per_token, self.tokens_per_query)  # (s, j)
         ids = np.concatenate(([0], offers.offer_ids))
         sample = self.pricing.columns
@@ -324,7 +348,7 @@ class CustomerPopulation(mesa.Agent):
                     np.multiply(price_z, offers.price_usd[g, col], out=z[r])
                     np.multiply(latency_z, latency[g, col], out=tmp)
                     z[r] += tmp
-                    np.subtract(self._success(k, float(offers.kappa[col]))[lo:hi], z[r], out=z[r])
+                    np.subtract(self._success(k, g, float(offers.kappa[g, col])), z[r], out=z[r])
                 if self.switching_inertia > 0 and cols.size:
                     # Last month's offering gets the inertia bonus (one scatter, not a pass).
                     cur = current[lo:hi]
@@ -343,22 +367,31 @@ class CustomerPopulation(mesa.Agent):
                 units = self.pay_units[lo:hi] * frac[lo:hi]
                 queries = self.queries_per_month[lo:hi] * frac[lo:hi]
                 m = cols.shape[0] + 1
-                queries_by[g, cols] += np.bincount(row, queries, m)[1:]
-                pay_by[g, cols] += np.bincount(row, units, m)[1:]
+                queries_by[g, cols] += np.bincount(row, queries, m)[1:] * self.segment_weight[g]
+                pay_by[g, cols] += np.bincount(row, units, m)[1:] * self.segment_weight[g]
                 paid = np.where(picked, offers.price_usd[g, np.maximum(offer_col, 0)], 0.0)
-                spend += np.bincount(np.maximum(offer_col, 0), units * paid, j) if j else 0.0
+                wg = self.segment_weight[g]
+                spend += np.bincount(np.maximum(offer_col, 0), units * paid, j) * wg
                 in_seg = np.flatnonzero((sample >= lo) & (sample < hi))
                 pricing[k][np.ix_(cols, in_seg)] = probabilities[1:, sample[in_seg] - lo]
-                surplus += float((self.scale_usd[lo:hi] * frac[lo:hi] * (logsum - outside)).sum())
+                if self.subscription[g]:
+                    # A subscriber pays the fee for this stream whatever it sends.
+                    served = queries * cost_q[g, np.maximum(offer_col, 0)]
+                    subscribers += wg * float(picked.sum())
+                    unprofitable += wg * float((picked & (served > paid * frac[lo:hi])).sum())
+                surplus += wg * float(
+                    (self.scale_usd[lo:hi] * frac[lo:hi] * (logsum - outside)).sum()
+                )
             self.current_offer[k] = chosen_ids
-        w = self.weight
+        people = self.segment_weight[self.segment]
         return Choice(
-            queries_by_segment=queries_by * w,
-            pay_units_by_segment=pay_by * w,
-            spend_usd=spend * w,
+            queries_by_segment=queries_by,
+            pay_units_by_segment=pay_by,
+            spend_usd=spend,
             pricing_probabilities=np.concatenate(list(pricing), axis=1),
-            surplus_usd=surplus * w,
-            adopters_frac=float(adopters.mean()) if n else 0.0,
+            surplus_usd=surplus,
+            adopters_frac=float(people[adopters].sum() / people.sum()) if n else 0.0,
+            subscribers_unprofitable_frac=unprofitable / subscribers if subscribers else math.nan,
         )
 
 

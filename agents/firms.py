@@ -73,6 +73,8 @@ class Firm(mesa.Agent):
         self.active = True
         self.exit_month: int | None = None
         self.idle_months = 0
+        #: Month of the last funding round (None: never raised).
+        self.last_round_month: int | None = None
         #: ``(s,)`` price of each tier's offering per segment; absent until first priced.
         self.prices: dict[Tier, NDArray[np.float64]] = {}
         #: Revenue of the last twelve months (USD), newest last: traction for investors.

@@ -49,20 +49,25 @@ def funding_offer_usd(
     revenue_multiple: float,
     base_round_usd: float,
     capital_market_index: float,
+    dilution_frac: float = 1.0,
 ) -> float:
     """The most investors will put in now: traction-based, scaled by the capital market.
 
-    ``index * max(revenue_multiple * annual_revenue, base_round)``: a firm with revenue can
-    raise a multiple of it (AI labs raised at 10–40x forward revenue in 2024–25); one
-    without can raise a base round (venture or strategic). ``capital_market_index`` scales
-    every round: 1 is the 2024–25 market, 0 shuts it.
+    ``index * max(dilution_frac * revenue_multiple * annual_revenue, base_round)``: a firm
+    with revenue is valued at a multiple of it (AI labs raised at 10–40x forward revenue in
+    2024–25) and sells at most ``dilution_frac`` of itself in a round; one without can
+    raise a base round (venture or strategic). ``capital_market_index`` scales every
+    round: 1 is the 2024–25 market, 0 shuts it.
 
     Examples
     --------
     >>> funding_offer_usd(annual_revenue_usd=1e9, revenue_multiple=10, base_round_usd=5e8,
-    ...                   capital_market_index=0.5)
-    5000000000.0
+    ...                   capital_market_index=0.5, dilution_frac=0.2)
+    1000000000.0
     """
     if capital_market_index < 0 or revenue_multiple < 0 or base_round_usd < 0:
         raise ValueError("funding parameters must be non-negative")
-    return float(capital_market_index * max(revenue_multiple * annual_revenue_usd, base_round_usd))
+    if not 0 <= dilution_frac <= 1:
+        raise ValueError(f"dilution_frac must be in [0, 1], got {dilution_frac}")
+    traction = dilution_frac * revenue_multiple * annual_revenue_usd
+    return float(capital_market_index * max(traction, base_round_usd))

@@ -18,18 +18,33 @@ from numpy.typing import NDArray
 from agents.business import Allocation, BusinessModel
 from markets.demand import success_probability
 from markets.pricing import logit_best_response_price_usd
+from markets.testtime import testtime_gain_oom
 
-__all__ = ["Candidate", "MarketView", "blended_success", "choose_project", "value_candidates"]
+__all__ = [
+    "Candidate",
+    "MarketView",
+    "SegmentProfile",
+    "blended_success",
+    "choose_project",
+    "reasoning_effort",
+    "value_candidates",
+]
+
+#: Reasoning effort is chosen on a grid of this many steps per OOM of tokens per query.
+EFFORT_STEPS_PER_OOM = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A project a firm could start now.
 
-    ``kappa`` is the capability customers would see at launch (test-time gain and
-    scaffolding included); ``usd_per_token`` and ``latency_s_per_token`` are the
-    offering's at today's hardware prices (a query uses the segment's tokens times
-    ``inference_multiplier``). ``segment`` limits a specialist to one segment.
+    ``base_kappa`` is the model's capability without test-time compute; ``kappa`` and
+    ``inference_multiplier`` are ``(s,)``: the capability customers of each segment would
+    see at launch (reasoning effort and scaffolding included) and the tokens per query that
+    effort takes, relative to a plain answer (:func:`reasoning_effort`);
+    ``max_inference_multiplier`` is the most effort the model is trained for (1: no
+    reasoning). ``usd_per_token`` and ``latency_s_per_token`` are the offering's at today's
+    hardware prices. ``segment`` limits a specialist to one segment.
     """
 
     business_model: BusinessModel
@@ -38,8 +53,9 @@ class Candidate:
     train_tokens: float
     train_flop: float
     base_kappa: float
-    kappa: float
-    inference_multiplier: float
+    kappa: NDArray[np.float64]
+    inference_multiplier: NDArray[np.float64]
+    max_inference_multiplier: float
     cost_usd: float
     months_to_launch: float
     usd_per_token: float
@@ -57,8 +73,7 @@ class MarketView:
     option. ``price_coef`` turns a segment price into normalised utility per unit of
     taste noise: ``a / (q v)`` (usage: ``1 / v``; subscription: ``1 / (q v)``).
     ``segment_tokens`` is ``(s,)``: tokens of a non-reasoning answer in each segment.
-    Competitor capability is ``(c,)``; prices, latency per query and availability
-    ``(s, c)``.
+    Competitors' capability, prices, latency per query and availability are ``(s, c)``.
     """
 
     difficulty_kappa: NDArray[np.float64]
@@ -88,6 +103,103 @@ class MarketView:
         return np.searchsorted(self.segment, np.arange(self.n_segments + 1))
 
 
+@dataclass(frozen=True, slots=True)
+class SegmentProfile:
+    """The typical customer of each segment, ``(s,)`` arrays: what reasoning effort is
+    tuned for. ``value_usd`` is the median value of a successful query,
+    ``difficulty_kappa`` the mean difficulty, ``tokens`` the tokens of a plain answer."""
+
+    tokens: NDArray[np.float64]
+    value_usd: NDArray[np.float64]
+    difficulty_kappa: NDArray[np.float64]
+    hard_frac: NDArray[np.float64]
+    hard_extra_oom: NDArray[np.float64]
+    latency_value_frac_per_s: NDArray[np.float64]
+
+
+def reasoning_effort(
+    base_kappa: NDArray[np.float64],
+    max_multiplier: NDArray[np.float64],
+    usd_per_token: NDArray[np.float64],
+    latency_s_per_token: NDArray[np.float64],
+    segments: SegmentProfile,
+    *,
+    oom_per_oom: float,
+    cap_oom: float,
+    slope_per_oom: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Tokens per query each offering spends in each segment, and the capability it buys.
+
+    A model trained to reason can think longer on a query: ``m`` times the tokens of a
+    plain answer raise its capability by :func:`markets.testtime.testtime_gain_oom`. The
+    seller picks, per segment, the ``m`` on a grid of :data:`EFFORT_STEPS_PER_OOM` steps
+    per OOM in ``[1, max_multiplier]`` that maximises the typical customer's value net of
+    the compute and waiting it costs,
+
+    ``v * success(base + gain(m)) - tokens * m * (usd_per_token + v * latency_frac *
+    latency_s_per_token)``.
+
+    With logit demand the profit-maximising quality is the one that maximises this net
+    value (the markup is set separately by the price), so cheaper tokens buy longer
+    reasoning, and high-value segments get more of it than chat.
+
+    Parameters
+    ----------
+    base_kappa, max_multiplier, usd_per_token, latency_s_per_token
+        ``(k,)`` per offering: capability without test-time compute (OOM), the largest
+        multiplier it can use (>= 1), and its cost (USD) and decode time (s) per token.
+    segments
+        The typical customer of each of ``s`` segments.
+    oom_per_oom, cap_oom, slope_per_oom
+        The test-time trade-off (see :func:`markets.testtime.testtime_gain_oom`) and the
+        slope of task success (see :func:`markets.demand.success_probability`).
+
+    Returns
+    -------
+    multiplier, kappa : ndarray
+        ``(s, k)`` chosen multipliers and the capability they give.
+
+    Examples
+    --------
+    Cheap tokens buy more reasoning than dear ones:
+
+    >>> seg = SegmentProfile(*(np.array([x]) for x in (1000.0, 10.0, 27.0, 0.0, 0.0, 0.0)))
+    >>> m, _ = reasoning_effort(np.array([25.0, 25.0]), np.array([1e3, 1e3]),
+    ...                         np.array([1e-8, 1e-3]), np.zeros(2), seg,
+    ...                         oom_per_oom=0.67, cap_oom=1.0, slope_per_oom=2.0)
+    >>> m.round(1).tolist()
+    [[31.6, 1.0]]
+    """
+    top = float(np.max(max_multiplier, initial=1.0))
+    grid = 10.0 ** (
+        np.arange(int(np.floor(np.log10(top) * EFFORT_STEPS_PER_OOM + 1e-9)) + 1)
+        / EFFORT_STEPS_PER_OOM
+    )  # (g,)
+    gain = np.asarray(testtime_gain_oom(grid, oom_per_oom=oom_per_oom, cap_oom=cap_oom))
+    kappa = np.asarray(base_kappa, dtype=float)[:, None] + gain[None, :]  # (k, g)
+    sg = segments
+    d = sg.difficulty_kappa[:, None, None]
+    k3 = kappa[None, :, :]
+    routine = success_probability(k3, d, slope_per_oom=slope_per_oom)
+    hard = success_probability(
+        k3, d + sg.hard_extra_oom[:, None, None], slope_per_oom=slope_per_oom
+    )
+    success = routine + sg.hard_frac[:, None, None] * (hard - routine)  # (s, k, g)
+    per_token = (
+        np.asarray(usd_per_token, dtype=float)[None, :]
+        + (sg.value_usd * sg.latency_value_frac_per_s)[:, None]
+        * np.asarray(latency_s_per_token, dtype=float)[None, :]
+    )  # (s, k)
+    net = sg.value_usd[:, None, None] * success - (
+        sg.tokens[:, None, None] * per_token[:, :, None] * grid[None, None, :]
+    )
+    net = np.where(
+        grid[None, None, :] <= np.asarray(max_multiplier)[None, :, None] * (1 + 1e-9), net, -np.inf
+    )
+    best = np.argmax(net, axis=2)  # (s, k); ties go to the smaller effort
+    return grid[best], np.take_along_axis(kappa, best.T, axis=1).T
+
+
 def blended_success(
     kappa: NDArray[np.float64],
     difficulty_kappa: NDArray[np.float64],
@@ -99,9 +211,12 @@ def blended_success(
     """Success rate over a customer's routine and hard work, ``(j, n)``.
 
     ``(1 - h) * p(kappa - d) + h * p(kappa - d - extra)`` with ``p`` from
-    :func:`markets.demand.success_probability`.
+    :func:`markets.demand.success_probability`. ``kappa`` is ``(j,)`` (one capability per
+    offering) or ``(j, n)`` (one per offering and customer).
     """
-    k = np.asarray(kappa, dtype=float)[:, None]
+    k = np.asarray(kappa, dtype=float)
+    if k.ndim == 1:
+        k = k[:, None]
     routine = success_probability(k, difficulty_kappa, slope_per_oom=slope_per_oom)
     hard = success_probability(k, difficulty_kappa + hard_extra_oom, slope_per_oom=slope_per_oom)
     return routine + hard_frac * (hard - routine)
@@ -112,7 +227,7 @@ def _competitor_denominator(view: MarketView, kappa_shift: float, cost_factor: f
     if view.comp_kappa.size == 0:
         return np.zeros(view.segment.shape[0])
     succ = blended_success(
-        view.comp_kappa + kappa_shift,
+        view.comp_kappa.T[:, view.segment] + kappa_shift,
         view.difficulty_kappa,
         view.hard_frac,
         view.hard_extra_oom,
@@ -153,19 +268,19 @@ def monthly_profit_usd(
     *,
     kappa_shift: float = 0.0,
     cost_factor: float = 1.0,
-    iterations: int = 4,
+    iterations: int = 3,
 ) -> NDArray[np.float64]:
     """Monthly variable profit of ``k`` candidate offerings at their best-response prices.
 
-    ``usd_per_query`` and ``latency_s_per_query`` are ``(s, k)``. Each candidate faces the
-    view's competitors (their capability raised by ``kappa_shift`` OOM, their prices and
-    everyone's costs scaled by ``cost_factor``) and prices per segment by damped steps
-    along the logit first-order condition. A candidate with ``segment_only[k] >= 0``
+    ``kappa``, ``usd_per_query`` and ``latency_s_per_query`` are ``(s, k)``. Each candidate
+    faces the view's competitors (their capability raised by ``kappa_shift`` OOM, their
+    prices and everyone's costs scaled by ``cost_factor``) and prices per segment by damped
+    steps along the logit first-order condition. A candidate with ``segment_only[k] >= 0``
     sells only in that segment. Returns ``(k,)`` USD/month.
     """
     denom = _competitor_denominator(view, kappa_shift, cost_factor)
     succ = blended_success(
-        np.asarray(kappa, dtype=float),
+        np.asarray(kappa, dtype=float).T[:, view.segment],
         view.difficulty_kappa,
         view.hard_frac,
         view.hard_extra_oom,
@@ -238,9 +353,9 @@ def value_candidates(
     options = list(candidates) + ([incumbent] if incumbent is not None else [])
     if not options:
         return np.empty(0), 0.0
-    kappa = np.array([c.kappa for c in options])
-    per_query = np.multiply.outer(
-        view.segment_tokens, np.array([c.inference_multiplier for c in options])
+    kappa = np.stack([c.kappa for c in options], axis=1)  # (s, k)
+    per_query = view.segment_tokens[:, None] * np.stack(
+        [c.inference_multiplier for c in options], axis=1
     )  # (s, k)
     cost = per_query * np.array([c.usd_per_token for c in options])
     latency = per_query * np.array([c.latency_s_per_token for c in options])

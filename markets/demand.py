@@ -204,10 +204,15 @@ def sample_choices(probabilities: ArrayLike, uniforms: ArrayLike) -> NDArray[np.
     """
     p = np.asarray(probabilities, dtype=float)
     u = np.asarray(uniforms, dtype=float)
-    cdf = np.cumsum(p, axis=0)
-    # Count the rows whose CDF is at or below u (scaled by the column total against
-    # rounding); the minimum guards the last row.
-    idx = (cdf <= u * cdf[-1]).sum(axis=0)
+    # Count the rows whose running CDF is at or below u (scaled by the column total
+    # against rounding), one row at a time: no (k, n) temporaries. The last row's CDF is
+    # the total, never below u * total; the minimum guards rounding.
+    target = u * p.sum(axis=0)
+    acc = p[0].copy()
+    idx = np.zeros(p.shape[1], dtype=np.intp)
+    for r in range(1, p.shape[0]):
+        idx += acc <= target
+        acc += p[r]
     return np.minimum(idx, p.shape[0] - 1)
 
 

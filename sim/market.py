@@ -18,7 +18,7 @@ from agents.customers import Choice
 from agents.firms import Firm
 from agents.policies import next_price_usd
 from markets.pricing import logit_best_response_price_usd, markup_price_usd
-from sim.projects import _testtime, offer_economics
+from sim.projects import effort, offer_economics
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -33,15 +33,17 @@ class OfferRow:
     """One offering before it is priced.
 
     ``cost``, ``compute`` and ``latency`` are per token (the seller's marginal cost, the
-    GPU cost whoever pays it, decode time); ``multiplier`` is tokens per query relative to
-    a non-reasoning answer (a wrapper's includes its scaffolding overhead); ``available``
-    is ``(s,)``; ``supplier`` is the lab whose tokens a wrapper resells.
+    GPU cost whoever pays it, decode time); ``kappa``, ``multiplier`` and ``available`` are
+    ``(s,)`` per segment: the capability at the reasoning effort spent there, that
+    effort's tokens per query relative to a non-reasoning answer (a wrapper's includes its
+    scaffolding overhead), and whether it is sold there; ``supplier`` is the lab whose
+    tokens a wrapper resells.
     """
 
     firm: Firm
     tier: Tier
-    kappa: float
-    multiplier: float
+    kappa: NDArray[np.float64]
+    multiplier: NDArray[np.float64]
     cost: float
     compute: float
     latency: float
@@ -94,10 +96,11 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
         tiers.append((Tier.FAST, hw.fast_batch))
     if trainers:
         n_p = np.array([f.trained.params for f in trainers])
-        mult = np.array([f.trained.inference_multiplier for f in trainers])
-        kappa = np.array([f.trained.kappa for f in trainers]) + _testtime(mult, params)
+        max_mult = np.array([f.trained.max_inference_multiplier for f in trainers])
+        base = np.array([f.trained.kappa for f in trainers])
         for tier, batch in tiers:
             cost, latency = offer_economics(n_p, tech, params, batch=batch)
+            mult, kappa = effort(model, base, max_mult, cost, latency)  # (s, k)
             for k, firm in enumerate(trainers):
                 specialist = firm.trained.segment is not None
                 if specialist and tier is not Tier.STANDARD:
@@ -110,8 +113,8 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
                     OfferRow(
                         firm=firm,
                         tier=tier,
-                        kappa=float(kappa[k]),
-                        multiplier=float(mult[k]),
+                        kappa=kappa[:, k],
+                        multiplier=mult[:, k],
                         cost=float(cost[k]),
                         compute=float(cost[k]),
                         latency=float(latency[k]),
@@ -120,7 +123,7 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
                     )
                 )
     model.frontier_kappa = max(
-        (r.kappa for r in rows if r.firm.trained.segment is None), default=math.nan
+        (float(r.kappa.max()) for r in rows if r.firm.trained.segment is None), default=math.nan
     )
     by_id = {r.firm.firm_id: r for r in rows if r.tier is Tier.STANDARD}
     for firm in model.firms:
@@ -162,8 +165,8 @@ def set_prices(model: MarketModel) -> Offers:
     c = model.customers
     s, j = c.n_segments, len(rows)
     offer_ids = np.array([Offers.offer_id(r.firm.firm_id, r.tier) for r in rows], dtype=np.int64)
-    mult = np.array([r.multiplier for r in rows])
-    cost = np.multiply.outer(c.tokens_per_query, np.array([r.cost for r in rows]) * mult)
+    mult = np.array([r.multiplier for r in rows]).T.reshape(s, j)
+    cost = c.tokens_per_query[:, None] * np.array([r.cost for r in rows]) * mult
     last = model.outcome
     best = np.full((s, j), np.nan)
     seen = np.zeros(j, dtype=bool)
@@ -206,7 +209,7 @@ def set_prices(model: MarketModel) -> Offers:
         offer_ids=offer_ids,
         firm_ids=np.array([r.firm.firm_id for r in rows], dtype=np.int64),
         tiers=np.array([int(r.tier) for r in rows], dtype=np.int8),
-        kappa=np.array([r.kappa for r in rows]),
+        kappa=np.array([r.kappa for r in rows]).T.reshape(s, j),
         inference_multiplier=mult,
         usd_per_token=np.array([r.cost for r in rows]),
         compute_usd_per_token=np.array([r.compute for r in rows]),
@@ -267,7 +270,6 @@ def clear_market(model: MarketModel) -> MonthOutcome:
             opex_usd=float(opex[k]),
         )
     model.gpus.set_serving(float(compute.sum()) / model.technology.usd_per_gpu_hour)
-    model.tokens_last_month = float(tokens_j.sum())
     return MonthOutcome(
         month=month,
         firms=firms,

@@ -25,7 +25,7 @@ from sim.gpus import GpuMarket
 from sim.market import MonthOutcome, OfferRow
 from sim.params import ModelParams
 from sim.processes import start_processes
-from sim.projects import offer_economics
+from sim.projects import segment_profile
 from sim.record import Recorder
 from sim.technology import Technology, technology_at
 
@@ -91,7 +91,6 @@ class MarketModel(mesa.Model):
         self.exits_this_month = 0
         self.cumulative_training_usd = 0.0
         self.cumulative_inference_usd = 0.0
-        self.tokens_last_month = 0.0
         #: Memoised pure computations shared by the firms' decisions (see sim.projects).
         self.memo: dict[str, dict[Any, Any]] = {}
         self._model_ids = 0
@@ -110,6 +109,8 @@ class MarketModel(mesa.Model):
             nest_frac=demand.nest_frac,
         )
         c = self.customers
+        #: The typical customer of each segment: what reasoning effort is tuned for.
+        self.segment_profile = segment_profile(self.params)
         self.valuation_columns = c.stratified_columns(self.params.strategy.valuation_customers)
         #: Mean queries per customer in each segment: a subscription's unit of price.
         self.typical_queries = np.where(
@@ -173,7 +174,7 @@ class MarketModel(mesa.Model):
                     n_params, n_tokens, algorithmic_multiplier=tech.training_multiplier
                 )
             ),
-            inference_multiplier=fp.reasoning_multiplier if inference else 1.0,
+            max_inference_multiplier=fp.max_reasoning_multiplier if inference else 1.0,
         )
         self.record_model(lab.trained)
         return lab
@@ -218,47 +219,31 @@ class MarketModel(mesa.Model):
         ]
         return sorted(labs, key=lambda f: -f.trained.kappa)
 
-    def wholesale_terms(self, supplier: Firm) -> tuple[float, float, float]:
-        """``(kappa, compute_usd_per_token, latency_s_per_token)`` of a supplier's model."""
-        from sim.projects import _testtime
+    def supply_row(self, supplier: Firm) -> OfferRow | None:
+        """This month's standard offering of a lab, or None if it has none on sale."""
+        for row in self.offer_rows:
+            if row.firm is supplier and row.supplier is None and int(row.tier) == 0:
+                return row
+        return None
 
-        t = supplier.trained
-        cost, latency = offer_economics(
-            np.array([t.params]),
-            self.technology,
-            self.params,
-            batch=self.params.hardware.serving_batch,
-        )
-        gain = float(_testtime(np.array([t.inference_multiplier]), self.params)[0])
-        return t.kappa + gain, float(cost[0]), float(latency[0])
-
-    def best_trained(self, *, exclude_wrappers: bool) -> tuple[Firm, float] | None:
-        """The most capable trained model on sale (a distillation teacher) and its kappa."""
-        from sim.projects import _testtime
-
-        best: tuple[Firm, float] | None = None
-        for f in self.suppliers() if exclude_wrappers else self.sellers():
-            k = f.trained.kappa + float(
-                _testtime(np.array([f.trained.inference_multiplier]), self.params)[0]
-            )
-            if best is None or k > best[1]:
-                best = (f, k)
-        return best
+    def best_supply(self) -> OfferRow | None:
+        """The standard offering of the most capable lab on sale (a distillation teacher):
+        highest capability in its best segment."""
+        rows = [r for r in (self.supply_row(f) for f in self.suppliers()) if r is not None]
+        return max(rows, key=lambda r: float(r.kappa.max()), default=None)
 
     def frontier_train_flop(self) -> float:
         """Training FLOP of the largest model on sale: the scale of budgets considered."""
         flops = [f.trained.train_flop for f in self.suppliers()]
         return max(flops) if flops else self.params.firms.upfront_training_flop
 
-    def market_tokens_per_month(self) -> float:
-        """Non-reasoning tokens of last month's queries across the market."""
+    def market_tokens_by_segment(self) -> np.ndarray:
+        """``(s,)`` plain-answer tokens of last month's queries in each segment (reasoning
+        not included)."""
+        c = self.customers
         if self.outcome is None:
-            return 0.0
-        return float(
-            (
-                self.outcome.choice.queries_by_segment.sum(axis=1) * self.customers.tokens_per_query
-            ).sum()
-        )
+            return np.zeros(c.n_segments)
+        return self.outcome.choice.queries_by_segment.sum(axis=1) * c.tokens_per_query
 
     def frontier_growth_oom_per_month(self) -> float:
         """Capability growth at the frontier over the last year (the prior until 6 months)."""

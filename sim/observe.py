@@ -33,13 +33,13 @@ def observe(model: MarketModel) -> None:
     selling = cust_rev > 0
     usage = ~c.subscription
     ref = model.params.market.reference_kappa
-    at_ref = (offers.kappa >= ref) & (offers.tiers == int(Tier.STANDARD)) if offers.size else []
+    at_ref = (offers.kappa >= ref) & (offers.tiers == int(Tier.STANDARD))[None, :]  # (s, j)
     price_ref = math.nan
     if offers.size and np.any(at_ref) and usage.any():
         # The cheapest price per million tokens actually paid, in a usage segment, for an
         # offering at or above the reference capability.
         tokens = offers.per_query(np.ones(offers.size), c.tokens_per_query)  # (s, j)
-        sold = (out.choice.pay_units_by_segment > 0) & usage[:, None] & at_ref[None, :]
+        sold = (out.choice.pay_units_by_segment > 0) & usage[:, None] & at_ref
         if sold.any():
             price_ref = float(np.min((offers.price_usd / tokens)[sold]) * 1e6)
     model.recorder.market(
@@ -53,6 +53,7 @@ def observe(model: MarketModel) -> None:
         cr1=float(concentration_ratio(cust_rev, 1)) if len(cust_rev) else 0.0,
         cr4=float(concentration_ratio(cust_rev, 4)) if len(cust_rev) else 0.0,
         adoption_frac=out.choice.adopters_frac,
+        subscribers_unprofitable_frac=out.choice.subscribers_unprofitable_frac,
         queries=total_q,
         revenue_usd=total_rev,
         serving_cost_usd=compute,
@@ -80,7 +81,20 @@ def observe(model: MarketModel) -> None:
             if offers.tiers[k] == int(Tier.STANDARD)
         }
         kappa = np.array(
-            [offers.kappa[std[f.firm_id]] if f.firm_id in std else math.nan for f in firms]
+            [offers.kappa[:, std[f.firm_id]].max() if f.firm_id in std else math.nan for f in firms]
+        )
+        # Tokens served per query relative to a plain answer, over all the firm's offerings.
+        plain = out.choice.queries_by_segment * c.tokens_per_query[:, None]  # (s, j)
+        index = {f.firm_id: k for k, f in enumerate(firms)}
+        rows = np.array([index[int(f)] for f in offers.firm_ids], dtype=np.intp)
+        plain_f = np.bincount(rows, plain.sum(axis=0), len(firms)) if offers.size else 0.0
+        served_f = (
+            np.bincount(rows, (plain * offers.inference_multiplier).sum(axis=0), len(firms))
+            if offers.size
+            else 0.0
+        )
+        effort = np.divide(
+            served_f, plain_f, out=np.full(len(firms), np.nan), where=np.asarray(plain_f) > 0
         )
         cost_q = offers.per_query(offers.usd_per_token, c.tokens_per_query)  # (s, j)
         unit_cost = np.array(
@@ -126,12 +140,7 @@ def observe(model: MarketModel) -> None:
             price_usd_per_query=realised,
             cost_usd_per_query=unit_cost,
             kappa=kappa,
-            inference_multiplier=np.array(
-                [
-                    f.trained.inference_multiplier if f.trained is not None else math.nan
-                    for f in firms
-                ]
-            ),
+            inference_multiplier=effort,
             params=np.array(
                 [f.trained.params if f.trained is not None else math.nan for f in firms]
             ),

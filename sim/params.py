@@ -145,10 +145,11 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
     SegmentParams(
         name="consumer_chat",
         weight_frac=0.80,
-        value_usd_per_success=0.5,
+        value_usd_per_success=0.2,
         difficulty_kappa=24.5,
-        queries_per_month=100,
-        tokens_per_query=500,
+        difficulty_sd_oom=1.0,
+        queries_per_month=150,
+        tokens_per_query=2000,
         latency_value_frac_per_s=0.01,
         subscription=True,
         outside_value_frac=0.7,
@@ -157,9 +158,10 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
         name="knowledge_work",
         weight_frac=0.15,
         value_usd_per_success=2.0,
-        difficulty_kappa=26.0,
+        difficulty_kappa=26.5,
+        difficulty_sd_oom=1.0,
         queries_per_month=200,
-        tokens_per_query=2000,
+        tokens_per_query=4000,
         latency_value_frac_per_s=0.002,
         subscription=True,
         outside_value_frac=0.6,
@@ -167,8 +169,9 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
     SegmentParams(
         name="coding",
         weight_frac=0.04,
-        value_usd_per_success=2.0,
-        difficulty_kappa=27.0,
+        value_usd_per_success=5.0,
+        difficulty_kappa=28.0,
+        difficulty_sd_oom=1.0,
         queries_per_month=300,
         tokens_per_query=20_000,
         latency_value_frac_per_s=0.0005,
@@ -177,23 +180,37 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
     SegmentParams(
         name="enterprise_analytics",
         weight_frac=0.009,
-        value_usd_per_success=10.0,
-        difficulty_kappa=27.5,
+        value_usd_per_success=20.0,
+        difficulty_kappa=28.5,
+        difficulty_sd_oom=1.0,
         queries_per_month=200,
-        tokens_per_query=5000,
+        tokens_per_query=8000,
         latency_value_frac_per_s=0.0002,
         outside_value_frac=0.5,
     ),
     SegmentParams(
         name="science",
-        weight_frac=0.001,
+        weight_frac=0.0009,
         value_usd_per_success=1000.0,
         value_log_sd=1.5,
-        difficulty_kappa=29.0,
+        difficulty_kappa=31.0,
+        difficulty_sd_oom=1.5,
         queries_per_month=20,
         tokens_per_query=50_000,
         latency_value_frac_per_s=0.0,
         outside_value_frac=0.3,
+    ),
+    SegmentParams(
+        name="frontier_research",
+        weight_frac=0.0001,
+        value_usd_per_success=1e5,
+        value_log_sd=2.0,
+        difficulty_kappa=34.0,
+        difficulty_sd_oom=1.5,
+        queries_per_month=5,
+        tokens_per_query=100_000,
+        latency_value_frac_per_s=0.0,
+        outside_value_frac=0.2,
     ),
 )
 
@@ -242,7 +259,7 @@ class StrategyParams(Frozen):
         3.0,
     )
     frontier_growth_prior_oom_per_year: NonNegativeFloat = 1.0
-    valuation_customers: Annotated[int, Field(ge=10)] = 500
+    valuation_customers: Annotated[int, Field(ge=10)] = 240
 
 
 class FinanceParams(Frozen):
@@ -250,9 +267,11 @@ class FinanceParams(Frozen):
 
     lab_initial_cash_usd: NonNegativeFloat = 5e9
     lab_opex_usd_per_month: NonNegativeFloat = 1e8
-    startup_opex_usd_per_month: NonNegativeFloat = 3e6
+    startup_opex_usd_per_month: NonNegativeFloat = 2e7
     capital_market_index: NonNegativeFloat = 1.0
     revenue_multiple: NonNegativeFloat = 10.0
+    dilution_frac: UnitInterval = 0.2
+    months_between_rounds: Annotated[int, Field(ge=0)] = 12
     lab_round_usd: NonNegativeFloat = 2e9
     venture_round_usd: NonNegativeFloat = 3e8
     venture_round_log_sd: NonNegativeFloat = 1.0
@@ -274,7 +293,7 @@ class EntryParams(Frozen):
 class SpecialistParams(Frozen):
     """A small model distilled from the best model a firm can access, for one segment."""
 
-    params: PositiveFloat = 8e9
+    params_frac: Annotated[float, Field(gt=0, le=1)] = 0.1
     distill_tokens: PositiveFloat = 1e12
     gap_oom: NonNegativeFloat = 0.5
 
@@ -282,8 +301,8 @@ class SpecialistParams(Frozen):
 class WrapperParams(Frozen):
     """Reselling a lab's tokens with scaffolding whose advantage fades with progress."""
 
-    scaffold_bonus_oom: NonNegativeFloat = 1.0
-    scaffold_decay_oom: PositiveFloat = 1.0
+    scaffold_bonus_oom: NonNegativeFloat = 0.3
+    scaffold_decay_oom: PositiveFloat = 0.5
     token_overhead: Annotated[float, Field(ge=1)] = 1.5
     wholesale_markup_frac: NonNegativeFloat = 0.5
 
@@ -297,7 +316,7 @@ class FirmParams(Frozen):
     upfront_training_flop: PositiveFloat = 3e25
     inference_training_flop: PositiveFloat = 3e24
     inference_overtrain_factor: Annotated[float, Field(ge=1)] = 10.0
-    reasoning_multiplier: Annotated[float, Field(ge=1)] = 10.0
+    max_reasoning_multiplier: Annotated[float, Field(ge=1)] = 1000.0
     reasoning_rl_frac: NonNegativeFloat = 0.3
     training_target_months: PositiveFloat = 4.0
     idle_exit_months: Annotated[int, Field(ge=1)] = 6

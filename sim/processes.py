@@ -98,16 +98,23 @@ def _raise(model: MarketModel, firm: Firm, need_usd: float, *, reason: str) -> b
     available only to fund a new project.
     """
     fin = model.params.finance
+    amount = need_usd + model.reserve_usd(firm)
+    if amount <= 0:
+        return True
+    last = firm.last_round_month
+    if last is not None and model.month - last < fin.months_between_rounds:
+        return False  # investors will not come back so soon
     offer = funding_offer_usd(
         annual_revenue_usd=firm.annual_revenue_usd,
         revenue_multiple=fin.revenue_multiple,
         base_round_usd=fin.lab_round_usd if firm.kind == "lab" and reason == "project" else 0.0,
         capital_market_index=fin.capital_market_index,
+        dilution_frac=fin.dilution_frac,
     )
-    amount = need_usd + model.reserve_usd(firm)
-    if offer < amount or amount <= 0:
-        return amount <= 0
+    if offer < amount:
+        return False
     firm.receive_funding(amount)
+    firm.last_round_month = model.month
     model.event(firm, "funding", amount_usd=amount, detail=reason)
     return True
 
@@ -133,12 +140,15 @@ def _affordable(
     fin = model.params.finance
     offer = 0.0
     if firm is not None:
-        offer = funding_offer_usd(
-            annual_revenue_usd=firm.annual_revenue_usd,
-            revenue_multiple=fin.revenue_multiple,
-            base_round_usd=fin.lab_round_usd if firm.kind == "lab" else 0.0,
-            capital_market_index=fin.capital_market_index,
-        )
+        last = firm.last_round_month
+        if last is None or model.month - last >= fin.months_between_rounds:
+            offer = funding_offer_usd(
+                annual_revenue_usd=firm.annual_revenue_usd,
+                revenue_multiple=fin.revenue_multiple,
+                base_round_usd=fin.lab_round_usd if firm.kind == "lab" else 0.0,
+                capital_market_index=fin.capital_market_index,
+                dilution_frac=fin.dilution_frac,
+            )
     budget = cash_usd + offer
     return np.array([c.cost_usd <= budget for c in candidates], dtype=bool)
 
@@ -228,7 +238,7 @@ def launch(
         cost_usd=cost_usd,
         launched_month=model.month,
         kappa=kappa,
-        inference_multiplier=cand.inference_multiplier,
+        max_inference_multiplier=cand.max_inference_multiplier,
         segment=cand.segment,
         supplier_id=cand.supplier_id,
         frontier_kappa_at_launch=frontier_kappa_at_launch,
@@ -334,6 +344,7 @@ def arrivals(model: MarketModel) -> Process:
             founded_month=model.env.now,
         )
         firm.receive_funding(capital)
+        firm.last_round_month = model.month
         model.firms.append(firm)
         model.entries_this_month += 1
         model.event(firm, "entry", amount_usd=capital, detail=candidates[pick].business_model.value)

@@ -14,10 +14,9 @@ from numpy.typing import ArrayLike
 
 from agents.business import Allocation, BusinessModel, Offers
 from agents.firms import Firm
-from agents.strategy import Candidate, MarketView
+from agents.strategy import Candidate, MarketView, SegmentProfile, reasoning_effort
 from markets.costs import HOURS_PER_MONTH, serving_cost
 from markets.scaling import capability_index, compute_optimal, inference_optimal
-from markets.testtime import testtime_gain_oom
 from sim.params import ModelParams, regime_tradeoff
 from sim.technology import Technology
 
@@ -26,9 +25,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_candidates",
+    "effort",
     "incumbent_candidate",
     "market_view",
     "offer_economics",
+    "segment_profile",
     "training_plan",
 ]
 
@@ -75,10 +76,43 @@ def training_plan(flop: ArrayLike, model: MarketModel) -> tuple[Any, Any, Any]:
     return gpus, months, gpus * months * HOURS_PER_MONTH * tech.usd_per_gpu_hour
 
 
-def _testtime(multiplier: np.ndarray, params: ModelParams) -> np.ndarray:
-    oom_per_oom, cap_oom = regime_tradeoff(params.market.regime)
-    return np.asarray(
-        testtime_gain_oom(multiplier, oom_per_oom=oom_per_oom, cap_oom=cap_oom), dtype=float
+def segment_profile(params: ModelParams) -> SegmentProfile:
+    """The typical customer of each segment (what reasoning effort is tuned for)."""
+    segs = params.demand.segments
+
+    def col(attr: str) -> np.ndarray:
+        return np.array([getattr(g, attr) for g in segs], dtype=float)
+
+    return SegmentProfile(
+        tokens=col("tokens_per_query"),
+        value_usd=col("value_usd_per_success"),
+        difficulty_kappa=col("difficulty_kappa"),
+        hard_frac=col("hard_task_frac"),
+        hard_extra_oom=col("hard_task_extra_oom"),
+        latency_value_frac_per_s=col("latency_value_frac_per_s"),
+    )
+
+
+def effort(
+    model: MarketModel,
+    base_kappa: ArrayLike,
+    max_multiplier: ArrayLike,
+    usd_per_token: ArrayLike,
+    latency_s_per_token: ArrayLike,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(multiplier, kappa)``, ``(s, k)``: the reasoning effort ``k`` models would spend in
+    each segment at these token costs (:func:`agents.strategy.reasoning_effort` under the
+    run's regime)."""
+    oom_per_oom, cap_oom = regime_tradeoff(model.params.market.regime)
+    return reasoning_effort(
+        np.atleast_1d(np.asarray(base_kappa, dtype=float)),
+        np.atleast_1d(np.asarray(max_multiplier, dtype=float)),
+        np.atleast_1d(np.asarray(usd_per_token, dtype=float)),
+        np.atleast_1d(np.asarray(latency_s_per_token, dtype=float)),
+        model.segment_profile,
+        oom_per_oom=oom_per_oom,
+        cap_oom=cap_oom,
+        slope_per_oom=model.params.demand.success_slope_per_oom,
     )
 
 
@@ -100,9 +134,9 @@ def build_candidates(
     share = 1.0 / max(len(model.sellers()), 1)
     if trainable:
         # One array entry per (business model, allocation, budget).
-        mult = np.array(
+        max_mult = np.array(
             [
-                fp.reasoning_multiplier if b is BusinessModel.INFERENCE_HEAVY else 1.0
+                fp.max_reasoning_multiplier if b is BusinessModel.INFERENCE_HEAVY else 1.0
                 for b in trainable
             ]
         )
@@ -112,9 +146,18 @@ def build_candidates(
                 for b in trainable
             ]
         )
-        # What a new model would serve over the payback horizon, reasoning included.
-        lifetime = model.market_tokens_per_month() * share * params.strategy.payback_months * mult
+        # What a new model would serve over the payback horizon at the effort a
+        # compute-optimal model of the same budget would spend, reasoning included.
         nb = budgets.shape[0]
+        usd_opt, lat_opt = offer_economics(n_opt, tech, params, batch=params.hardware.serving_batch)
+        base_opt = np.asarray(capability_index(n_opt, d_opt), dtype=float)
+        seg_tokens = model.market_tokens_by_segment() * share * params.strategy.payback_months
+        lifetime = np.array(
+            [
+                seg_tokens @ effort(model, base_opt, np.full(nb, m), usd_opt, lat_opt)[0]
+                for m in max_mult
+            ]
+        )  # (business models, budgets)
         n_aware, d_aware = _inference_aware(model, n_opt, d_opt, lifetime)
         labels, n_all, d_all, m_all, rl_all = [], [], [], [], []
         for i, bm in enumerate(trainable):
@@ -125,10 +168,10 @@ def build_candidates(
                 labels += [(bm, alloc)] * nb
                 n_all.append(n_arr)
                 d_all.append(d_arr)
-                m_all.append(np.full(nb, mult[i]))
+                m_all.append(np.full(nb, max_mult[i]))
                 rl_all.append(np.full(nb, rl[i]))
         n_p, n_t = np.concatenate(n_all), np.concatenate(d_all)
-        multipliers, rls = np.concatenate(m_all), np.concatenate(rl_all)
+        max_m, rls = np.concatenate(m_all), np.concatenate(rl_all)
         flop = 6.0 * n_p * n_t * rls
         _, months, cost = training_plan(flop, model)
         base = np.asarray(
@@ -137,8 +180,8 @@ def build_candidates(
             ),
             dtype=float,
         )
-        gain = _testtime(multipliers, params)
         usd_tok, lat_tok = offer_economics(n_p, tech, params, batch=params.hardware.serving_batch)
+        mult, kappa = effort(model, base, max_m, usd_tok, lat_tok)
         out.extend(
             Candidate(
                 business_model=bm,
@@ -147,8 +190,9 @@ def build_candidates(
                 train_tokens=float(n_t[k]),
                 train_flop=float(flop[k]),
                 base_kappa=float(base[k]),
-                kappa=float(base[k] + gain[k]),
-                inference_multiplier=float(multipliers[k]),
+                kappa=kappa[:, k],
+                inference_multiplier=mult[:, k],
+                max_inference_multiplier=float(max_m[k]),
                 cost_usd=float(cost[k]),
                 months_to_launch=float(months[k]),
                 usd_per_token=float(usd_tok[k]),
@@ -166,15 +210,16 @@ def build_candidates(
 def _inference_aware(
     model: MarketModel, n_opt: np.ndarray, d_opt: np.ndarray, lifetime_tokens: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Sardana-optimal ``(params, tokens)``, ``(m, b)``, for ``m`` lifetime-token demands
-    and ``b`` compute-optimal models, memoised on the run (demands rounded to 0.02 OOM, far
-    below what moves the optimum): firms reviewing in the same months ask the same."""
+    """Sardana-optimal ``(params, tokens)``, ``(m, b)``, for ``b`` compute-optimal models
+    and ``(m, b)`` lifetime-token demands of each, memoised on the run (demands rounded to
+    0.02 OOM, far below what moves the optimum): firms reviewing in the same months ask
+    the same."""
     demand = np.round(np.log10(np.maximum(lifetime_tokens, 1.0)), 2)
     key = (n_opt.tobytes(), d_opt.tobytes(), demand.tobytes())
     cache = model.memo.setdefault("inference_aware", {})
     if key not in cache:
         m, b = demand.shape[0], n_opt.shape[0]
-        aware = inference_optimal(np.tile(n_opt, m), np.tile(d_opt, m), np.repeat(10.0**demand, b))
+        aware = inference_optimal(np.tile(n_opt, m), np.tile(d_opt, m), 10.0 ** demand.ravel())
         cache[key] = (
             np.asarray(aware.params, dtype=float).reshape(m, b),
             np.asarray(aware.tokens, dtype=float).reshape(m, b),
@@ -187,33 +232,37 @@ def _inference_aware(
 def _specialists(model: MarketModel) -> list[Candidate]:
     params, tech = model.params, model.technology
     sp = params.firms.specialist
-    teacher = model.best_trained(exclude_wrappers=True)
+    teacher = model.best_supply()
     if teacher is None:
         return []
-    firm, teacher_kappa = teacher
-    student_flop = 6.0 * sp.params * sp.distill_tokens
-    teacher_flop = 2.0 * firm.trained.params * sp.distill_tokens * firm.trained.inference_multiplier
-    _, months, cost = (float(x) for x in training_plan(student_flop + teacher_flop, model))
+    s = model.customers.n_segments
+    student = sp.params_frac * teacher.firm.trained.params
+    student_flop = 6.0 * student * sp.distill_tokens
+    # The teacher writes the distillation data at the effort it spends in the segment.
+    teacher_flop = 2.0 * teacher.firm.trained.params * sp.distill_tokens * teacher.multiplier
+    flop = student_flop + teacher_flop  # (s,)
+    _, months, cost = training_plan(flop, model)
     usd_tok, lat_tok = offer_economics(
-        np.array([sp.params]), tech, params, batch=params.hardware.serving_batch
+        np.array([student]), tech, params, batch=params.hardware.serving_batch
     )
     return [
         Candidate(
             business_model=BusinessModel.SPECIALIST,
             allocation=Allocation.DISTILLED,
-            params=sp.params,
+            params=student,
             train_tokens=sp.distill_tokens,
-            train_flop=student_flop + teacher_flop,
-            base_kappa=teacher_kappa - sp.gap_oom,
-            kappa=teacher_kappa - sp.gap_oom,
-            inference_multiplier=1.0,
-            cost_usd=cost,
-            months_to_launch=months,
+            train_flop=float(flop[g]),
+            base_kappa=float(teacher.kappa[g]) - sp.gap_oom,
+            kappa=np.full(s, float(teacher.kappa[g]) - sp.gap_oom),
+            inference_multiplier=np.ones(s),
+            max_inference_multiplier=1.0,
+            cost_usd=float(cost[g]),
+            months_to_launch=float(months[g]),
             usd_per_token=float(usd_tok[0]),
             latency_s_per_token=float(lat_tok[0]),
             segment=g,
         )
-        for g in range(model.customers.n_segments)
+        for g in range(s)
     ]
 
 
@@ -221,9 +270,9 @@ def _wrappers(model: MarketModel, exclude_firm: int) -> list[Candidate]:
     wp = model.params.firms.wrapper
     out = []
     for supplier in model.suppliers()[:2]:
-        if supplier.firm_id == exclude_firm:
+        row = model.supply_row(supplier)
+        if supplier.firm_id == exclude_firm or row is None:
             continue
-        kappa, compute, latency = model.wholesale_terms(supplier)  # per token
         out.append(
             Candidate(
                 business_model=BusinessModel.WRAPPER,
@@ -231,13 +280,14 @@ def _wrappers(model: MarketModel, exclude_firm: int) -> list[Candidate]:
                 params=supplier.trained.params,
                 train_tokens=0.0,
                 train_flop=0.0,
-                base_kappa=kappa,
-                kappa=kappa + wp.scaffold_bonus_oom,
-                inference_multiplier=supplier.trained.inference_multiplier * wp.token_overhead,
+                base_kappa=supplier.trained.kappa,
+                kappa=row.kappa + wp.scaffold_bonus_oom,
+                inference_multiplier=row.multiplier * wp.token_overhead,
+                max_inference_multiplier=supplier.trained.max_inference_multiplier,
                 cost_usd=0.0,
                 months_to_launch=0.0,
-                usd_per_token=compute * (1.0 + wp.wholesale_markup_frac),
-                latency_s_per_token=latency,
+                usd_per_token=row.compute * (1.0 + wp.wholesale_markup_frac),
+                latency_s_per_token=row.latency,
                 supplier_id=supplier.firm_id,
             )
         )
@@ -258,6 +308,7 @@ def incumbent_candidate(model: MarketModel, firm: Firm) -> Candidate | None:
                 base_kappa=t.kappa,
                 kappa=row.kappa,
                 inference_multiplier=row.multiplier,
+                max_inference_multiplier=t.max_inference_multiplier,
                 cost_usd=0.0,
                 months_to_launch=0.0,
                 usd_per_token=row.cost,
@@ -274,13 +325,13 @@ def market_view(model: MarketModel, offers: Offers | None, *, exclude_firm: int)
     cols = model.valuation_columns
     demand = model.params.demand
     if offers is None or offers.size == 0:
-        offers_kappa = np.zeros(0)
+        offers_kappa = np.zeros((c.n_segments, 0))
         price = np.zeros((c.n_segments, 0))
         latency = np.zeros((c.n_segments, 0))
         available = np.zeros((c.n_segments, 0), dtype=bool)
     else:
         keep = offers.firm_ids != exclude_firm
-        offers_kappa = offers.kappa[keep]
+        offers_kappa = offers.kappa[:, keep]
         price = offers.price_usd[:, keep]
         latency = offers.per_query(offers.latency_s_per_token, c.tokens_per_query)[:, keep]
         available = offers.available[:, keep]
@@ -295,7 +346,7 @@ def market_view(model: MarketModel, offers: Offers | None, *, exclude_firm: int)
         queries=c.queries_per_month[cols],
         scale_usd=c.scale_usd[cols],
         price_coef=c.price_coef[cols],
-        weight=c.weight * c.segment_weights(cols),
+        weight=c.segment_weights(cols),
         n_segments=c.n_segments,
         noise_frac=demand.choice_noise_frac,
         nest_frac=demand.nest_frac,

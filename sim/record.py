@@ -68,7 +68,7 @@ class Recorder:
                 "train_flop": trained.train_flop,
                 "cost_usd": trained.cost_usd,
                 "kappa": trained.kappa,
-                "inference_multiplier": trained.inference_multiplier,
+                "max_inference_multiplier": trained.max_inference_multiplier,
                 "segment": None if trained.segment is None else segment_names[trained.segment],
                 "supplier_id": trained.supplier_id,
             }

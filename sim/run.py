@@ -104,6 +104,7 @@ def run_one(spec: RunSpec) -> RunResult:
 def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     """The ``summary`` row of one run, from its market, firms and events tables."""
     market, firms, events = tables["market"], tables["firms"], tables["events"]
+    models = tables["models"]
     last_month = market["month"].max() if market.height else None
     final = firms.filter(pl.col("month") == last_month) if last_month is not None else firms
     survivors = {
@@ -113,8 +114,15 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     overtakes = market.filter(
         pl.col("cumulative_inference_usd") >= pl.col("cumulative_training_usd")
     )["month"]
-    ref = market["price_usd_per_mtok_at_reference"].drop_nulls()
+    priced = market.filter(pl.col("price_usd_per_mtok_at_reference").is_not_null())
+    ref = priced["price_usd_per_mtok_at_reference"]
+    decline = None
+    if priced.height >= 2 and priced["month"][-1] > priced["month"][0] and ref[-1] > 0:
+        years = (priced["month"][-1] - priced["month"][0]) / 12.0
+        decline = float((ref[0] / ref[-1]) ** (1.0 / years))
     last = market.row(-1, named=True) if market.height else {}
+    last_year = firms.filter(pl.col("month") > (last_month or 0) - 12)
+    aware = models.filter(pl.col("allocation") == "inference_aware")["model_id"]
     row = {
         "months": market.height,
         "hhi_revenue_final": last.get("hhi_revenue", 0.0),
@@ -130,7 +138,26 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         "frontier_kappa_final": last.get("frontier_kappa"),
         "price_usd_per_mtok_at_reference_first": ref[0] if ref.len() else None,
         "price_usd_per_mtok_at_reference_final": ref[-1] if ref.len() else None,
+        "price_at_reference_decline_per_year": decline,
         "consumer_surplus_usd_mean": float(market["consumer_surplus_usd"].mean() or 0.0),
         "revenue_usd_final": last.get("revenue_usd", 0.0),
+        "subscribers_unprofitable_frac_mean": market["subscribers_unprofitable_frac"].mean(),
+        "specialist_query_share_last_year": _share(
+            last_year, "queries", pl.col("business_model") == "specialist"
+        ),
+        "wrapper_revenue_share_last_year": _share(
+            last_year, "customer_revenue_usd", pl.col("business_model") == "wrapper"
+        ),
+        "inference_aware_revenue_share_last_year": _share(
+            last_year, "customer_revenue_usd", pl.col("model_id").is_in(aware.implode())
+        ),
     }
     return to_table("summary", run_id, {k: [v] for k, v in row.items()})
+
+
+def _share(frame: pl.DataFrame, column: str, where: pl.Expr) -> float | None:
+    """Share of ``column``'s total in the rows matching ``where`` (None when it is 0)."""
+    total = float(frame[column].sum()) if frame.height else 0.0
+    if total <= 0:
+        return None
+    return min(max(float(frame.filter(where)[column].sum()) / total, 0.0), 1.0)

@@ -38,6 +38,7 @@ class MarketSchema(dy.Schema):
     cr1 = dy.Float64(min=0, max=1)
     cr4 = dy.Float64(min=0, max=1)
     adoption_frac = dy.Float64(min=0, max=1)
+    subscribers_unprofitable_frac = dy.Float64(nullable=True, min=0, max=1)
     queries = dy.Float64(min=0)
     revenue_usd = dy.Float64(min=0)
     serving_cost_usd = dy.Float64(min=0)
@@ -106,7 +107,7 @@ class ModelsSchema(dy.Schema):
     train_flop = dy.Float64(min=0)
     cost_usd = dy.Float64(min=0)
     kappa = dy.Float64()
-    inference_multiplier = dy.Float64(min=1)
+    max_inference_multiplier = dy.Float64(min=1)
     segment = dy.String(nullable=True)
     supplier_id = dy.Int64(nullable=True)
 
@@ -145,8 +146,13 @@ class SummarySchema(dy.Schema):
     frontier_kappa_final = dy.Float64(nullable=True)
     price_usd_per_mtok_at_reference_first = dy.Float64(nullable=True, min=0)
     price_usd_per_mtok_at_reference_final = dy.Float64(nullable=True, min=0)
+    price_at_reference_decline_per_year = dy.Float64(nullable=True, min=0)
     consumer_surplus_usd_mean = dy.Float64()
     revenue_usd_final = dy.Float64(min=0)
+    subscribers_unprofitable_frac_mean = dy.Float64(nullable=True, min=0, max=1)
+    specialist_query_share_last_year = dy.Float64(nullable=True, min=0, max=1)
+    wrapper_revenue_share_last_year = dy.Float64(nullable=True, min=0, max=1)
+    inference_aware_revenue_share_last_year = dy.Float64(nullable=True, min=0, max=1)
 
 
 class RunsSchema(dy.Schema):
