@@ -24,12 +24,14 @@ class BusinessModel(StrEnum):
     ``inference_heavy``: a smaller, overtrained model that reasons at query time.
     ``specialist``: a small model distilled from a teacher, for one segment.
     ``wrapper``: no training; buys tokens from a lab and adds scaffolding.
+    ``open_weights``: the competitive fringe of hosts serving released open weights.
     """
 
     UPFRONT_HEAVY = "upfront_heavy"
     INFERENCE_HEAVY = "inference_heavy"
     SPECIALIST = "specialist"
     WRAPPER = "wrapper"
+    OPEN_WEIGHTS = "open_weights"
 
 
 class Allocation(StrEnum):

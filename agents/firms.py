@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from agents.business import BusinessModel, Tier, TrainedModel
 from agents.strategy import Candidate
 
-__all__ = ["Firm", "Lab", "Project", "Startup"]
+__all__ = ["Firm", "Lab", "OpenWeights", "Project", "Startup"]
 
 
 @dataclass
@@ -131,3 +131,11 @@ class Startup(Firm):
     """A new entrant that raised venture funding to enter."""
 
     kind: ClassVar[str] = "startup"
+
+
+class OpenWeights(Firm):
+    """The competitive fringe: many hosts serving the best open-weights model at a small
+    markup over cost. It makes no strategic choices, has no fixed costs and never exits;
+    concentration measures treat it as atomistic (see :func:`markets.metrics.hhi`)."""
+
+    kind: ClassVar[str] = "open_weights"

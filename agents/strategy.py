@@ -268,7 +268,7 @@ def monthly_profit_usd(
     *,
     kappa_shift: float = 0.0,
     cost_factor: float = 1.0,
-    iterations: int = 3,
+    iterations: int = 4,
 ) -> NDArray[np.float64]:
     """Monthly variable profit of ``k`` candidate offerings at their best-response prices.
 
@@ -291,8 +291,11 @@ def monthly_profit_usd(
     base = succ - np.asarray(latency_s_per_query).T[:, seg] * view.latency_value_frac_per_s
     sellable = (segment_only[:, None] < 0) | (segment_only[:, None] == seg[None, :])
     n_seg = view.n_segments
-    # Start from twice the cost of a segment's typical purchase, then take damped steps
-    # along the first-order condition (undamped steps can oscillate).
+    # Start from twice the cost of a segment's typical purchase, then take geometrically
+    # damped steps along the first-order condition: the price moves to the geometric mean
+    # of itself and the best response, so a start orders of magnitude off converges
+    # without overshooting (arithmetic steps from a near-monopoly's tiny start price
+    # overshoot to prices nobody pays).
     typical = np.bincount(seg, view.pay_units / view.queries, n_seg) / np.maximum(
         np.bincount(seg, minlength=n_seg), 1
     )
@@ -314,7 +317,9 @@ def monthly_profit_usd(
             conditional=conditional,
             group_bounds=bounds,
         )
-        price = np.where(np.isfinite(target), 0.5 * (price + np.maximum(target, 0.0)), price)
+        price = np.where(
+            np.isfinite(target) & (target > 0), np.sqrt(price * np.maximum(target, 1e-300)), price
+        )
     z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
     prob, _ = _candidate_shares(z, denom, sellable, view.nest_frac, view.outside_z)
     margin = price.T[:, seg] * view.pay_units - cost_n * view.queries

@@ -20,28 +20,38 @@ __all__ = [
 ]
 
 
-def shares(values: ArrayLike) -> NDArray[np.float64]:
+def shares(values: ArrayLike, fringe: ArrayLike = 0.0) -> NDArray[np.float64]:
     """Shares of a non-negative quantity along the last axis; all zero when the total is 0.
+
+    ``fringe`` is the part of the market held by an atomistic competitive fringe (many
+    firms too small to count, e.g. hosts of open weights): it is in the total, so the
+    listed firms' shares sum to less than 1, but it has no share of its own. Scalar, or
+    one value per leading index.
 
     Examples
     --------
     >>> shares([1.0, 3.0]).tolist()
     [0.25, 0.75]
+    >>> shares([1.0, 3.0], fringe=4.0).tolist()
+    [0.125, 0.375]
     >>> shares([0.0, 0.0]).tolist()
     [0.0, 0.0]
     """
     x = np.asarray(values, dtype=float)
-    if np.any(x < 0):
+    f = np.asarray(fringe, dtype=float)
+    if np.any(x < 0) or np.any(f < 0):
         raise ValueError("shares need non-negative values")
-    total = x.sum(axis=-1, keepdims=True)
+    total = x.sum(axis=-1, keepdims=True) + (f[..., None] if f.ndim else f)
     return np.divide(x, total, out=np.zeros_like(x), where=total > 0)
 
 
-def hhi(values: ArrayLike) -> NDArray[np.float64] | float:
+def hhi(values: ArrayLike, fringe: ArrayLike = 0.0) -> NDArray[np.float64] | float:
     """Herfindahl–Hirschman index of a quantity's shares, 0–10,000, along the last axis.
 
-    ``HHI = 10_000 * sum_i s_i**2``. With ``n`` firms holding positive values it lies in
-    ``[10_000 / n, 10_000]``. Zero when every value is zero (no market).
+    ``HHI = 10_000 * sum_i s_i**2``. With ``n`` firms holding positive values and no
+    fringe it lies in ``[10_000 / n, 10_000]``; an atomistic ``fringe`` (see
+    :func:`shares`) adds to the total but not to the sum. Zero when every value is zero
+    (no market).
 
     Examples
     --------
@@ -49,13 +59,18 @@ def hhi(values: ArrayLike) -> NDArray[np.float64] | float:
     2500.0
     >>> float(hhi([5.0]))
     10000.0
+    >>> float(hhi([5.0], fringe=5.0))
+    2500.0
     """
-    s = shares(values)
+    s = shares(values, fringe)
     return np.minimum(10_000.0 * np.sum(s * s, axis=-1), 10_000.0)  # rounding can exceed
 
 
-def concentration_ratio(values: ArrayLike, k: int) -> NDArray[np.float64] | float:
-    """CR-k: combined share of the ``k`` largest, a fraction in ``[0, 1]``, along the last axis.
+def concentration_ratio(
+    values: ArrayLike, k: int, fringe: ArrayLike = 0.0
+) -> NDArray[np.float64] | float:
+    """CR-k: combined share of the ``k`` largest, a fraction in ``[0, 1]``, along the last axis
+    (an atomistic ``fringe`` counts in the total only; see :func:`shares`).
 
     Examples
     --------
@@ -64,7 +79,7 @@ def concentration_ratio(values: ArrayLike, k: int) -> NDArray[np.float64] | floa
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    s = np.sort(shares(values), axis=-1)
+    s = np.sort(shares(values, fringe), axis=-1)
     return np.minimum(np.sum(s[..., -k:], axis=-1), 1.0)  # rounding can exceed 1
 
 

@@ -89,7 +89,8 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
         for f in model.firms
         if f.active
         and f.trained is not None
-        and f.trained.business_model in (*_TRAINERS, BusinessModel.SPECIALIST)
+        and f.trained.business_model
+        in (*_TRAINERS, BusinessModel.SPECIALIST, BusinessModel.OPEN_WEIGHTS)
     ]
     tiers = [(Tier.STANDARD, hw.serving_batch)]
     if params.market.fast_tier:
@@ -158,7 +159,7 @@ def set_prices(model: MarketModel) -> Offers:
     An offering sold last month takes a damped step toward its logit best response to the
     demand it faced then (usage segments: price per query, floor at cost; subscription
     segments: fee per month, floor at 0); a new offering starts at cost plus the initial
-    markup.
+    markup. The open-weights fringe sells at cost plus its hosts' markup.
     """
     rows = build_offers(model)
     model.offer_rows = rows
@@ -190,9 +191,12 @@ def set_prices(model: MarketModel) -> Offers:
     per_unit = model.typical_queries[:, None]  # usage: 1 query; subscription: queries/month
     floor = np.where(c.subscription[:, None], 0.0, cost)
     prices = np.empty((s, j))
+    host_markup = model.params.firms.open_weights.host_markup_frac
     for k, r in enumerate(rows):
         previous = r.firm.prices.get(r.tier)
-        if seen[k] and previous is not None:
+        if r.firm is model.fringe:
+            prices[:, k] = markup_price_usd(cost[:, k], markup_frac=host_markup) * per_unit[:, 0]
+        elif seen[k] and previous is not None:
             prices[:, k] = next_price_usd(
                 floor[:, k],
                 previous_price_usd=previous,

@@ -16,7 +16,7 @@ import simpy
 
 from agents.business import Allocation, BusinessModel, Offers, TrainedModel
 from agents.customers import CustomerPopulation
-from agents.firms import Firm, Lab
+from agents.firms import Firm, Lab, OpenWeights
 from markets.costs import training_cost
 from markets.hardware import algorithmic_training_multiplier, flop_per_usd_multiplier
 from markets.scaling import capability_index, compute_optimal
@@ -119,9 +119,18 @@ class MarketModel(mesa.Model):
             / np.maximum(np.bincount(c.segment, minlength=c.n_segments), 1),
             1.0,
         )
+        #: Every model a lab has put on sale (what open weights later reproduce).
+        self.lab_models: list[TrainedModel] = []
         self.firms: list[Firm] = [self._found_lab(i) for i in range(self.params.labs)]
         for firm in self.firms:
             self.cumulative_training_usd += firm.trained.cost_usd if firm.trained else 0.0
+        #: The open-weights fringe (None when disabled); it is also in ``firms``.
+        self.fringe: OpenWeights | None = None
+        if self.params.firms.open_weights.enabled:
+            self.fringe = OpenWeights(
+                self, business_model=BusinessModel.OPEN_WEIGHTS, cash_usd=0.0, founded_month=0
+            )
+            self.firms.append(self.fringe)
         start_processes(self)
 
     # -- set-up -------------------------------------------------------------------------
@@ -265,6 +274,8 @@ class MarketModel(mesa.Model):
     def opex_usd(self, firm: Firm) -> float:
         """A firm's fixed operating cost per month (staff, offices, everything but compute)."""
         fin = self.params.finance
+        if firm is self.fringe:
+            return 0.0
         return fin.lab_opex_usd_per_month if firm.kind == "lab" else fin.startup_opex_usd_per_month
 
     def reserve_usd(self, firm: Firm) -> float:
@@ -285,6 +296,8 @@ class MarketModel(mesa.Model):
 
     def record_model(self, trained: TrainedModel) -> None:
         """Add a launched model to the models table."""
+        if trained.business_model in (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY):
+            self.lab_models.append(trained)
         self.recorder.model(trained, self.customers.segment_names)
 
     def event(

@@ -31,6 +31,10 @@ def observe(model: MarketModel) -> None:
     model.cumulative_training_usd += training
     model.cumulative_inference_usd += compute
     selling = cust_rev > 0
+    # The open-weights fringe is atomistic: in the market's totals, not a firm of its own.
+    strategic = np.array([f is not model.fringe for f in out.firms], dtype=bool)
+    fringe_rev = float(cust_rev[~strategic].sum())
+    fringe_q = float(queries[~strategic].sum())
     usage = ~c.subscription
     ref = model.params.market.reference_kappa
     at_ref = (offers.kappa >= ref) & (offers.tiers == int(Tier.STANDARD))[None, :]  # (s, j)
@@ -44,14 +48,19 @@ def observe(model: MarketModel) -> None:
             price_ref = float(np.min((offers.price_usd / tokens)[sold]) * 1e6)
     model.recorder.market(
         out.month,
-        firms_active=len(out.firms),
-        firms_selling=int(selling.sum()),
+        firms_active=int(strategic.sum()),
+        firms_selling=int((selling & strategic).sum()),
         entries=model.entries_this_month,
         exits=model.exits_this_month,
-        hhi_revenue=float(hhi(cust_rev)),
-        hhi_queries=float(hhi(queries)),
-        cr1=float(concentration_ratio(cust_rev, 1)) if len(cust_rev) else 0.0,
-        cr4=float(concentration_ratio(cust_rev, 4)) if len(cust_rev) else 0.0,
+        hhi_revenue=float(hhi(cust_rev[strategic], fringe_rev)),
+        hhi_queries=float(hhi(queries[strategic], fringe_q)),
+        cr1=float(concentration_ratio(cust_rev[strategic], 1, fringe_rev))
+        if strategic.any()
+        else 0.0,
+        cr4=float(concentration_ratio(cust_rev[strategic], 4, fringe_rev))
+        if strategic.any()
+        else 0.0,
+        open_weights_revenue_share=fringe_rev / total_rev if total_rev > 0 else 0.0,
         adoption_frac=out.choice.adopters_frac,
         subscribers_unprofitable_frac=out.choice.subscribers_unprofitable_frac,
         queries=total_q,

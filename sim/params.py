@@ -27,6 +27,7 @@ __all__ = [
     "HardwareParams",
     "MarketParams",
     "ModelParams",
+    "OpenWeightsParams",
     "Regime",
     "SegmentParams",
     "SpecialistParams",
@@ -134,8 +135,8 @@ class SegmentParams(Frozen):
     queries_log_sd: NonNegativeFloat = 0.8
     tokens_per_query: PositiveFloat = 1000.0
     latency_value_frac_per_s: NonNegativeFloat = 0.0
-    hard_task_frac: UnitInterval = 0.2
-    hard_task_extra_oom: NonNegativeFloat = 1.5
+    hard_task_frac: UnitInterval = 0.3
+    hard_task_extra_oom: NonNegativeFloat = 3.0
     outside_value_frac: Annotated[float, Field(ge=0, lt=1)] = 0.5
     outside_value_sd: NonNegativeFloat = 0.25
     subscription: bool = False
@@ -307,6 +308,15 @@ class WrapperParams(Frozen):
     wholesale_markup_frac: NonNegativeFloat = 0.5
 
 
+class OpenWeightsParams(Frozen):
+    """The open-weights fringe: closed models' capability, released after a lag and served
+    near cost by many hosts."""
+
+    enabled: bool = True
+    lag_months: Annotated[int, Field(ge=0)] = 12
+    host_markup_frac: NonNegativeFloat = 0.2
+
+
 class FirmParams(Frozen):
     """The starting labs, model lives and what each business model means."""
 
@@ -326,6 +336,7 @@ class FirmParams(Frozen):
     )
     specialist: SpecialistParams = SpecialistParams()
     wrapper: WrapperParams = WrapperParams()
+    open_weights: OpenWeightsParams = OpenWeightsParams()
 
     @field_validator("business_models")
     @classmethod

@@ -8,6 +8,7 @@ that hold GPUs for months; startups arrive as a Poisson stream at any time.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,7 @@ __all__ = [
     "hardware",
     "housekeeping",
     "launch",
+    "release_open_weights",
     "review",
     "start_processes",
     "training",
@@ -61,7 +63,8 @@ def housekeeping(model: MarketModel) -> Process:
     while True:
         month = model.month
         life = model.params.firms.model_life_months
-        for firm in [f for f in model.firms if f.active]:
+        release_open_weights(model)
+        for firm in [f for f in model.firms if f.active and f is not model.fringe]:
             t = firm.trained
             wrapper = t is not None and t.business_model is BusinessModel.WRAPPER
             if t is not None and not wrapper and month - t.launched_month >= life:
@@ -77,6 +80,31 @@ def housekeeping(model: MarketModel) -> Process:
             else:
                 firm.idle_months = 0
         yield at_phase(model.env, 1, Phase.HOUSEKEEPING)
+
+
+def release_open_weights(model: MarketModel) -> None:
+    """The open-weights fringe serves the most capable lab model launched at least
+    ``firms.open_weights.lag_months`` ago, once one is better than what it serves."""
+    fringe = model.fringe
+    if fringe is None:
+        return
+    due = model.month - model.params.firms.open_weights.lag_months
+    released = [t for t in model.lab_models if t.launched_month <= due]
+    if not released:
+        return
+    best = max(released, key=lambda t: t.kappa)
+    if fringe.trained is not None and fringe.trained.kappa >= best.kappa:
+        return
+    fringe.trained = dataclasses.replace(
+        best,
+        model_id=model.next_model_id(),
+        firm_id=fringe.firm_id,
+        business_model=BusinessModel.OPEN_WEIGHTS,
+        cost_usd=0.0,
+        launched_month=model.month,
+    )
+    model.record_model(fringe.trained)
+    model.event(fringe, "launch", detail=f"open weights of model {best.model_id}")
 
 
 def exit_firm(model: MarketModel, firm: Firm, *, reason: str) -> None:
@@ -373,7 +401,7 @@ def start_processes(model: MarketModel) -> None:
     env = model.env
     env.process(hardware(model))
     env.process(housekeeping(model))
-    for k, firm in enumerate(model.firms):
+    for k, firm in enumerate(f for f in model.firms if f is not model.fringe):
         delay = k % model.params.strategy.review_months
         env.process(review(model, firm, first_delay=delay))
     env.process(_monthly(model, Phase.PRICING, _price))

@@ -295,7 +295,10 @@ def _wrappers(model: MarketModel, exclude_firm: int) -> list[Candidate]:
 
 
 def incumbent_candidate(model: MarketModel, firm: Firm) -> Candidate | None:
-    """The firm's current standard offering as a candidate that costs nothing to keep."""
+    """The firm's current standard offering as a candidate that costs nothing to keep (None
+    when its model retired since the offerings were last built)."""
+    if firm.trained is None:
+        return None
     for row in model.offer_rows:
         if row.firm is firm and int(row.tier) == 0:
             t = firm.trained

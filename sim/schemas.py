@@ -37,6 +37,7 @@ class MarketSchema(dy.Schema):
     hhi_queries = dy.Float64(min=0, max=10_000)
     cr1 = dy.Float64(min=0, max=1)
     cr4 = dy.Float64(min=0, max=1)
+    open_weights_revenue_share = dy.Float64(min=0, max=1)
     adoption_frac = dy.Float64(min=0, max=1)
     subscribers_unprofitable_frac = dy.Float64(nullable=True, min=0, max=1)
     queries = dy.Float64(min=0)

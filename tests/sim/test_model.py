@@ -147,10 +147,13 @@ def test_market_invariants(params: ModelParams, seed: int) -> None:
     )
     with_rev = sums.filter(pl.col("rev") > 0)
     np.testing.assert_allclose(with_rev["share_revenue"].to_numpy(), 1.0, rtol=1e-9)
-    # HHI within [10,000 / n_selling, 10,000].
-    selling = market.filter(pl.col("revenue_usd") > 0)
-    lower = 10_000 / selling["firms_selling"].cast(pl.Float64)
-    assert (selling["hhi_revenue"] >= lower - 1e-6).all()
+    # HHI within [10,000 (1 - f)^2 / n_selling, 10,000], f the atomistic open-weights
+    # fringe's share of revenue (f = 0 without it).
+    selling = market.filter((pl.col("revenue_usd") > 0) & (pl.col("firms_selling") > 0))
+    strategic = 1.0 - selling["open_weights_revenue_share"]
+    lower = 10_000 * strategic**2 / selling["firms_selling"].cast(pl.Float64)
+    assert (selling["hhi_revenue"] >= lower * (1 - 1e-9) - 1e-6).all()
+    assert (selling["hhi_revenue"] <= 10_000 * strategic**2 + 1e-6).all()
     # Every firm's cash moves by revenue - serving - training - opex + funding; a startup's
     # first row starts from zero, a lab's from its starting cash.
     start = params.finance.lab_initial_cash_usd

@@ -1,0 +1,233 @@
+"""Strategy maths: reasoning effort, candidate valuation, bounded-rational choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agents.business import Allocation, BusinessModel
+from agents.policies import funding_offer_usd
+from agents.strategy import (
+    EFFORT_STEPS_PER_OOM,
+    Candidate,
+    MarketView,
+    SegmentProfile,
+    blended_success,
+    choose_project,
+    reasoning_effort,
+    value_candidates,
+)
+from markets.testtime import testtime_gain_oom
+
+
+def _segments(value_usd: float = 10.0, difficulty: float = 27.0, s: int = 1) -> SegmentProfile:
+    return SegmentProfile(
+        tokens=np.full(s, 1000.0),
+        value_usd=np.full(s, value_usd),
+        difficulty_kappa=np.full(s, difficulty),
+        hard_frac=np.full(s, 0.2),
+        hard_extra_oom=np.full(s, 1.5),
+        latency_value_frac_per_s=np.zeros(s),
+    )
+
+
+def _effort(usd_per_token, *, base=25.0, max_m=1e3, segments=None, tau=0.67, cap=1.0):
+    usd = np.atleast_1d(np.asarray(usd_per_token, dtype=float))
+    k = usd.shape[0]
+    return reasoning_effort(
+        np.full(k, base),
+        np.full(k, max_m),
+        usd,
+        np.zeros(k),
+        segments if segments is not None else _segments(),
+        oom_per_oom=tau,
+        cap_oom=cap,
+        slope_per_oom=2.0,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    log_cost=st.floats(-10, -2),
+    base=st.floats(20, 35),
+    max_m=st.sampled_from([1.0, 10.0, 1e3]),
+    value=st.floats(0.01, 1e5),
+    tau=st.floats(0.1, 1.0),
+    cap=st.floats(0.0, 3.5),
+)
+def test_effort_stays_on_the_grid_and_pays_for_itself(log_cost, base, max_m, value, tau, cap):
+    seg = _segments(value_usd=value)
+    m, kappa = _effort(10.0**log_cost, base=base, max_m=max_m, segments=seg, tau=tau, cap=cap)
+    assert 1.0 <= m[0, 0] <= max_m * (1 + 1e-9)
+    steps = np.log10(m[0, 0]) * EFFORT_STEPS_PER_OOM
+    assert steps == pytest.approx(round(steps), abs=1e-9)
+    gain = testtime_gain_oom(m[0, 0], oom_per_oom=tau, cap_oom=cap)
+    assert kappa[0, 0] == pytest.approx(base + gain)
+
+    def net(mult: float) -> float:
+        k = base + testtime_gain_oom(mult, oom_per_oom=tau, cap_oom=cap)
+        p = blended_success(
+            np.array([k]),
+            seg.difficulty_kappa,
+            seg.hard_frac,
+            seg.hard_extra_oom,
+            slope_per_oom=2.0,
+        )[0, 0]
+        return value * p - 1000.0 * mult * 10.0**log_cost
+
+    assert net(m[0, 0]) >= net(1.0) - 1e-9 * max(1.0, abs(net(1.0)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(log_cost=st.floats(-10, -3), ratio=st.floats(1.0, 1e3), value=st.floats(0.1, 1e4))
+def test_cheaper_tokens_never_buy_less_reasoning(log_cost, ratio, value):
+    m, _ = _effort([10.0**log_cost, 10.0**log_cost * ratio], segments=_segments(value))
+    assert m[0, 0] >= m[0, 1]
+
+
+def test_a_model_that_cannot_reason_spends_one_answer() -> None:
+    m, kappa = _effort([1e-9, 1e-3], max_m=1.0)
+    np.testing.assert_array_equal(m, 1.0)
+    np.testing.assert_array_equal(kappa, 25.0)
+
+
+def test_valuable_hard_work_gets_more_reasoning_than_chat() -> None:
+    seg = SegmentProfile(
+        tokens=np.array([1000.0, 1000.0]),
+        value_usd=np.array([0.01, 1000.0]),
+        difficulty_kappa=np.array([27.0, 27.0]),
+        hard_frac=np.zeros(2),
+        hard_extra_oom=np.zeros(2),
+        latency_value_frac_per_s=np.zeros(2),
+    )
+    m, _ = _effort([1e-7], segments=seg)
+    assert m[1, 0] > m[0, 0]
+
+
+def test_blended_success_takes_one_kappa_per_customer() -> None:
+    d = np.array([24.0, 26.0, 28.0])
+    h, x = np.full(3, 0.3), np.full(3, 1.0)
+    per_offer = blended_success(np.array([25.0, 27.0]), d, h, x, slope_per_oom=2.0)
+    per_customer = blended_success(np.array([[25.0] * 3, [27.0] * 3]), d, h, x, slope_per_oom=2.0)
+    np.testing.assert_allclose(per_offer, per_customer)
+
+
+def _view(s: int = 2, n_per: int = 50, competitors: int = 1) -> MarketView:
+    rng = np.random.default_rng(0)
+    n = s * n_per
+    seg = np.repeat(np.arange(s), n_per)
+    q = np.full(n, 100.0)
+    v = np.full(n, 1.0)
+    return MarketView(
+        difficulty_kappa=rng.normal(26.0, 0.5, n),
+        hard_frac=np.full(n, 0.2),
+        hard_extra_oom=np.full(n, 1.0),
+        latency_value_frac_per_s=np.zeros(n),
+        outside_z=np.full(n, 5.0),
+        segment=seg,
+        pay_units=q,
+        queries=q,
+        scale_usd=0.1 * q * v,
+        price_coef=1.0 / v,
+        weight=np.full(n, 1000.0),
+        n_segments=s,
+        noise_frac=0.1,
+        nest_frac=0.5,
+        slope_per_oom=2.0,
+        comp_kappa=np.full((s, competitors), 26.5),
+        comp_price_usd=np.full((s, competitors), 0.2),
+        comp_latency_s=np.zeros((s, competitors)),
+        comp_available=np.ones((s, competitors), dtype=bool),
+        segment_tokens=np.full(s, 1000.0),
+    )
+
+
+def _candidate(*, usd_per_token=1e-6, cost_usd=0.0, kappa=27.0, s=2, months=0.0) -> Candidate:
+    return Candidate(
+        business_model=BusinessModel.UPFRONT_HEAVY,
+        allocation=Allocation.CHINCHILLA,
+        params=1e11,
+        train_tokens=2e12,
+        train_flop=1.2e24,
+        base_kappa=kappa,
+        kappa=np.full(s, kappa),
+        inference_multiplier=np.ones(s),
+        max_inference_multiplier=1.0,
+        cost_usd=cost_usd,
+        months_to_launch=months,
+        usd_per_token=usd_per_token,
+        latency_s_per_token=0.0,
+    )
+
+
+def _values(cands, view=None, **kw):
+    return value_candidates(
+        cands,
+        view if view is not None else _view(),
+        horizon_months=24,
+        discount_per_month=0.99,
+        kappa_growth_oom_per_month=0.05,
+        cost_decline_per_month=0.03,
+        **kw,
+    )
+
+
+def test_project_cost_comes_off_value_one_for_one() -> None:
+    values, _ = _values([_candidate(cost_usd=0.0), _candidate(cost_usd=5e6)])
+    assert values[0] - values[1] == pytest.approx(5e6)
+
+
+def test_cheaper_serving_and_higher_capability_are_worth_more() -> None:
+    values, _ = _values([_candidate(), _candidate(usd_per_token=1e-4), _candidate(kappa=28.0)])
+    assert values[0] > values[1]
+    assert values[2] > values[0]
+
+
+def test_a_later_launch_is_worth_less() -> None:
+    values, _ = _values([_candidate(months=0.0), _candidate(months=12.0)])
+    assert values[0] > values[1]
+
+
+def test_more_rivals_lower_a_project_value() -> None:
+    one, _ = _values([_candidate()], _view(competitors=1))
+    many, _ = _values([_candidate()], _view(competitors=6))
+    assert many[0] < one[0]
+
+
+def test_fixed_costs_come_off_every_option_and_the_incumbent() -> None:
+    base, keep = _values([_candidate()], incumbent=_candidate(kappa=26.0))
+    fixed, keep_fixed = _values(
+        [_candidate()], incumbent=_candidate(kappa=26.0), fixed_cost_usd_per_month=1e6
+    )
+    assert base[0] - fixed[0] == pytest.approx(keep - keep_fixed)
+    assert keep - keep_fixed > 1e6 * 20  # 24 discounted months
+
+
+def test_choice_is_greedy_without_noise_and_never_picks_the_impossible() -> None:
+    rng = np.random.default_rng(1)
+    assert choose_project(np.array([1.0, 3.0, 2.0]), rng=rng, rationality_frac=0.0) == 1
+    assert choose_project(np.array([-1.0, -2.0]), rng=rng, rationality_frac=0.0) is None
+    values = np.array([-np.inf, 5.0])
+    picks = {choose_project(values, rng=rng, rationality_frac=5.0) for _ in range(200)}
+    assert 0 not in picks
+
+
+def test_bounded_rationality_sometimes_errs_but_prefers_the_best() -> None:
+    rng = np.random.default_rng(2)
+    values = np.array([1.0, 1.2])
+    picks = [choose_project(values, rng=rng, rationality_frac=0.5, keep=0.9) for _ in range(2000)]
+    counts = {k: picks.count(k) for k in (None, 0, 1)}
+    assert counts[1] > counts[0] > 0
+    assert counts[None] > 0
+
+
+def test_a_round_sells_at_most_the_dilution_share() -> None:
+    kw = dict(annual_revenue_usd=1e9, revenue_multiple=10.0, base_round_usd=0.0)
+    full = funding_offer_usd(**kw, capital_market_index=1.0)
+    part = funding_offer_usd(**kw, capital_market_index=1.0, dilution_frac=0.2)
+    assert part == pytest.approx(0.2 * full)
+    assert funding_offer_usd(**kw, capital_market_index=0.0, dilution_frac=0.2) == 0.0
+    with pytest.raises(ValueError, match="dilution_frac"):
+        funding_offer_usd(**kw, capital_market_index=1.0, dilution_frac=1.5)
