@@ -9,7 +9,7 @@ its offerings. What it decides is computed by pure functions (:mod:`agents.polic
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import mesa
 import numpy as np
@@ -139,3 +139,8 @@ class OpenWeights(Firm):
     concentration measures treat it as atomistic (see :func:`markets.metrics.hhi`)."""
 
     kind: ClassVar[str] = "open_weights"
+
+    def __init__(self, model: mesa.Model, **kwargs: Any) -> None:
+        super().__init__(model, **kwargs)
+        #: The lab model whose capability the fringe serves.
+        self.source: TrainedModel | None = None

@@ -92,8 +92,9 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
         and f.trained.business_model
         in (*_TRAINERS, BusinessModel.SPECIALIST, BusinessModel.OPEN_WEIGHTS)
     ]
+    usage = ~model.customers.subscription
     tiers = [(Tier.STANDARD, hw.serving_batch)]
-    if params.market.fast_tier:
+    if params.market.fast_tier and usage.any():
         tiers.append((Tier.FAST, hw.fast_batch))
     if trainers:
         n_p = np.array([f.trained.params for f in trainers])
@@ -106,7 +107,8 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
                 specialist = firm.trained.segment is not None
                 if specialist and tier is not Tier.STANDARD:
                     continue
-                available = np.ones(s, dtype=bool)
+                # Priority processing is an API feature: usage segments only.
+                available = np.ones(s, dtype=bool) if tier is Tier.STANDARD else usage.copy()
                 if specialist:
                     available[:] = False
                     available[firm.trained.segment] = True

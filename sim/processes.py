@@ -83,8 +83,10 @@ def housekeeping(model: MarketModel) -> Process:
 
 
 def release_open_weights(model: MarketModel) -> None:
-    """The open-weights fringe serves the most capable lab model launched at least
-    ``firms.open_weights.lag_months`` ago, once one is better than what it serves."""
+    """The open-weights fringe serves the capability of the most capable lab model launched
+    at least ``firms.open_weights.lag_months`` ago, in a model re-trained at this month's
+    algorithmic efficiency: the same capability needs ``A(then) / A(now)`` of the compute,
+    so (Chinchilla, ``N ~ C**0.5``) ``sqrt`` of that many parameters."""
     fringe = model.fringe
     if fringe is None:
         return
@@ -93,18 +95,22 @@ def release_open_weights(model: MarketModel) -> None:
     if not released:
         return
     best = max(released, key=lambda t: t.kappa)
-    if fringe.trained is not None and fringe.trained.kappa >= best.kappa:
-        return
-    fringe.trained = dataclasses.replace(
-        best,
-        model_id=model.next_model_id(),
-        firm_id=fringe.firm_id,
-        business_model=BusinessModel.OPEN_WEIGHTS,
-        cost_usd=0.0,
-        launched_month=model.month,
-    )
-    model.record_model(fringe.trained)
-    model.event(fringe, "launch", detail=f"open weights of model {best.model_id}")
+    if fringe.trained is None or best.kappa > fringe.trained.kappa:
+        fringe.source = best
+        fringe.trained = dataclasses.replace(
+            best,
+            model_id=model.next_model_id(),
+            firm_id=fringe.firm_id,
+            business_model=BusinessModel.OPEN_WEIGHTS,
+            cost_usd=0.0,
+            launched_month=model.month,
+        )
+        model.record_model(fringe.trained)
+        model.event(fringe, "launch", detail=f"open weights of model {best.model_id}")
+    src = fringe.source
+    then = float(model.training_multiplier_at(max(src.launched_month, 0)))
+    now = float(model.training_multiplier_at(model.month))
+    fringe.trained = dataclasses.replace(fringe.trained, params=src.params * (then / now) ** 0.5)
 
 
 def exit_firm(model: MarketModel, firm: Firm, *, reason: str) -> None:

@@ -119,7 +119,30 @@ def effort(
 def build_candidates(
     model: MarketModel, business_models: tuple[BusinessModel, ...], *, exclude_firm: int = 0
 ) -> list[Candidate]:
-    """Every project of the given business models a firm could start this month."""
+    """Every project of the given business models a firm could start this month (a wrapper
+    never resells the deciding firm's own tokens).
+
+    Candidates depend on the month's technology, the models on sale and the number of
+    sellers, not on who asks, so they are memoised on that state: every firm reviewing in
+    a month shares one list.
+    """
+    key = (
+        model.month,
+        business_models,
+        model.frontier_train_flop(),
+        len(model.sellers()),
+        id(model.offer_rows),
+    )
+    cache = model.memo.setdefault("candidates", {})
+    if key not in cache:
+        cache.clear()  # one month's state at a time
+        cache[key] = _all_candidates(model, business_models)
+    return [c for c in cache[key] if c.supplier_id is None or c.supplier_id != exclude_firm]
+
+
+def _all_candidates(
+    model: MarketModel, business_models: tuple[BusinessModel, ...]
+) -> list[Candidate]:
     params, tech = model.params, model.technology
     fp = params.firms
     frontier_flop = model.frontier_train_flop()
@@ -203,7 +226,7 @@ def build_candidates(
     if BusinessModel.SPECIALIST in business_models:
         out.extend(_specialists(model))
     if BusinessModel.WRAPPER in business_models:
-        out.extend(_wrappers(model, exclude_firm))
+        out.extend(_wrappers(model))
     return out
 
 
@@ -266,12 +289,12 @@ def _specialists(model: MarketModel) -> list[Candidate]:
     ]
 
 
-def _wrappers(model: MarketModel, exclude_firm: int) -> list[Candidate]:
+def _wrappers(model: MarketModel) -> list[Candidate]:
     wp = model.params.firms.wrapper
     out = []
-    for supplier in model.suppliers()[:2]:
+    for supplier in model.suppliers()[:3]:
         row = model.supply_row(supplier)
-        if supplier.firm_id == exclude_firm or row is None:
+        if row is None:
             continue
         out.append(
             Candidate(

@@ -114,7 +114,10 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     overtakes = market.filter(
         pl.col("cumulative_inference_usd") >= pl.col("cumulative_training_usd")
     )["month"]
-    priced = market.filter(pl.col("price_usd_per_mtok_at_reference").is_not_null())
+    # From month 12 on: first prices are cost-plus placeholders until demand is observed.
+    priced = market.filter(
+        pl.col("price_usd_per_mtok_at_reference").is_not_null() & (pl.col("month") >= 12)
+    )
     ref = priced["price_usd_per_mtok_at_reference"]
     decline = None
     if priced.height >= 2 and priced["month"][-1] > priced["month"][0] and ref[-1] > 0:

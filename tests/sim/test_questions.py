@@ -1,0 +1,155 @@
+"""The eight questions of design.md section 8, each on a small version of its shipped config.
+
+Every test loads the config from ``experiments/configs/``, shrinks it (fewer customers and
+months, a handful of replications with common random numbers) and asserts only the
+direction the mechanism implies, on means over replications. docs/findings.md has the
+full-size answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from experiments.config import load_config
+from experiments.design import plan_runs
+from sim import run_one
+
+CONFIGS = Path(__file__).resolve().parents[2] / "experiments" / "configs"
+SMALL = (
+    "model.customers=1200",
+    "model.demand.pricing_sample_size=300",
+    "model.strategy.valuation_customers=120",
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _question(
+    name: str, *, replications: int, months: int, extra: tuple[str, ...] = ()
+) -> dict[str, pl.DataFrame]:
+    """Run a shrunk question config; tables of every run, with ``point_id`` attached."""
+    path = CONFIGS / f"{name}.toml"
+    cfg = load_config(
+        path,
+        overrides=(
+            f"experiment.replications={replications}",
+            f"experiment.horizon_months={months}",
+            *SMALL,
+            *extra,
+        ),
+    )
+    _, specs = plan_runs(cfg, config_dir=path.parent)
+    frames: dict[str, list[pl.DataFrame]] = {"summary": [], "market": [], "firms": []}
+    for spec in specs:
+        result = run_one(spec)
+        assert result.status == "done", result.error
+        for table, parts in frames.items():
+            parts.append(
+                result.tables[table].with_columns(
+                    point_id=pl.lit(spec.point_id), replicate=pl.lit(spec.replicate)
+                )
+            )
+    return {table: pl.concat(parts) for table, parts in frames.items()}
+
+
+def _by_point(frame: pl.DataFrame, expr: pl.Expr) -> np.ndarray:
+    """Mean over replications of ``expr`` (one value per run), one entry per point."""
+    per_run = frame.group_by("point_id", "replicate").agg(expr.alias("v"))
+    means = per_run.group_by("point_id").agg(pl.col("v").mean()).sort("point_id")
+    return means["v"].to_numpy()
+
+
+def test_regimes_inference_world_spends_more_per_query_and_keeps_less() -> None:
+    t = _question("regimes", replications=5, months=60)  # point 0: upfront, 1: inference
+    cost_share = _by_point(
+        t["market"], pl.col("serving_cost_usd").sum() / pl.col("revenue_usd").sum()
+    )
+    effort = _by_point(
+        t["firms"].filter(pl.col("business_model") == "inference_heavy"),
+        (pl.col("inference_multiplier") * pl.col("queries")).sum() / pl.col("queries").sum(),
+    )
+    assert effort[1] > effort[0]
+    assert cost_share[1] > cost_share[0]
+
+
+def test_more_entrants_lower_concentration() -> None:
+    t = _question(
+        "regimes",
+        replications=5,
+        months=48,
+        extra=("model.market.regime=balanced",),
+    )
+    closed = _question(
+        "regimes",
+        replications=5,
+        months=48,
+        extra=("model.market.regime=balanced", "model.entry.startup_arrivals_per_year=0"),
+    )
+    open_hhi = _by_point(t["market"], pl.col("hhi_revenue").mean()).mean()
+    closed_hhi = _by_point(closed["market"], pl.col("hhi_revenue").mean()).mean()
+    assert open_hhi < closed_hhi
+
+
+def test_inference_spend_catches_up_faster_in_an_inference_world() -> None:
+    t = _question("inference_overtakes", replications=4, months=48)  # upfront, balanced, inf
+    ratio = _by_point(
+        t["market"],
+        pl.col("cumulative_inference_usd").last() / pl.col("cumulative_training_usd").last(),
+    )
+    assert ratio[2] > ratio[0]
+
+
+def test_hardware_and_algorithms_drive_the_price_of_fixed_capability_down() -> None:
+    t = _question("price_decline", replications=4, months=48)
+    decline = _by_point(
+        t["summary"], pl.col("price_at_reference_decline_per_year").fill_null(1.0).first()
+    )
+    # point 0: every cause; 1: no hardware progress; 2: no algorithmic progress
+    assert decline[0] > decline[1]
+    assert decline[0] > decline[2]
+
+
+def test_bigger_markets_reward_overtraining_and_hold_more_firms() -> None:
+    t = _question("allocation", replications=4, months=60)  # 1e7, 1e8, 1e9 customers
+    firms = _by_point(t["summary"], pl.col("firms_active_final").cast(pl.Float64).first())
+    assert firms[2] > firms[0]  # fixed costs loom larger in a small market
+    # The more tokens a model will serve, the more an overtrained, smaller one saves.
+    aware = _by_point(
+        t["summary"], pl.col("inference_aware_revenue_share_last_year").fill_null(0.0).first()
+    )
+    assert aware[2] > aware[0]
+
+
+def test_routing_moves_volume_to_specialists() -> None:
+    t = _question("routing", replications=5, months=72)  # routing off, on
+    share = _by_point(
+        t["summary"], pl.col("specialist_query_share_last_year").fill_null(0.0).first()
+    )
+    assert share[1] > share[0]
+
+
+def test_faster_progress_erodes_wrappers() -> None:
+    t = _question("wrappers", replications=5, months=72)  # halving 16, 8, 4 months
+    share = _by_point(
+        t["summary"], pl.col("wrapper_revenue_share_last_year").fill_null(0.0).first()
+    )
+    assert share[2] < share[0]
+
+
+def test_more_reasoning_makes_more_subscribers_unprofitable() -> None:
+    t = _question("subscriptions", replications=4, months=36)  # upfront, balanced, inference
+    lossy = _by_point(t["market"], pl.col("subscribers_unprofitable_frac").fill_null(0.0).mean())
+    assert lossy[2] > lossy[0]
+
+
+def test_a_cheaper_inference_chip_lowers_prices() -> None:
+    t = _question("inference_chip", replications=4, months=48)  # cost factor 1, 0.5, 0.2
+    late = t["market"].filter(pl.col("month") >= 30)
+    price = _by_point(late, pl.col("price_usd_per_mtok_at_reference").median())
+    cost = _by_point(late, pl.col("serving_cost_usd").sum() / pl.col("queries").sum())
+    assert cost[2] < cost[0]
+    assert price[2] < price[0]
