@@ -134,13 +134,21 @@ class Startup(Firm):
 
 
 class OpenWeights(Firm):
-    """The competitive fringe: many hosts serving the best open-weights model at a small
-    markup over cost. It makes no strategic choices, has no fixed costs and never exits;
-    concentration measures treat it as atomistic (see :func:`markets.metrics.hhi`)."""
+    """The competitive fringe: many hosts serving an open-weights model at a small markup
+    over cost. It makes no strategic choices, has no fixed costs and never exits;
+    concentration measures treat it as atomistic (see :func:`markets.metrics.hhi`).
+
+    ``params_frac`` and ``gap_oom`` describe the open model against the lab model it
+    reproduces: 1 and 0 for the full-size release, smaller for a distilled small one.
+    """
 
     kind: ClassVar[str] = "open_weights"
 
-    def __init__(self, model: mesa.Model, **kwargs: Any) -> None:
+    def __init__(
+        self, model: mesa.Model, *, params_frac: float = 1.0, gap_oom: float = 0.0, **kwargs: Any
+    ) -> None:
         super().__init__(model, **kwargs)
+        self.params_frac = params_frac
+        self.gap_oom = gap_oom
         #: The lab model whose capability the fringe serves.
         self.source: TrainedModel | None = None

@@ -4,6 +4,7 @@
 ``aimarket sweep CONFIG --out``  run a config's whole design (resumable, local or Dask)
 ``aimarket status OUT``          done, failed and pending runs of a store
 ``aimarket compact OUT``         merge a store's parts
+``aimarket analyze OUT``         mean and 95% CI of summary metrics per design point
 ``aimarket econ ...``            the economics functions from the shell, JSON out
 
 Exit codes: 0 success; 1 some runs failed; 2 bad input (nothing written); 130 interrupted.
@@ -105,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     compact = sub.add_parser("compact", help="merge a store's parts into one per table")
     compact.add_argument("out", type=Path)
 
+    analyze = sub.add_parser("analyze", help="mean and 95%% CI of summary metrics per design point")
+    analyze.add_argument("out", type=Path)
+    analyze.add_argument(
+        "--metric",
+        dest="metrics",
+        action="append",
+        metavar="NAME",
+        help="a summary column (repeatable; default: the headline metrics)",
+    )
+    analyze.add_argument("--csv", type=Path, help="also write the table as CSV")
+    analyze.add_argument("--parquet", type=Path, help="also write the table as parquet")
+
     econ.add_parser(sub)
     return parser
 
@@ -120,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sweep(args, err)
         if args.command == "status":
             return _status(args)
+        if args.command == "analyze":
+            return _analyze(args)
         if args.command == "compact":
             result = compact_store(args.out)
             print(json.dumps(result))
@@ -281,6 +296,48 @@ def _status(args: argparse.Namespace) -> int:
         table.add_row(key, str(info[key]))
     table.add_row("parts", ", ".join(f"{k} {v}" for k, v in info["parts"].items()))
     table.add_row("run time, total", f"{info['wall_s_total']:.1f} s")
+    Console().print(table)
+    return 0
+
+
+HEADLINE_METRICS = (
+    "hhi_revenue_mean",
+    "hhi_revenue_final",
+    "gross_margin_mean",
+    "operating_margin_mean",
+    "firms_active_final",
+    "entries",
+    "exits",
+)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from experiments.analysis import point_statistics  # scipy loads only when needed
+
+    if not Store.is_store(args.out):
+        raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
+    try:
+        stats = point_statistics(args.out, args.metrics or list(HEADLINE_METRICS))
+    except KeyError as exc:
+        raise ConfigError(f"--metric: {exc.args[0]}") from None
+    if args.csv:
+        stats.write_csv(args.csv)
+    if args.parquet:
+        stats.write_parquet(args.parquet)
+    params = [c for c in stats.columns[1 : stats.columns.index("metric")]]
+    table = Table(title=f"aimarket analyze: {args.out} (mean and 95% CI over replications)")
+    for col in ("point", *params, "metric", "n", "mean", "95% CI"):
+        table.add_column(col, justify="right" if col in ("n", "mean", "95% CI") else "left")
+    for row in stats.iter_rows(named=True):
+        ci = f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]" if row["ci_low"] is not None else "n/a"
+        table.add_row(
+            str(row["point_id"]),
+            *(str(row[p]) for p in params),
+            row["metric"],
+            str(row["n"]),
+            f"{row['mean']:.4g}",
+            ci,
+        )
     Console().print(table)
     return 0
 

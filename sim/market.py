@@ -196,7 +196,7 @@ def set_prices(model: MarketModel) -> Offers:
     host_markup = model.params.firms.open_weights.host_markup_frac
     for k, r in enumerate(rows):
         previous = r.firm.prices.get(r.tier)
-        if r.firm is model.fringe:
+        if r.firm in model.fringe:
             prices[:, k] = markup_price_usd(cost[:, k], markup_frac=host_markup) * per_unit[:, 0]
         elif seen[k] and previous is not None:
             prices[:, k] = next_price_usd(

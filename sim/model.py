@@ -124,13 +124,23 @@ class MarketModel(mesa.Model):
         self.firms: list[Firm] = [self._found_lab(i) for i in range(self.params.labs)]
         for firm in self.firms:
             self.cumulative_training_usd += firm.trained.cost_usd if firm.trained else 0.0
-        #: The open-weights fringe (None when disabled); it is also in ``firms``.
-        self.fringe: OpenWeights | None = None
-        if self.params.firms.open_weights.enabled:
-            self.fringe = OpenWeights(
-                self, business_model=BusinessModel.OPEN_WEIGHTS, cash_usd=0.0, founded_month=0
+        #: The open-weights fringe, a full-size and a distilled small release (empty when
+        #: disabled); they are also in ``firms``.
+        self.fringe: tuple[OpenWeights, ...] = ()
+        ow = self.params.firms.open_weights
+        if ow.enabled:
+            self.fringe = tuple(
+                OpenWeights(
+                    self,
+                    params_frac=frac,
+                    gap_oom=gap,
+                    business_model=BusinessModel.OPEN_WEIGHTS,
+                    cash_usd=0.0,
+                    founded_month=0,
+                )
+                for frac, gap in ((1.0, 0.0), (ow.small_params_frac, ow.small_gap_oom))
             )
-            self.firms.append(self.fringe)
+            self.firms.extend(self.fringe)
         start_processes(self)
 
     # -- set-up -------------------------------------------------------------------------
@@ -274,7 +284,7 @@ class MarketModel(mesa.Model):
     def opex_usd(self, firm: Firm) -> float:
         """A firm's fixed operating cost per month (staff, offices, everything but compute)."""
         fin = self.params.finance
-        if firm is self.fringe:
+        if firm in self.fringe:
             return 0.0
         return fin.lab_opex_usd_per_month if firm.kind == "lab" else fin.startup_opex_usd_per_month
 

@@ -32,7 +32,7 @@ def observe(model: MarketModel) -> None:
     model.cumulative_inference_usd += compute
     selling = cust_rev > 0
     # The open-weights fringe is atomistic: in the market's totals, not a firm of its own.
-    strategic = np.array([f is not model.fringe for f in out.firms], dtype=bool)
+    strategic = np.array([f not in model.fringe for f in out.firms], dtype=bool)
     fringe_rev = float(cust_rev[~strategic].sum())
     fringe_q = float(queries[~strategic].sum())
     usage = ~c.subscription

@@ -315,6 +315,8 @@ class OpenWeightsParams(Frozen):
     enabled: bool = True
     lag_months: Annotated[int, Field(ge=0)] = 12
     host_markup_frac: NonNegativeFloat = 0.2
+    small_params_frac: Annotated[float, Field(gt=0, le=1)] = 0.1
+    small_gap_oom: NonNegativeFloat = 0.5
 
 
 class FirmParams(Frozen):

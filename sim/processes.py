@@ -64,7 +64,7 @@ def housekeeping(model: MarketModel) -> Process:
         month = model.month
         life = model.params.firms.model_life_months
         release_open_weights(model)
-        for firm in [f for f in model.firms if f.active and f is not model.fringe]:
+        for firm in [f for f in model.firms if f.active and f not in model.fringe]:
             t = firm.trained
             wrapper = t is not None and t.business_model is BusinessModel.WRAPPER
             if t is not None and not wrapper and month - t.launched_month >= life:
@@ -83,34 +83,39 @@ def housekeeping(model: MarketModel) -> Process:
 
 
 def release_open_weights(model: MarketModel) -> None:
-    """The open-weights fringe serves the capability of the most capable lab model launched
-    at least ``firms.open_weights.lag_months`` ago, in a model re-trained at this month's
-    algorithmic efficiency: the same capability needs ``A(then) / A(now)`` of the compute,
-    so (Chinchilla, ``N ~ C**0.5``) ``sqrt`` of that many parameters."""
-    fringe = model.fringe
-    if fringe is None:
+    """Each open-weights fringe firm serves the capability of the most capable lab model
+    launched at least ``firms.open_weights.lag_months`` ago (less its ``gap_oom``), in a
+    model re-trained at this month's algorithmic efficiency: the same capability needs
+    ``A(then) / A(now)`` of the compute, so (Chinchilla, ``N ~ C**0.5``) ``sqrt`` of that
+    many parameters, times its ``params_frac``."""
+    if not model.fringe:
         return
     due = model.month - model.params.firms.open_weights.lag_months
     released = [t for t in model.lab_models if t.launched_month <= due]
     if not released:
         return
     best = max(released, key=lambda t: t.kappa)
-    if fringe.trained is None or best.kappa > fringe.trained.kappa:
-        fringe.source = best
-        fringe.trained = dataclasses.replace(
-            best,
-            model_id=model.next_model_id(),
-            firm_id=fringe.firm_id,
-            business_model=BusinessModel.OPEN_WEIGHTS,
-            cost_usd=0.0,
-            launched_month=model.month,
-        )
-        model.record_model(fringe.trained)
-        model.event(fringe, "launch", detail=f"open weights of model {best.model_id}")
-    src = fringe.source
-    then = float(model.training_multiplier_at(max(src.launched_month, 0)))
     now = float(model.training_multiplier_at(model.month))
-    fringe.trained = dataclasses.replace(fringe.trained, params=src.params * (then / now) ** 0.5)
+    for fringe in model.fringe:
+        if fringe.source is None or best.kappa > fringe.source.kappa:
+            fringe.source = best
+            fringe.trained = dataclasses.replace(
+                best,
+                model_id=model.next_model_id(),
+                firm_id=fringe.firm_id,
+                business_model=BusinessModel.OPEN_WEIGHTS,
+                cost_usd=0.0,
+                launched_month=model.month,
+                kappa=best.kappa - fringe.gap_oom,
+                params=best.params * fringe.params_frac,
+            )
+            model.record_model(fringe.trained)
+            model.event(fringe, "launch", detail=f"open weights of model {best.model_id}")
+        src = fringe.source
+        then = float(model.training_multiplier_at(max(src.launched_month, 0)))
+        fringe.trained = dataclasses.replace(
+            fringe.trained, params=src.params * fringe.params_frac * (then / now) ** 0.5
+        )
 
 
 def exit_firm(model: MarketModel, firm: Firm, *, reason: str) -> None:
@@ -407,7 +412,7 @@ def start_processes(model: MarketModel) -> None:
     env = model.env
     env.process(hardware(model))
     env.process(housekeeping(model))
-    for k, firm in enumerate(f for f in model.firms if f is not model.fringe):
+    for k, firm in enumerate(f for f in model.firms if f not in model.fringe):
         delay = k % model.params.strategy.review_months
         env.process(review(model, firm, first_delay=delay))
     env.process(_monthly(model, Phase.PRICING, _price))

@@ -120,9 +120,11 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     )
     ref = priced["price_usd_per_mtok_at_reference"]
     decline = None
-    if priced.height >= 2 and priced["month"][-1] > priced["month"][0] and ref[-1] > 0:
-        years = (priced["month"][-1] - priced["month"][0]) / 12.0
-        decline = float((ref[0] / ref[-1]) ** (1.0 / years))
+    if priced.height >= 6 and priced["month"][-1] > priced["month"][0] and ref.min() > 0:
+        # Factor per year of a least-squares log-linear trend: month-to-month the cheapest
+        # offering above the reference changes, so endpoints alone are noisy.
+        slope = np.polyfit(priced["month"].to_numpy(), np.log(ref.to_numpy()), 1)[0]
+        decline = float(np.exp(-12.0 * slope))
     last = market.row(-1, named=True) if market.height else {}
     last_year = firms.filter(pl.col("month") > (last_month or 0) - 12)
     aware = models.filter(pl.col("allocation") == "inference_aware")["model_id"]
@@ -147,6 +149,9 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         "subscribers_unprofitable_frac_mean": market["subscribers_unprofitable_frac"].mean(),
         "specialist_query_share_last_year": _share(
             last_year, "queries", pl.col("business_model") == "specialist"
+        ),
+        "small_model_query_share_last_year": _share(
+            last_year, "queries", pl.col("params") <= 0.2 * pl.col("params").max().over("month")
         ),
         "wrapper_revenue_share_last_year": _share(
             last_year, "customer_revenue_usd", pl.col("business_model") == "wrapper"
