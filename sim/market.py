@@ -18,7 +18,7 @@ from agents.customers import Choice
 from agents.firms import Firm
 from agents.policies import next_price_usd
 from markets.pricing import logit_best_response_price_usd, markup_price_usd
-from sim.projects import effort, offer_economics
+from sim.projects import effort, offer_economics, wholesale_usd_per_token
 
 if TYPE_CHECKING:
     from sim.model import MarketModel
@@ -145,7 +145,7 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
                 tier=Tier.STANDARD,
                 kappa=supply.kappa + bonus,
                 multiplier=supply.multiplier * wp.token_overhead,
-                cost=supply.compute * (1 + wp.wholesale_markup_frac),
+                cost=wholesale_usd_per_token(model, supply),
                 compute=supply.compute,
                 latency=supply.latency,
                 available=np.ones(s, dtype=bool),

@@ -305,7 +305,8 @@ class WrapperParams(Frozen):
     scaffold_bonus_oom: NonNegativeFloat = 0.3
     scaffold_decay_oom: PositiveFloat = 0.5
     token_overhead: Annotated[float, Field(ge=1)] = 1.5
-    wholesale_markup_frac: NonNegativeFloat = 0.5
+    wholesale_discount_frac: Annotated[float, Field(ge=0, lt=1)] = 0.2
+    scaffold_cost_usd: NonNegativeFloat = 2e7
 
 
 class OpenWeightsParams(Frozen):

@@ -241,12 +241,14 @@ def start_project(model: MarketModel, firm: Firm, cand: Candidate) -> None:
     ):
         return
     if cand.business_model is BusinessModel.WRAPPER:
+        # Building the scaffolding is paid now, like a (short) training run.
+        firm.month_training_usd += cand.cost_usd
         launch(
             model,
             firm,
             cand,
             kappa=cand.base_kappa,
-            cost_usd=0.0,
+            cost_usd=cand.cost_usd,
             detail=f"wrapper of firm {cand.supplier_id}",
             frontier_kappa_at_launch=model.frontier_kappa,
         )

@@ -31,6 +31,7 @@ __all__ = [
     "offer_economics",
     "segment_profile",
     "training_plan",
+    "wholesale_usd_per_token",
 ]
 
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
@@ -289,6 +290,20 @@ def _specialists(model: MarketModel) -> list[Candidate]:
     ]
 
 
+def wholesale_usd_per_token(model: MarketModel, row: Any) -> float:
+    """What a wrapper pays a lab per token: the lab's API list price (its cheapest price per
+    token in a usage segment last month) less ``firms.wrapper.wholesale_discount_frac``;
+    before the lab has a price, its first-month price (cost plus the initial markup)."""
+    c = model.customers
+    usage = ~c.subscription
+    prices = row.firm.prices.get(row.tier)
+    list_price = row.compute * (1.0 + model.params.market.initial_markup_frac)
+    if prices is not None and usage.any():
+        per_token = prices[usage] / (c.tokens_per_query[usage] * row.multiplier[usage])
+        list_price = float(per_token.min())
+    return list_price * (1.0 - model.params.firms.wrapper.wholesale_discount_frac)
+
+
 def _wrappers(model: MarketModel) -> list[Candidate]:
     wp = model.params.firms.wrapper
     out = []
@@ -307,9 +322,9 @@ def _wrappers(model: MarketModel) -> list[Candidate]:
                 kappa=row.kappa + wp.scaffold_bonus_oom,
                 inference_multiplier=row.multiplier * wp.token_overhead,
                 max_inference_multiplier=supplier.trained.max_inference_multiplier,
-                cost_usd=0.0,
+                cost_usd=wp.scaffold_cost_usd,
                 months_to_launch=0.0,
-                usd_per_token=row.compute * (1.0 + wp.wholesale_markup_frac),
+                usd_per_token=wholesale_usd_per_token(model, row),
                 latency_s_per_token=row.latency,
                 supplier_id=supplier.firm_id,
             )

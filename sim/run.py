@@ -128,6 +128,9 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     last = market.row(-1, named=True) if market.height else {}
     last_year = firms.filter(pl.col("month") > (last_month or 0) - 12)
     aware = models.filter(pl.col("allocation") == "inference_aware")["model_id"]
+    # The fringe's distilled small model is its second firm (see MarketModel.fringe).
+    open_ids = firms.filter(pl.col("kind") == "open_weights")["firm_id"].unique().sort()
+    small_open = open_ids[1] if open_ids.len() > 1 else -1
     row = {
         "months": market.height,
         "hhi_revenue_final": last.get("hhi_revenue", 0.0),
@@ -150,8 +153,10 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         "specialist_query_share_last_year": _share(
             last_year, "queries", pl.col("business_model") == "specialist"
         ),
-        "small_model_query_share_last_year": _share(
-            last_year, "queries", pl.col("params") <= 0.2 * pl.col("params").max().over("month")
+        "distilled_query_share_last_year": _share(
+            last_year,
+            "queries",
+            (pl.col("business_model") == "specialist") | (pl.col("firm_id") == small_open),
         ),
         "wrapper_revenue_share_last_year": _share(
             last_year, "customer_revenue_usd", pl.col("business_model") == "wrapper"

@@ -152,7 +152,7 @@ class SummarySchema(dy.Schema):
     revenue_usd_final = dy.Float64(min=0)
     subscribers_unprofitable_frac_mean = dy.Float64(nullable=True, min=0, max=1)
     specialist_query_share_last_year = dy.Float64(nullable=True, min=0, max=1)
-    small_model_query_share_last_year = dy.Float64(nullable=True, min=0, max=1)
+    distilled_query_share_last_year = dy.Float64(nullable=True, min=0, max=1)
     wrapper_revenue_share_last_year = dy.Float64(nullable=True, min=0, max=1)
     inference_aware_revenue_share_last_year = dy.Float64(nullable=True, min=0, max=1)
 
