@@ -178,13 +178,15 @@ def reasoning_effort(
     gain = np.asarray(testtime_gain_oom(grid, oom_per_oom=oom_per_oom, cap_oom=cap_oom))
     kappa = np.asarray(base_kappa, dtype=float)[:, None] + gain[None, :]  # (k, g)
     sg = segments
-    d = sg.difficulty_kappa[:, None, None]
-    k3 = kappa[None, :, :]
-    routine = success_probability(k3, d, slope_per_oom=slope_per_oom)
-    hard = success_probability(
-        k3, d + sg.hard_extra_oom[:, None, None], slope_per_oom=slope_per_oom
-    )
-    success = routine + sg.hard_frac[:, None, None] * (hard - routine)  # (s, k, g)
+    k, g = kappa.shape
+    success = blended_success(
+        kappa.reshape(k * g),
+        sg.difficulty_kappa,
+        sg.hard_frac,
+        sg.hard_extra_oom,
+        slope_per_oom=slope_per_oom,
+    )  # (k * g, s): the segments' typical customers stand in for customers
+    success = success.reshape(k, g, -1).transpose(2, 0, 1)  # (s, k, g)
     per_token = (
         np.asarray(usd_per_token, dtype=float)[None, :]
         + (sg.value_usd * sg.latency_value_frac_per_s)[:, None]

@@ -219,10 +219,16 @@ def decide(model: MarketModel, firm: Firm, business_models: tuple[BusinessModel,
     candidates = build_candidates(model, business_models, exclude_firm=firm.firm_id)
     if not candidates:
         return
-    values, keep = _values(
-        model, candidates, firm.firm_id, incumbent_candidate(model, firm), model.opex_usd(firm)
+    # Only affordable candidates are valued (the others could never be picked).
+    affordable = _affordable(model, firm.cash_usd, candidates, firm)
+    values = np.full(len(candidates), -np.inf)
+    values[affordable], keep = _values(
+        model,
+        [c for c, ok in zip(candidates, affordable, strict=True) if ok],
+        firm.firm_id,
+        incumbent_candidate(model, firm),
+        model.opex_usd(firm),
     )
-    values = np.where(_affordable(model, firm.cash_usd, candidates, firm), values, -np.inf)
     pick = choose_project(
         values,
         rng=model.streams["firms"],
@@ -370,9 +376,15 @@ def arrivals(model: MarketModel) -> Process:
         if not candidates:
             continue
         opex = model.params.finance.startup_opex_usd_per_month
-        values, _ = _values(model, candidates, firm_id=0, fixed_cost_usd_per_month=opex)
         affordable = np.array([c.cost_usd <= capital for c in candidates])
-        values = np.where(affordable, values, -np.inf)
+        values = np.full(len(candidates), -np.inf)
+        if affordable.any():
+            values[affordable], _ = _values(
+                model,
+                [c for c, ok in zip(candidates, affordable, strict=True) if ok],
+                firm_id=0,
+                fixed_cost_usd_per_month=opex,
+            )
         pick = choose_project(
             values, rng=rng, rationality_frac=model.params.strategy.rationality_frac
         )
