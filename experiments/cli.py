@@ -4,7 +4,8 @@
 ``aimarket sweep CONFIG --out``  run a config's whole design (resumable, local or Dask)
 ``aimarket status OUT``          done, failed and pending runs of a store
 ``aimarket compact OUT``         merge a store's parts
-``aimarket analyze OUT``         mean and 95% CI of summary metrics per design point
+``aimarket analyze OUT``         replication statistics, paired differences, sensitivity, PRIM
+``aimarket report OUT``          a self-contained HTML report with plots
 ``aimarket econ ...``            the economics functions from the shell, JSON out
 
 Exit codes: 0 success; 1 some runs failed; 2 bad input (nothing written); 130 interrupted.
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import polars as pl
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -106,17 +108,47 @@ def build_parser() -> argparse.ArgumentParser:
     compact = sub.add_parser("compact", help="merge a store's parts into one per table")
     compact.add_argument("out", type=Path)
 
-    analyze = sub.add_parser("analyze", help="mean and 95%% CI of summary metrics per design point")
+    analyze = sub.add_parser(
+        "analyze",
+        help="replication statistics, paired differences, sensitivity, scenario discovery",
+    )
     analyze.add_argument("out", type=Path)
     analyze.add_argument(
         "--metric",
         dest="metrics",
         action="append",
         metavar="NAME",
-        help="a summary column (repeatable; default: the headline metrics)",
+        help="a summary (or --table market) column (repeatable; default: headline metrics)",
+    )
+    analyze.add_argument("--table", choices=("summary", "market"), default="summary")
+    analyze.add_argument(
+        "--how",
+        choices=("final", "mean", "month"),
+        default="final",
+        help="market metrics: the final month, the mean over months, or --month",
+    )
+    analyze.add_argument("--month", type=int, help="with --how month: which month")
+    mode = analyze.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--paired",
+        type=int,
+        metavar="POINT",
+        help="differences from this point, paired by replicate (common random numbers)",
+    )
+    mode.add_argument("--sensitivity", action="store_true", help="Sobol or Morris indices (SALib)")
+    mode.add_argument(
+        "--discover",
+        metavar="CONDITION",
+        help="PRIM scenario discovery, e.g. 'hhi_revenue_final > 2500'",
+    )
+    analyze.add_argument(
+        "--threshold", type=float, default=0.8, help="--discover: box density to reach"
     )
     analyze.add_argument("--csv", type=Path, help="also write the table as CSV")
     analyze.add_argument("--parquet", type=Path, help="also write the table as parquet")
+
+    report = sub.add_parser("report", help="write OUT/report.html (self-contained)")
+    report.add_argument("out", type=Path)
 
     econ.add_parser(sub)
     return parser
@@ -135,6 +167,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _status(args)
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "report":
+            from experiments.report import write_report  # matplotlib loads only here
+
+            print(write_report(args.out))
+            return 0
         if args.command == "compact":
             result = compact_store(args.out)
             print(json.dumps(result))
@@ -312,32 +349,59 @@ HEADLINE_METRICS = (
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from experiments.analysis import point_statistics  # scipy loads only when needed
+    from experiments import analysis  # scipy and SALib load only when needed
 
     if not Store.is_store(args.out):
         raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
-    try:
-        stats = point_statistics(args.out, args.metrics or list(HEADLINE_METRICS))
-    except KeyError as exc:
-        raise ConfigError(f"--metric: {exc.args[0]}") from None
+    if args.metrics:
+        metrics = args.metrics
+    elif args.table == "market":
+        metrics = ["hhi_revenue", "gross_margin"]
+    elif args.sensitivity or args.paired is not None:
+        metrics = ["hhi_revenue_mean", "gross_margin_mean", "operating_margin_mean"]
+    else:
+        metrics = list(HEADLINE_METRICS)
+    reduce = {"table": args.table, "how": args.how, "month": args.month}
+    if args.paired is not None or args.sensitivity or args.discover:
+        frames = []
+        for metric in metrics if not args.discover else [None]:
+            if args.paired is not None:
+                frame = analysis.paired_differences(
+                    args.out, metric, baseline=args.paired, **reduce
+                )
+            elif args.sensitivity:
+                frame = analysis.sensitivity(args.out, metric, **reduce)
+            else:
+                frame = analysis.discover(
+                    args.out, args.discover, threshold=args.threshold, **reduce
+                )
+            if metric is not None:
+                frame = frame.with_columns(metric=pl.lit(metric))
+            frames.append(frame)
+        stats = pl.concat(frames, how="diagonal_relaxed")
+        title = (
+            f"paired differences from point {args.paired}"
+            if args.paired is not None
+            else "sensitivity indices"
+            if args.sensitivity
+            else f"PRIM box where {args.discover}"
+        )
+    else:
+        stats = analysis.point_statistics(args.out, metrics, **reduce)
+        title = "mean and 95% CI over replications"
     if args.csv:
         stats.write_csv(args.csv)
     if args.parquet:
         stats.write_parquet(args.parquet)
-    params = [c for c in stats.columns[1 : stats.columns.index("metric")]]
-    table = Table(title=f"aimarket analyze: {args.out} (mean and 95% CI over replications)")
-    for col in ("point", *params, "metric", "n", "mean", "95% CI"):
-        table.add_column(col, justify="right" if col in ("n", "mean", "95% CI") else "left")
-    for row in stats.iter_rows(named=True):
-        ci = f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]" if row["ci_low"] is not None else "n/a"
-        table.add_row(
-            str(row["point_id"]),
-            *(str(row[p]) for p in params),
-            row["metric"],
-            str(row["n"]),
-            f"{row['mean']:.4g}",
-            ci,
-        )
+    counts = analysis.run_counts(args.out)
+    table = Table(
+        title=f"aimarket analyze: {args.out} ({title}; "
+        f"{counts['done']} runs, {counts['failed']} failed left out)"
+    )
+    for col in stats.columns:
+        table.add_column(col, justify="right" if stats.schema[col].is_numeric() else "left")
+    for row in stats.iter_rows():
+        table.add_row(*(_fmt(v, "{:.4g}") if isinstance(v, float) else str(v) for v in row))
     Console().print(table)
     return 0
 

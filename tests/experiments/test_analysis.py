@@ -1,4 +1,5 @@
-"""Replication statistics over a store, and ``aimarket analyze``."""
+"""Analysis of a store: replication statistics, paired differences, sensitivity indices,
+scenario discovery, and ``aimarket analyze``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from experiments.analysis import point_statistics, run_summaries
+from experiments import analysis
 from experiments.cli import main
+from experiments.config import ConfigError
 
-CONFIG = """
+GRID = """
 [experiment]
 name = "analysis-test"
 seed = 5
@@ -29,28 +31,67 @@ design = "grid"
 "market.regime" = ["upfront_heavy", "inference_heavy"]
 """
 
+SAMPLED = """
+[experiment]
+name = "{design}-test"
+seed = 11
+replications = 1
+horizon_months = 4
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("analysis")
-    config = root / "a.toml"
-    config.write_text(CONFIG)
-    out = root / "out"
+[model]
+labs = 2
+customers = 120
+
+[sweep]
+design = "{design}"
+samples = {samples}
+[sweep.ranges]
+"demand.choice_noise_frac" = [0.03, 0.2]
+"finance.lab_opex_usd_per_month" = [1e7, 3e8]
+"""
+
+
+def _sweep(root: Path, name: str, text: str) -> Path:
+    config = root / f"{name}.toml"
+    config.write_text(text)
+    out = root / name
     assert main(["sweep", str(config), "--out", str(out), "--workers", "1", "--quiet"]) == 0
     return out
 
 
-def test_run_summaries_carry_points_and_replicates(store: Path) -> None:
-    frame = run_summaries(store)
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _sweep(tmp_path_factory.mktemp("grid"), "grid", GRID)
+
+
+@pytest.fixture(scope="module")
+def sobol_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _sweep(
+        tmp_path_factory.mktemp("sobol"), "sobol", SAMPLED.format(design="sobol", samples=4)
+    )
+
+
+@pytest.fixture(scope="module")
+def morris_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _sweep(
+        tmp_path_factory.mktemp("morris"), "morris", SAMPLED.format(design="morris", samples=3)
+    )
+
+
+def test_scan_joins_points_and_counts_runs(store: Path) -> None:
+    frame = analysis.run_summaries(store)
     assert frame.height == 6
     assert set(frame["market.regime"]) == {"upfront_heavy", "inference_heavy"}
     assert sorted(frame["replicate"].to_list()) == [0, 0, 1, 1, 2, 2]
+    assert analysis.run_counts(store) == {"done": 6, "failed": 0}
+    market = analysis.scan(store, "market").select("point_id", "month").collect()
+    assert market.height == 6 * 6
 
 
 def test_point_statistics_match_a_hand_computed_t_interval(store: Path) -> None:
-    out = point_statistics(store, ["gross_margin_mean", "hhi_revenue_mean"])
+    out = analysis.point_statistics(store, ["gross_margin_mean", "hhi_revenue_mean"])
     assert out.height == 4
-    raw = run_summaries(store).filter(pl.col("point_id") == 1)["hhi_revenue_mean"].to_numpy()
+    raw = analysis.run_summaries(store).filter(pl.col("point_id") == 1)["hhi_revenue_mean"]
     row = out.filter((pl.col("point_id") == 1) & (pl.col("metric") == "hhi_revenue_mean"))
     half = stats.t.ppf(0.975, 2) * raw.std(ddof=1) / np.sqrt(3)
     assert row["n"].item() == 3
@@ -59,11 +100,76 @@ def test_point_statistics_match_a_hand_computed_t_interval(store: Path) -> None:
     assert row["ci_high"].item() == pytest.approx(raw.mean() + half)
 
 
+def test_market_metrics_reduce_to_final_mean_or_a_month(store: Path) -> None:
+    market = analysis.scan(store, "market").collect()
+    run = market.filter(pl.col("run_id") == market["run_id"][0]).sort("month")
+    picks = {
+        "final": run["hhi_revenue"][-1],
+        "mean": run["hhi_revenue"].mean(),
+        "month": run.filter(pl.col("month") == 2)["hhi_revenue"].item(),
+    }
+    for how, expected in picks.items():
+        frame = analysis.metric_by_run(store, "hhi_revenue", table="market", how=how, month=2)
+        got = frame.filter(pl.col("run_id") == run["run_id"][0])["value"].item()
+        assert got == pytest.approx(expected)
+    with pytest.raises(ConfigError, match="--month"):
+        analysis.metric_by_run(store, "hhi_revenue", table="market", how="month")
+
+
+def test_paired_differences_use_the_same_replicate(store: Path) -> None:
+    diff = analysis.paired_differences(store, "hhi_revenue_mean", baseline=0)
+    runs = analysis.run_summaries(store).sort("replicate")
+    d = (
+        runs.filter(pl.col("point_id") == 1)["hhi_revenue_mean"].to_numpy()
+        - runs.filter(pl.col("point_id") == 0)["hhi_revenue_mean"].to_numpy()
+    )
+    assert diff.height == 1
+    assert diff["n"].item() == 3
+    assert diff["mean_diff"].item() == pytest.approx(d.mean())
+    assert diff["p_value"].item() == pytest.approx(stats.ttest_rel(d + 0.0, 0.0 * d).pvalue)
+    with pytest.raises(ConfigError, match="baseline = 7"):
+        analysis.paired_differences(store, "hhi_revenue_mean", baseline=7)
+
+
 def test_unknown_metric_is_a_clear_error(store: Path, capsys: pytest.CaptureFixture) -> None:
-    with pytest.raises(KeyError, match="not summary columns: nope"):
-        point_statistics(store, ["nope"])
+    with pytest.raises(ConfigError, match="metric = 'nope'"):
+        analysis.point_statistics(store, ["nope"])
     assert main(["analyze", str(store), "--metric", "nope"]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_sobol_indices_for_a_sobol_design(sobol_store: Path) -> None:
+    table = analysis.sensitivity(sobol_store, "gross_margin_mean")
+    assert table["parameter"].to_list() == [
+        "demand.choice_noise_frac",
+        "finance.lab_opex_usd_per_month",
+    ]
+    assert {"S1", "S1_conf", "ST", "ST_conf"} <= set(table.columns)
+    assert np.isfinite(table["ST"].to_numpy()).all()
+
+
+def test_morris_effects_for_a_morris_design(morris_store: Path) -> None:
+    table = analysis.sensitivity(morris_store, "gross_margin_mean")
+    assert table.height == 2
+    assert (table["mu_star"] >= 0).all()
+
+
+def test_sensitivity_needs_a_sampled_design(store: Path) -> None:
+    with pytest.raises(ConfigError, match="sobol or morris"):
+        analysis.sensitivity(store, "gross_margin_mean")
+
+
+def test_scenario_discovery_finds_the_box_where_the_condition_holds(sobol_store: Path) -> None:
+    runs = analysis.run_summaries(sobol_store)
+    cut = float(runs["gross_margin_mean"].median())
+    box = analysis.discover(sobol_store, f"gross_margin_mean > {cut}", threshold=0.7)
+    assert box["density"][0] >= 0.7
+    assert 0 < box["coverage"][0] <= 1
+    assert box["cases"][0] == runs.height
+    with pytest.raises(ConfigError, match="expected 'metric OP number'"):
+        analysis.discover(sobol_store, "gross_margin_mean is big")
+    with pytest.raises(ConfigError, match="holds in no run"):
+        analysis.discover(sobol_store, "gross_margin_mean > 10")
 
 
 def test_analyze_prints_and_writes(store: Path, tmp_path: Path, capsys) -> None:
@@ -73,6 +179,25 @@ def test_analyze_prints_and_writes(store: Path, tmp_path: Path, capsys) -> None:
     assert "upfront_heavy" in printed
     assert "95% CI" in printed
     assert pl.read_csv(csv).height == 2
+    assert main(["analyze", str(store), "--metric", "hhi_revenue_mean", "--paired", "0"]) == 0
+    assert "paired differences" in capsys.readouterr().out
+    market_csv = tmp_path / "market.csv"
+    args = ["analyze", str(store), "--table", "market", "--how", "mean", "--csv", str(market_csv)]
+    assert main(args) == 0
+    assert set(pl.read_csv(market_csv)["metric"]) == {"hhi_revenue", "gross_margin"}
+
+
+def test_analyze_sensitivity_and_discovery_from_the_shell(sobol_store: Path, capsys) -> None:
+    assert main(["analyze", str(sobol_store), "--sensitivity", "--metric", "entries"]) == 2
+    assert "sensitivity indices are undefined" in capsys.readouterr().err
+    assert main(["analyze", str(sobol_store), "--sensitivity"]) == 0
+    assert "ST" in capsys.readouterr().out
+    cut = float(analysis.run_summaries(sobol_store)["gross_margin_mean"].median())
+    condition = f"gross_margin_mean > {cut}"
+    assert main(["analyze", str(sobol_store), "--discover", condition]) == 0
+    assert "PRIM box" in capsys.readouterr().out
+    assert main(["analyze", str(sobol_store), "--discover", "gross_margin_mean > -100"]) == 2
+    assert "holds in every run" in capsys.readouterr().err
 
 
 def test_analyze_refuses_a_directory_that_is_not_a_store(tmp_path: Path, capsys) -> None:
