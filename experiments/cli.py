@@ -6,6 +6,8 @@
 ``aimarket compact OUT``         merge a store's parts
 ``aimarket analyze OUT``         replication statistics, paired differences, sensitivity, PRIM
 ``aimarket report OUT``          a self-contained HTML report with plots
+``aimarket calibrate CONFIG TARGETS --out DIR``  history matching of a sweep to targets
+``aimarket compare OUT TARGETS`` a store's runs against observed targets
 ``aimarket econ ...``            the economics functions from the shell, JSON out
 
 Exit codes: 0 success; 1 some runs failed; 2 bad input (nothing written); 130 interrupted.
@@ -150,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="write OUT/report.html (self-contained)")
     report.add_argument("out", type=Path)
 
+    calibrate = sub.add_parser(
+        "calibrate", help="run a config's sweep and keep the points that match observed targets"
+    )
+    _config_args(calibrate)
+    calibrate.add_argument("targets", type=Path, help="targets file (TOML)")
+    calibrate.add_argument("--out", type=Path, required=True, help="output directory")
+    calibrate.add_argument("--resume", action="store_true", help="finish a calibration sweep")
+
+    compare = sub.add_parser("compare", help="a store's runs against observed targets")
+    compare.add_argument("out", type=Path)
+    compare.add_argument("targets", type=Path, help="targets file (TOML)")
+    compare.add_argument("--point", type=int, help="only this design point")
+    compare.add_argument("--csv", type=Path, help="also write the table as CSV")
+
     econ.add_parser(sub)
     return parser
 
@@ -167,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _status(args)
         if args.command == "analyze":
             return _analyze(args)
+        if args.command == "calibrate":
+            return _calibrate(args, err)
+        if args.command == "compare":
+            return _compare(args)
         if args.command == "report":
             from experiments.report import write_report  # matplotlib loads only here
 
@@ -403,6 +423,94 @@ def _analyze(args: argparse.Namespace) -> int:
     for row in stats.iter_rows():
         table.add_row(*(_fmt(v, "{:.4g}") if isinstance(v, float) else str(v) for v in row))
     Console().print(table)
+    return 0
+
+
+def _comparison_table(frame: pl.DataFrame, title: str) -> Table:
+    from experiments.targets import month_label
+
+    table = Table(title=title)
+    for col in ("point", "target", "observed", "simulated", "95% CI", "within", "unit"):
+        table.add_column(col, justify="right" if col in ("simulated", "95% CI") else "left")
+    for r in frame.iter_rows(named=True):
+        dated = r["unit"] == "month"
+        show = month_label if dated else (lambda v: "n/a" if v is None else f"{v:.3g}")
+        ci = f"[{show(r['ci_low'])}, {show(r['ci_high'])}]" if r["ci_low"] is not None else "n/a"
+        simulated = show(r["simulated"])
+        if r["undefined"]:
+            simulated += f" ({r['undefined']} never)"
+        table.add_row(
+            str(r["point_id"]),
+            r["target"],
+            r["observed"],
+            simulated,
+            ci,
+            "yes" if r["within"] else "NO",
+            r["unit"],
+        )
+    return table
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from experiments.analysis import run_counts
+    from experiments.targets import compare, load_targets
+
+    targets = load_targets(args.targets)
+    if not Store.is_store(args.out):
+        raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
+    frame = compare(args.out, targets)
+    if args.point is not None:
+        frame = frame.filter(pl.col("point_id") == args.point)
+        if frame.is_empty():
+            raise ConfigError(f"--point {args.point}: no finished runs at that point")
+    if args.csv:
+        frame.write_csv(args.csv)
+    counts = run_counts(args.out)
+    met = int(frame["within"].sum())
+    Console().print(
+        _comparison_table(
+            frame,
+            f"aimarket compare: {args.out} against {args.targets} ({met} of {frame.height} "
+            f"within tolerance; {counts['done']} runs)",
+        )
+    )
+    return 0
+
+
+def _calibrate(args: argparse.Namespace, err: Console) -> int:
+    from experiments.calibrate import choose, write_calibrated
+    from experiments.targets import compare, load_targets
+
+    targets = load_targets(args.targets)  # before any run: a bad file writes nothing
+    config = _load(args)
+    if config.sweep is None:
+        raise ConfigError(
+            f"{args.config}: no [sweep]; calibration samples the free parameters "
+            '(e.g. design = "lhs" with [sweep.ranges])'
+        )
+    args.scheduler, args.shard = None, None
+    status = _sweep(args, err)
+    if status != 0:
+        return status
+    frame = compare(args.out, targets)
+    choice = choose(frame, targets, args.out)
+    frame.write_csv(args.out / "calibration.csv")
+    path = write_calibrated(
+        config, choice, frame, args.out / "calibrated.toml", targets_path=str(args.targets)
+    )
+    best = frame.filter(pl.col("point_id") == choice["point_id"])
+    Console().print(
+        _comparison_table(
+            best,
+            f"aimarket calibrate: point {choice['point_id']} meets {choice['met']} of "
+            f"{choice['targets']} targets; {len(choice['accepted'])} points meet all",
+        )
+    )
+    values = ", ".join(
+        f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
+        for k, v in choice["values"].items()
+    )
+    print(f"chosen: {values}\nwrote {path} and {args.out / 'calibration.csv'}")
     return 0
 
 

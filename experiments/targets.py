@@ -1,0 +1,248 @@
+"""Observed targets for the historical backtest, and how a store's runs compare to them.
+
+A targets file (``experiments/targets/history.toml``) lists observed series, each with its
+source, unit and tolerance. Three kinds:
+
+``value_at``
+    a ``market`` column in one calendar month (``date = "2021-11"``);
+``growth_per_year``
+    the factor per year of a log-linear trend between ``start`` and ``end``: of a
+    ``market`` column month by month, or, for ``models``, of each calendar year's largest
+    value among the models labs launched (the frontier);
+``first_date``
+    the first month in which some firm's ``firms`` column passes a threshold
+    (``above``), e.g. the first reasoning model.
+
+Ratio-scale targets are compared in log10: a run's value is within tolerance when
+``|log10(simulated / observed)| <= log10(tolerance_factor)``; the mean over replications is
+geometric, its 95% interval a Student-t interval of the log10 values. Date targets are
+compared in months (``tolerance_months``). :func:`compare` scores every design point.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import polars as pl
+from pydantic import Field, ValidationError, model_validator
+from scipy import stats
+
+from experiments.analysis import parameters, scan
+from experiments.config import ConfigError, format_validation_error
+from sim.clock import month_index, normalise_month
+from sim.params import Frozen
+
+__all__ = ["Target", "Targets", "compare", "load_targets", "month_label", "run_values"]
+
+_LAB_MODELS = ("upfront_heavy", "inference_heavy")
+
+
+class Target(Frozen):
+    """One observed quantity the simulator should reproduce."""
+
+    name: Annotated[str, Field(min_length=1)]
+    kind: Literal["value_at", "growth_per_year", "first_date"]
+    table: Literal["market", "models", "firms"] = "market"
+    column: Annotated[str, Field(min_length=1)]
+    observed: float | str
+    unit: str
+    source: Annotated[str, Field(min_length=1)]
+    date: str | None = None
+    start: str | None = None
+    end: str | None = None
+    above: float | None = None
+    tolerance_factor: Annotated[float, Field(gt=1)] | None = None
+    tolerance_months: Annotated[float, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Target:
+        need: dict[str, tuple[str, ...]] = {
+            "value_at": ("date", "tolerance_factor"),
+            "growth_per_year": ("start", "end", "tolerance_factor"),
+            "first_date": ("above", "tolerance_months"),
+        }
+        missing = [k for k in need[self.kind] if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} target needs {', '.join(missing)}")
+        if self.kind == "first_date":
+            if not isinstance(self.observed, str):
+                raise ValueError("a first_date target's observed value is a month, 'YYYY-MM'")
+            normalise_month(self.observed)
+        elif isinstance(self.observed, str) or not self.observed > 0:
+            raise ValueError("observed must be a positive number (compared in log10)")
+        for key in ("date", "start", "end"):
+            if getattr(self, key) is not None:
+                normalise_month(getattr(self, key))
+        if self.kind == "value_at" and self.table != "market":
+            raise ValueError("value_at targets read the market table")
+        if self.kind == "first_date" and self.table != "firms":
+            raise ValueError("first_date targets read the firms table")
+        return self
+
+
+class Targets(Frozen):
+    """A targets file: ``[[target]]`` tables."""
+
+    target: Annotated[tuple[Target, ...], Field(min_length=1)]
+
+
+def load_targets(path: str | Path) -> tuple[Target, ...]:
+    """Read and validate a targets file (errors name the key and the value)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"targets = {str(path)!r}: no such file; expected a TOML targets file")
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return Targets.model_validate(data).target
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {format_validation_error(exc)}") from None
+
+
+def _month(text: str) -> int:
+    return month_index(normalise_month(text))
+
+
+def _keys(out: str | Path) -> list[str]:
+    return ["run_id", "point_id", "replicate", *parameters(out)]
+
+
+def run_values(out: str | Path, target: Target) -> pl.DataFrame:
+    """One value of the target per finished run (null where it is undefined, e.g. a date
+    never reached): ``run_id``, ``point_id``, ``replicate``, parameters, ``value``. Dates
+    are month indices (``year * 12 + month - 1``)."""
+    keys = _keys(out)
+    runs = scan(out, "runs").select(keys).collect()
+    lazy = scan(out, target.table)
+    if target.column not in lazy.collect_schema().names():
+        raise ConfigError(
+            f"target {target.name!r}: column = {target.column!r} is not in the {target.table} table"
+        )
+    months = pl.col("date").dt.year() * 12 + pl.col("date").dt.month() - 1
+    col = pl.col(target.column).cast(pl.Float64)
+    if target.kind == "value_at":
+        frame = lazy.filter(months == _month(target.date)).select(*keys, col.alias("value"))
+    elif target.kind == "first_date":
+        frame = (
+            lazy.filter(col >= target.above)
+            .group_by(keys)
+            .agg(months.min().cast(pl.Float64).alias("value"))
+        )
+    elif target.table == "market":
+        lo, hi = _month(target.start), _month(target.end)
+        rows = (
+            lazy.filter(months.is_between(lo, hi) & (col > 0))
+            .select(*keys, months.alias("m"), col.log10().alias("y"))
+            .collect()
+        )
+        frame = _fits(rows, keys, per_year=12.0).lazy()
+    else:  # models: the frontier (each year's largest value among lab models)
+        lo, hi = _month(target.start), _month(target.end)
+        rows = (
+            lazy.filter(
+                months.is_between(lo, hi) & pl.col("business_model").is_in(_LAB_MODELS) & (col > 0)
+            )
+            .group_by(*keys, pl.col("date").dt.year().alias("m"))
+            .agg(col.max().log10().alias("y"))
+            .collect()
+        )
+        frame = _fits(rows, keys, per_year=1.0).lazy()
+    found = frame.collect()
+    return runs.join(found.select("run_id", "value"), on="run_id", how="left").sort(
+        "point_id", "replicate"
+    )
+
+
+def _fits(rows: pl.DataFrame, keys: list[str], *, per_year: float) -> pl.DataFrame:
+    """Factor per year of a least-squares trend of ``y`` (log10) on ``m``, per run."""
+    out = []
+    for run_id, group in rows.group_by("run_id"):
+        if group["m"].n_unique() < 2:
+            continue
+        m = group["m"].cast(pl.Float64).to_numpy()
+        slope = np.polyfit(m, group["y"].to_numpy(), 1)[0]
+        out.append({"run_id": run_id[0], "value": float(10.0 ** (slope * per_year))})
+    return pl.DataFrame(out, schema={"run_id": pl.String, "value": pl.Float64})
+
+
+def _summarise(target: Target, values: np.ndarray) -> dict[str, object]:
+    """Mean, interval and verdict of one point's run values (NaN: undefined in that run)."""
+    finite = values[np.isfinite(values)]
+    n, never = int(finite.size), int(values.size - finite.size)
+    row: dict[str, object] = {"n": n, "undefined": never}
+    if target.kind == "first_date":
+        x, scale = finite, 1.0
+        obs = float(_month(str(target.observed)))
+        tol = float(target.tolerance_months)
+    else:
+        x = np.log10(finite)
+        obs = math.log10(float(target.observed))
+        tol = math.log10(float(target.tolerance_factor))
+        scale = 0.0
+    if n == 0:
+        return {
+            **row,
+            "simulated": None,
+            "ci_low": None,
+            "ci_high": None,
+            "error": None,
+            "within": False,
+        }
+    mean = float(x.mean())
+    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    error = mean - obs
+    back = (lambda v: v) if scale else (lambda v: 10.0**v)
+    return {
+        **row,
+        "simulated": back(mean),
+        "ci_low": back(mean - half) if n > 1 else None,
+        "ci_high": back(mean + half) if n > 1 else None,
+        # months for dates, log10 units for ratios
+        "error": error,
+        "within": bool(abs(error) <= tol and never == 0),
+    }
+
+
+def compare(out: str | Path, targets: Sequence[Target]) -> pl.DataFrame:
+    """Every design point against every target.
+
+    One row per point and target: ``point_id``, parameters, ``target``, ``unit``,
+    ``observed``, ``simulated`` (geometric mean over replications, or the mean month),
+    ``ci_low``, ``ci_high`` (95%), ``n``, ``undefined`` (runs where it never happened),
+    ``error`` (log10 of simulated / observed, or months late), ``within`` (the mean is
+    within tolerance and the target is defined in every run), ``source``.
+    """
+    params = parameters(out)
+    rows = []
+    for target in targets:
+        values = run_values(out, target)
+        for (pid, *vals), group in values.group_by(["point_id", *params], maintain_order=True):
+            v = group["value"].fill_null(np.nan).to_numpy()
+            rows.append(
+                {
+                    "point_id": pid,
+                    **dict(zip(params, vals, strict=True)),
+                    "target": target.name,
+                    "unit": target.unit,
+                    "observed": str(target.observed),
+                    **_summarise(target, v),
+                    "source": target.source,
+                }
+            )
+    frame = pl.DataFrame(rows, infer_schema_length=None)
+    return frame.sort("point_id", "target") if frame.height else frame
+
+
+def month_label(index: float | None) -> str:
+    """``'YYYY-MM'`` of a month index (None: ``'never'``)."""
+    if index is None or not math.isfinite(index):
+        return "never"
+    i = round(index)
+    return f"{i // 12:04d}-{i % 12 + 1:02d}"
