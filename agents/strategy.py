@@ -10,6 +10,7 @@ among the candidates and waiting with bounded rationality (a logit over values).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -268,8 +269,8 @@ def monthly_profit_usd(
     segment_only: NDArray[np.intp],
     view: MarketView,
     *,
-    kappa_shift: float = 0.0,
-    cost_factor: float = 1.0,
+    kappa_shift: float | Sequence[float] = 0.0,
+    cost_factor: float | Sequence[float] = 1.0,
     iterations: int = 4,
 ) -> NDArray[np.float64]:
     """Monthly variable profit of ``k`` candidate offerings at their best-response prices.
@@ -278,9 +279,23 @@ def monthly_profit_usd(
     faces the view's competitors (their capability raised by ``kappa_shift`` OOM, their
     prices and everyone's costs scaled by ``cost_factor``) and prices per segment by damped
     steps along the logit first-order condition. A candidate with ``segment_only[k] >= 0``
-    sells only in that segment. Returns ``(k,)`` USD/month.
+    sells only in that segment. Returns ``(k,)`` USD/month; with sequences of ``t`` shifts
+    and factors (moments of a horizon), ``(t, k)``, solved together in one pass.
     """
-    denom = _competitor_denominator(view, kappa_shift, cost_factor)
+    shifts = np.atleast_1d(np.asarray(kappa_shift, dtype=float))
+    factors = np.atleast_1d(np.asarray(cost_factor, dtype=float))
+    if shifts.shape != factors.shape:
+        raise ValueError("kappa_shift and cost_factor must have the same length")
+    t = shifts.shape[0]
+    k = np.asarray(kappa).shape[1]
+    # Row r * k + i is candidate i at moment r.
+    denom = np.repeat(
+        np.stack(
+            [_competitor_denominator(view, a, f) for a, f in zip(shifts, factors, strict=True)]
+        ),
+        k,
+        axis=0,
+    )  # (t * k, n)
     succ = blended_success(
         np.asarray(kappa, dtype=float).T[:, view.segment],
         view.difficulty_kappa,
@@ -288,9 +303,11 @@ def monthly_profit_usd(
         view.hard_extra_oom,
         slope_per_oom=view.slope_per_oom,
     )  # (k, n)
-    cost = np.asarray(usd_per_query, dtype=float) * cost_factor  # (s, k)
+    cost = np.concatenate([np.asarray(usd_per_query, dtype=float) * f for f in factors], axis=1)
     seg = view.segment
     base = succ - np.asarray(latency_s_per_query).T[:, seg] * view.latency_value_frac_per_s
+    base = np.tile(base, (t, 1))
+    segment_only = np.tile(segment_only, t)
     sellable = (segment_only[:, None] < 0) | (segment_only[:, None] == seg[None, :])
     n_seg = view.n_segments
     # Start from twice the cost of a segment's typical purchase, then take geometrically
@@ -325,7 +342,8 @@ def monthly_profit_usd(
     z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
     prob, _ = _candidate_shares(z, denom, sellable, view.nest_frac, view.outside_z)
     margin = price.T[:, seg] * view.pay_units - cost_n * view.queries
-    return (prob * margin * view.weight).sum(axis=1)  # no BLAS: its threads contend
+    profit = (prob * margin * view.weight).sum(axis=1)  # no BLAS: its threads contend
+    return profit if np.ndim(kappa_shift) or np.ndim(cost_factor) else profit[:k]
 
 
 def value_candidates(
@@ -369,20 +387,15 @@ def value_candidates(
     segment_only = np.array([-1 if c.segment is None else c.segment for c in options])
     lead = np.array([c.months_to_launch for c in options])
     points = np.array([0.0, float(horizon_months)])
-    profits = np.stack(
-        [
-            monthly_profit_usd(
-                kappa,
-                cost,
-                latency,
-                segment_only,
-                view,
-                kappa_shift=kappa_growth_oom_per_month * t,
-                cost_factor=(1.0 - cost_decline_per_month) ** t,
-            )
-            for t in points
-        ]
-    )  # (2, k): profit now and at the end of the horizon
+    profits = monthly_profit_usd(
+        kappa,
+        cost,
+        latency,
+        segment_only,
+        view,
+        kappa_shift=kappa_growth_oom_per_month * points,
+        cost_factor=(1.0 - cost_decline_per_month) ** points,
+    ).reshape(points.shape[0], -1)  # (2, k): profit now and at the end of the horizon
     months = np.arange(horizon_months, dtype=float)
     path = np.stack([np.interp(months, points, profits[:, k]) for k in range(len(options))])
     discount = discount_per_month**months
