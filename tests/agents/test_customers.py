@@ -1,0 +1,41 @@
+"""The customer population: value span, stratified sampling and its weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.model import MarketModel
+from sim.params import ModelParams
+
+
+@pytest.fixture(scope="module")
+def population():
+    model = MarketModel(ModelParams(customers=10_000), seed=4, horizon_months=1)
+    return model.customers, model.params
+
+
+def test_value_per_success_spans_eight_orders_of_magnitude(population) -> None:
+    customers, _ = population
+    v = customers.value_usd_per_success
+    assert np.log10(v.max() / v.min()) >= 8.0  # consumer chat to frontier research
+
+
+def test_small_segments_are_oversampled_and_weighted_back(population) -> None:
+    customers, params = population
+    s = customers.n_segments
+    counts = np.diff(customers.bounds)
+    assert counts.sum() == customers.n
+    assert counts.min() >= customers.n // (2 * s) - 1  # half the sample is split equally
+    represented = params.demand.represented_customers
+    people = customers.segment_weight * counts
+    weights = np.array([g.weight_frac for g in params.demand.segments])
+    np.testing.assert_allclose(people, represented * weights / weights.sum())
+    cols = customers.stratified_columns(600)
+    assert customers.segment_weights(cols).sum() == pytest.approx(represented)
+
+
+def test_the_rarest_segment_has_hundreds_of_customers(population) -> None:
+    customers, params = population
+    rarest = int(np.argmin([g.weight_frac for g in params.demand.segments]))
+    assert np.diff(customers.bounds)[rarest] >= 500
