@@ -173,19 +173,19 @@ def _point_labels(points: pl.DataFrame, params: list[str]) -> dict[int, str]:
     return labels
 
 
-def _band(frame: pl.DataFrame, column: str, by: list[str]) -> pl.DataFrame:
-    """Mean and 95% t-band of ``column`` across replicates, per ``by`` and month."""
+def _band(frame: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Mean and 95% t-band of ``column`` across replicates, per plotted line and month."""
     from scipy import stats
 
     g = (
         frame.drop_nulls(column)
-        .group_by([*by, "month"])
+        .group_by(["line", "month"])
         .agg(
             mean=pl.col(column).mean(),
             sd=pl.col(column).std(ddof=1),
             n=pl.len(),
         )
-        .sort([*by, "month"])
+        .sort(["line", "month"])
     )
     n = g["n"].to_numpy()
     t = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
@@ -193,11 +193,10 @@ def _band(frame: pl.DataFrame, column: str, by: list[str]) -> pl.DataFrame:
     return g.with_columns(half=pl.Series(half))
 
 
-def _lines(market: pl.DataFrame, labels: dict[int, str]) -> tuple[pl.DataFrame, list[str]]:
-    """The frame keyed for plotting: per point, or one pooled line for large designs."""
-    if len(labels) <= MAX_LINES:
-        return market.with_columns(line=pl.col("point_id")), ["line"]
-    return market.with_columns(line=pl.lit(-1)), ["line"]
+def _lines(market: pl.DataFrame, labels: dict[int, str]) -> pl.DataFrame:
+    """The frame with a ``line`` to plot: the point, or -1 (pooled) for large designs."""
+    line = pl.col("point_id") if len(labels) <= MAX_LINES else pl.lit(-1)
+    return market.with_columns(line=line)
 
 
 # ---------------------------------------------------------------------------- plots
@@ -228,8 +227,7 @@ def _timeseries(
 ) -> str:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(9, 3.8))
-    frame, by = _lines(market, labels)
-    band = _band(frame, column, by)
+    band = _band(_lines(market, labels), column)
     for (line,), g in band.group_by("line", maintain_order=True):
         x, y, h = g["month"].to_numpy(), g["mean"].to_numpy(), g["half"].to_numpy()
         (handle,) = ax.plot(x, y, label=_label(int(line), labels), lw=1.6)
@@ -283,7 +281,7 @@ def _margins_by_business_model(firms: pl.DataFrame) -> str:
 
 def _spend(market: pl.DataFrame, labels: dict[int, str]) -> str:
     plt = _plt()
-    frame, _ = _lines(market, labels)
+    frame = _lines(market, labels)
     fig, ax = plt.subplots(figsize=(9, 3.8))
     agg = (
         frame.group_by("line", "month")
@@ -342,7 +340,7 @@ def _mix(firms: pl.DataFrame) -> str:
 
 def _entry_exit(market: pl.DataFrame, labels: dict[int, str]) -> str:
     plt = _plt()
-    frame, _ = _lines(market, labels)
+    frame = _lines(market, labels)
     per_run = frame.group_by("line", "run_id").agg(
         entries=pl.col("entries").sum() * 12 / pl.len(), exits=pl.col("exits").sum() * 12 / pl.len()
     )
