@@ -18,8 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.business import Offers
-from agents.strategy import blended_success
-from markets.demand import logit, sample_choices, success_probability
+from markets.demand import draw_choices, logit
 
 __all__ = ["Choice", "CustomerPopulation", "SegmentLike"]
 
@@ -208,8 +207,22 @@ class CustomerPopulation(mesa.Agent):
         self._outside_z = self.outside_value_frac / choice_noise_frac + switching_inertia
         self._streams = self._make_streams()
         self.current_offer = [np.zeros(n, dtype=np.int64) for _ in self._streams]  # 0: none
-        self._success_cache: dict[tuple[int, int, float], NDArray[np.float64]] = {}
+        #: Per work stream and segment, success rates by capability (cached rows).
+        self._success = [
+            [
+                _SuccessRows.build(
+                    *self._success_terms(k, int(self.bounds[g]), int(self.bounds[g + 1])),
+                    slope_per_oom=success_slope_per_oom,
+                )
+                for g in range(len(segments))
+            ]
+            for k in range(len(self._streams))
+        ]
         self.pricing = self._make_pricing_sample(pricing_sample_size)
+        #: ``(s, 2)`` each segment's slice of the pricing sample's columns (sorted by segment).
+        self._pricing_ranges = np.searchsorted(
+            self.segment[self.pricing.columns], np.arange(len(segments))[:, None] + [0, 1]
+        )
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -223,6 +236,21 @@ class CustomerPopulation(mesa.Agent):
         if not self.routing:
             return [(np.ones(self.n), None)]
         return [(1.0 - self.hard_frac, np.zeros(self.n)), (self.hard_frac, self.hard_extra_oom)]
+
+    def _success_terms(
+        self, stream: int, lo: int, hi: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(weights, difficulties)``, each ``(t, hi - lo)``: a stream's success rate over
+        the taste noise is ``sum_t weights_t * p(kappa - difficulties_t)``."""
+        _, offset = self._streams[stream]
+        d = self.difficulty_kappa[lo:hi]
+        noise = self.choice_noise_frac
+        if offset is None:  # routine and hard work blended in one choice
+            h = self.hard_frac[lo:hi]
+            return np.stack([(1.0 - h) / noise, h / noise]), np.stack(
+                [d, d + self.hard_extra_oom[lo:hi]]
+            )
+        return np.full((1, hi - lo), 1.0 / noise), (d + offset[lo:hi])[None, :]
 
     def stratified_columns(self, size: int) -> NDArray[np.intp]:
         """About ``size`` customers, the same number from every segment (all of a small one).
@@ -268,32 +296,6 @@ class CustomerPopulation(mesa.Agent):
 
     # -- choice -------------------------------------------------------------------------
 
-    def _success(self, stream: int, segment: int, kappa: float) -> NDArray[np.float64]:
-        """Success rate of a model of capability ``kappa`` for a segment's customers on a
-        work stream, divided by the taste noise, ``(customers in the segment,)`` (cached: a
-        model's capability in a segment changes only when its reasoning effort does)."""
-        key = (stream, segment, kappa)
-        row = self._success_cache.get(key)
-        if row is None:
-            _, offset = self._streams[stream]
-            lo, hi = int(self.bounds[segment]), int(self.bounds[segment + 1])
-            difficulty = self.difficulty_kappa[lo:hi]
-            if offset is None:
-                row = blended_success(
-                    np.array([kappa]),
-                    difficulty,
-                    self.hard_frac[lo:hi],
-                    self.hard_extra_oom[lo:hi],
-                    slope_per_oom=self.success_slope_per_oom,
-                )[0]
-            else:
-                row = success_probability(
-                    kappa, difficulty + offset[lo:hi], slope_per_oom=self.success_slope_per_oom
-                )
-            row = row / self.choice_noise_frac
-            self._success_cache[key] = row
-        return row
-
     def choose(self, offers: Offers) -> Choice:
         """Every customer picks one of the ``j`` offers or none, for each work stream.
 
@@ -308,91 +310,146 @@ class CustomerPopulation(mesa.Agent):
         option, so it is what AI adds.
         """
         j, n, s = offers.size, self.n, self.n_segments
-        live = {
-            (k, g, float(kap))
-            for k in range(len(self._streams))
-            for g in range(s)
-            for kap in offers.kappa[g]
-        }
-        self._success_cache = {k: v for k, v in self._success_cache.items() if k in live}
+        seg = self.segment
+        sample = self.pricing.columns
+        people = self.segment_weight[seg]  # (n,) real customers each column stands for
+        sub = self.subscription[seg]
         queries_by = np.zeros((s, j))
         pay_by = np.zeros((s, j))
         spend = np.zeros(j)
-        pricing = np.zeros((len(self._streams), j, self.pricing.columns.shape[0]))
+        pricing = []
         surplus = 0.0
         adopters = np.zeros(n, dtype=bool)
         subscribers = unprofitable = 0.0
         cost_q = offers.per_query(offers.usd_per_token, self.tokens_per_query)  # (s, j)
         latency = offers.per_query(offers.latency_s_per_token, self.tokens_per_query)  # (s, j)
         ids = np.concatenate(([0], offers.offer_ids))
-        sample = self.pricing.columns
+        price_pad = np.concatenate((np.zeros((s, 1)), offers.price_usd), axis=1)  # col 0: none
+        cost_pad = np.concatenate((np.zeros((s, 1)), cost_q), axis=1)
         for k, (frac, _) in enumerate(self._streams):
             uniforms = self._rng.random(n)
             current = self.current_offer[k]
-            chosen_ids = np.zeros(n, dtype=np.int64)
+            # Utilities of every offering for every customer, -inf where it is not sold
+            # (float32: they are only sampled), and in float64 on the pricing sample.
+            z_all = np.full((j, n), -np.inf, dtype=np.float32)
+            z_sample = np.full((j, sample.shape[0]), -np.inf)
             for g in range(s):
                 # Only the offerings sold in the segment enter its customers' choice.
                 lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
                 cols = np.flatnonzero(offers.available[g])
-                if hi == lo:
-                    continue
-                if cols.size == 0:  # nothing on sale here: everyone keeps the outside option
-                    chosen_ids[lo:hi] = 0
-                    continue
-                width = hi - lo
-                z = np.empty((cols.shape[0], width))
-                tmp = np.empty(width)
-                price_z, latency_z = self._price_z[lo:hi], self._latency_z[lo:hi]
-                for r, col in enumerate(cols):
-                    # z = (p_success - price * a/(q v) - latency * latency_frac) / noise
-                    np.multiply(price_z, offers.price_usd[g, col], out=z[r])
-                    np.multiply(latency_z, latency[g, col], out=tmp)
-                    z[r] += tmp
-                    np.subtract(self._success(k, g, float(offers.kappa[g, col])), z[r], out=z[r])
-                if self.switching_inertia > 0 and cols.size:
-                    # Last month's offering gets the inertia bonus (one scatter, not a pass).
-                    cur = current[lo:hi]
-                    order = np.argsort(ids[cols + 1])
-                    sorted_ids = ids[cols + 1][order]
-                    pos = np.minimum(np.searchsorted(sorted_ids, cur), cols.size - 1)
-                    stay = np.flatnonzero((sorted_ids[pos] == cur) & (cur > 0))
-                    z[order[pos[stay]], stay] += self.switching_inertia
-                outside = self._outside_z[lo:hi]
-                probabilities, logsum = logit(z, outside=outside, nest_frac=self.nest_frac)
-                row = sample_choices(probabilities, uniforms[lo:hi])
-                offer_col = np.concatenate(([-1], cols))[row]  # -1: none
-                picked = row > 0
-                chosen_ids[lo:hi] = ids[offer_col + 1]
-                adopters[lo:hi] |= picked
-                units = self.pay_units[lo:hi] * frac[lo:hi]
-                queries = self.queries_per_month[lo:hi] * frac[lo:hi]
-                m = cols.shape[0] + 1
-                queries_by[g, cols] += np.bincount(row, queries, m)[1:] * self.segment_weight[g]
-                pay_by[g, cols] += np.bincount(row, units, m)[1:] * self.segment_weight[g]
-                paid = np.where(picked, offers.price_usd[g, np.maximum(offer_col, 0)], 0.0)
-                wg = self.segment_weight[g]
-                spend += np.bincount(np.maximum(offer_col, 0), units * paid, j) * wg
-                in_seg = np.flatnonzero((sample >= lo) & (sample < hi))
-                pricing[k][np.ix_(cols, in_seg)] = probabilities[1:, sample[in_seg] - lo]
-                if self.subscription[g]:
-                    # A subscriber pays the fee for this stream whatever it sends.
-                    served = queries * cost_q[g, np.maximum(offer_col, 0)]
-                    subscribers += wg * float(picked.sum())
-                    unprofitable += wg * float((picked & (served > paid * frac[lo:hi])).sum())
-                surplus += wg * float(
-                    (self.scale_usd[lo:hi] * frac[lo:hi] * (logsum - outside)).sum()
-                )
-            self.current_offer[k] = chosen_ids
-        people = self.segment_weight[self.segment]
+                if hi == lo or cols.size == 0:
+                    continue  # nothing on sale here: everyone keeps the outside option
+                # z = (p_success - price * a/(q v) - latency * latency_frac) / noise
+                z = np.multiply.outer(offers.price_usd[g, cols], self._price_z[lo:hi])
+                z += np.multiply.outer(latency[g, cols], self._latency_z[lo:hi])
+                np.subtract(self._success[k][g].take(offers.kappa[g, cols]), z, out=z)
+                z_all[cols, lo:hi] = z
+                a, b = self._pricing_ranges[g]
+                z_sample[cols, a:b] = z[:, sample[a:b] - lo]
+            if self.switching_inertia > 0 and j:
+                # Last month's offering gets the inertia bonus (one scatter, not a pass).
+                col_of_id = np.full(max(int(ids.max()), int(current.max(initial=0))) + 1, -1)
+                col_of_id[offers.offer_ids] = np.arange(j)
+                col = np.where(current > 0, col_of_id[current], -1)  # 0: no offering
+                stay = np.flatnonzero(col >= 0)
+                z_all.reshape(-1)[col[stay] * n + stay] += self.switching_inertia
+                col = col[sample]
+                stay = np.flatnonzero(col >= 0)
+                z_sample.reshape(-1)[col[stay] * sample.shape[0] + stay] += self.switching_inertia
+            outside = self._outside_z
+            row, logsum = draw_choices(z_all, uniforms, outside=outside, nest_frac=self.nest_frac)
+            # The demand firms price against, in full precision (draws need less).
+            pricing.append(
+                logit(z_sample, outside=outside[sample], nest_frac=self.nest_frac)[0][1:]
+            )
+            picked = row > 0
+            adopters |= picked
+            units = self.pay_units * frac
+            queries = self.queries_per_month * frac
+            cell = seg * (j + 1) + row  # (segment, offering or none) of each customer
+            size = s * (j + 1)
+            queries_by += (np.bincount(cell, queries * people, size).reshape(s, j + 1))[:, 1:]
+            pay_by += (np.bincount(cell, units * people, size).reshape(s, j + 1))[:, 1:]
+            paid = price_pad[seg, row]
+            spend += np.bincount(row, units * paid * people, j + 1)[1:]
+            if sub.any():
+                # A subscriber pays the fee for this stream whatever it sends.
+                served = queries * cost_pad[seg, row]
+                on = picked & sub
+                subscribers += float(people[on].sum())
+                unprofitable += float(people[on & (served > paid * frac)].sum())
+            surplus += float((people * self.scale_usd * frac * (logsum - outside)).sum())
+            self.current_offer[k] = ids[row]
         return Choice(
             queries_by_segment=queries_by,
             pay_units_by_segment=pay_by,
             spend_usd=spend,
-            pricing_probabilities=np.concatenate(list(pricing), axis=1),
+            pricing_probabilities=np.concatenate(pricing, axis=1),
             surplus_usd=surplus,
             adopters_frac=float(people[adopters].sum() / people.sum()) if n else 0.0,
             subscribers_unprofitable_frac=unprofitable / subscribers if subscribers else math.nan,
         )
+
+
+class _SuccessRows:
+    """Success rates over the taste noise of models of capability ``kappa`` for one
+    segment's customers on one work stream, ``(m, w)``, cached by capability.
+
+    With ``e_t = exp(slope * (d_t - ref))`` per customer and ``c = exp(-slope * (kappa -
+    ref))`` per model, ``p(kappa - d_t) = 1 / (1 + e_t c)``: a new row costs no
+    exponential per customer. Exponents are clipped to +-700, where the rates are 0 or 1
+    to machine precision anyway. A model's capability in a segment changes only when its
+    reasoning effort does, so most rows are reused; rows of capabilities not asked for in
+    the last call are overwritten.
+    """
+
+    __slots__ = ("_ease", "_ref", "_rows", "_slope", "_slot", "_weight")
+
+    def __init__(
+        self, weight: NDArray[np.float64], ease: NDArray[np.float64], ref: float, slope: float
+    ) -> None:
+        self._weight, self._ease, self._ref, self._slope = weight, ease, ref, slope
+        self._rows = np.empty((0, weight.shape[1]))
+        self._slot: dict[float, int] = {}
+
+    @classmethod
+    def build(
+        cls, weight: NDArray[np.float64], difficulty: NDArray[np.float64], *, slope_per_oom: float
+    ) -> _SuccessRows:
+        """From ``(t, w)`` term weights and difficulties (see ``_success_terms``)."""
+        ref = float(difficulty.mean()) if difficulty.size else 0.0
+        ease = np.exp(np.clip(slope_per_oom * (difficulty - ref), -700.0, 700.0))
+        return cls(weight, ease, ref, slope_per_oom)
+
+    def compute(self, kappa: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(m, w)`` rates for ``(m,)`` capabilities, uncached."""
+        c = np.exp(np.clip(-self._slope * (np.asarray(kappa) - self._ref), -700.0, 700.0))
+        out = np.zeros((c.shape[0], self._ease.shape[1]))
+        for weight, ease in zip(self._weight, self._ease, strict=True):
+            term = np.multiply.outer(c, ease)
+            term += 1.0
+            np.divide(weight, term, out=term)
+            out += term
+        return out
+
+    def take(self, kappa: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(m, w)`` rates for ``(m,)`` capabilities (a new array)."""
+        keys = [float(k) for k in kappa]
+        slot = {k: self._slot[k] for k in keys if k in self._slot}
+        missing = [k for k in dict.fromkeys(keys) if k not in slot]
+        if missing:
+            free = sorted(set(range(self._rows.shape[0])) - set(slot.values()))
+            if len(free) < len(missing):
+                grown = max(2 * self._rows.shape[0], len(slot) + len(missing))
+                rows = np.empty((grown, self._rows.shape[1]))
+                rows[: self._rows.shape[0]] = self._rows
+                free += list(range(self._rows.shape[0], grown))
+                self._rows = rows
+            new = free[: len(missing)]
+            self._rows[new] = self.compute(np.array(missing))
+            slot.update(zip(missing, new, strict=True))
+        self._slot = slot
+        return self._rows[[slot[k] for k in keys]]
 
 
 def _largest_remainder(n: int, fractions: NDArray[np.float64]) -> NDArray[np.int64]:

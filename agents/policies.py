@@ -35,7 +35,7 @@ def next_price_usd(
     floor = np.asarray(floor_usd, dtype=float)
     previous = np.asarray(previous_price_usd, dtype=float)
     target = np.asarray(best_response_usd, dtype=float)
-    if not np.all(np.isfinite(previous)):
+    if not np.isfinite(previous).all():
         raise ValueError("previous prices must be finite")
     if not 0 < damping_frac <= 1:
         raise ValueError(f"damping_frac must be in (0, 1], got {damping_frac}")

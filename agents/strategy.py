@@ -10,6 +10,7 @@ among the candidates and waiting with bounded rationality (a logit over values).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -118,6 +119,22 @@ class SegmentProfile:
     latency_value_frac_per_s: NDArray[np.float64]
 
 
+@functools.lru_cache(maxsize=64)
+def _effort_grid(
+    top: float, oom_per_oom: float, cap_oom: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(g,)`` multipliers on the effort grid up to ``top`` and the capability each adds
+    (memoised: the grid depends only on the run's settings)."""
+    grid = 10.0 ** (
+        np.arange(int(np.floor(np.log10(top) * EFFORT_STEPS_PER_OOM + 1e-9)) + 1)
+        / EFFORT_STEPS_PER_OOM
+    )
+    gain = np.asarray(testtime_gain_oom(grid, oom_per_oom=oom_per_oom, cap_oom=cap_oom))
+    grid.flags.writeable = False
+    gain.flags.writeable = False
+    return grid, gain
+
+
 def reasoning_effort(
     base_kappa: NDArray[np.float64],
     max_multiplier: NDArray[np.float64],
@@ -171,12 +188,7 @@ def reasoning_effort(
     >>> m.round(1).tolist()
     [[31.6, 1.0]]
     """
-    top = float(np.max(max_multiplier, initial=1.0))
-    grid = 10.0 ** (
-        np.arange(int(np.floor(np.log10(top) * EFFORT_STEPS_PER_OOM + 1e-9)) + 1)
-        / EFFORT_STEPS_PER_OOM
-    )  # (g,)
-    gain = np.asarray(testtime_gain_oom(grid, oom_per_oom=oom_per_oom, cap_oom=cap_oom))
+    grid, gain = _effort_grid(float(np.max(max_multiplier, initial=1.0)), oom_per_oom, cap_oom)
     kappa = np.asarray(base_kappa, dtype=float)[:, None] + gain[None, :]  # (k, g)
     sg = segments
     k, g = kappa.shape
@@ -225,41 +237,46 @@ def blended_success(
     return routine + hard_frac * (hard - routine)
 
 
-def _competitor_denominator(view: MarketView, kappa_shift: float, cost_factor: float):
-    """``sum_c exp(z_c / lambda)`` per sampled customer: the rivals' part of the nest."""
+def _segment_cells(view: MarketView) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """``(s, m)`` column of each sampled customer by segment, and which cells are real
+    (segments with fewer than ``m`` sampled customers are padded)."""
+    bounds = view.segment_bounds
+    counts = np.diff(bounds)
+    m = int(counts.max(initial=0))
+    offsets = np.arange(m)
+    valid = offsets[None, :] < counts[:, None]
+    cols = np.where(valid, bounds[:-1, None] + offsets[None, :], 0)
+    return cols, valid
+
+
+def _competitor_denominator(
+    view: MarketView, kappa_shift: NDArray[np.float64], cost_factor: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``(t, n)`` ``sum_c exp(z_c / lambda)`` per sampled customer at each of ``t`` moments:
+    the rivals' part of the nest."""
+    t, n = kappa_shift.shape[0], view.segment.shape[0]
     if view.comp_kappa.size == 0:
-        return np.zeros(view.segment.shape[0])
-    succ = blended_success(
-        view.comp_kappa.T[:, view.segment] + kappa_shift,
-        view.difficulty_kappa,
-        view.hard_frac,
-        view.hard_extra_oom,
-        slope_per_oom=view.slope_per_oom,
-    )
-    price = (view.comp_price_usd * cost_factor).T[:, view.segment]  # (c, n)
-    latency = view.comp_latency_s.T[:, view.segment]
-    z = succ - price * view.price_coef - latency * view.latency_value_frac_per_s
-    z /= view.noise_frac * view.nest_frac
-    z = np.where(view.comp_available.T[:, view.segment], z, -np.inf)
-    return np.exp(np.minimum(z, 700.0)).sum(axis=0)
-
-
-def _candidate_shares(
-    z: NDArray[np.float64],
-    rivals: NDArray[np.float64],
-    sellable: NDArray[np.bool_],
-    lam: float,
-    outside: NDArray[np.float64],
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Nested-logit share of each candidate alone against the rivals, and its share of the
-    nest; ``z`` is ``(k, n)`` normalised utility, ``rivals`` the rivals' nest sum,
-    ``outside`` the outside option's normalised utility."""
-    e = np.exp(np.minimum(z / lam, 700.0)) * sellable
-    d = rivals + e
-    conditional = np.divide(e, d, out=np.zeros_like(e), where=d > 0)
-    with np.errstate(divide="ignore"):
-        dl = np.exp(lam * np.log(d))
-    return conditional * dl / (np.exp(outside) + dl), conditional
+        return np.zeros((t, n))
+    seg = view.segment
+    kappa = view.comp_kappa.T[:, seg]  # (c, n)
+    price = view.comp_price_usd.T[:, seg] * view.price_coef
+    latency = view.comp_latency_s.T[:, seg] * view.latency_value_frac_per_s
+    out = np.empty((t, n))
+    scale = 1.0 / (view.noise_frac * view.nest_frac)
+    for r in range(t):
+        z = blended_success(
+            kappa + kappa_shift[r],
+            view.difficulty_kappa,
+            view.hard_frac,
+            view.hard_extra_oom,
+            slope_per_oom=view.slope_per_oom,
+        )
+        z -= price * cost_factor[r]
+        z -= latency
+        z *= scale
+        z = np.where(view.comp_available.T[:, seg], np.minimum(z, 700.0), -np.inf)
+        out[r] = np.exp(z).sum(axis=0)
+    return out
 
 
 def monthly_profit_usd(
@@ -281,68 +298,77 @@ def monthly_profit_usd(
     steps along the logit first-order condition. A candidate with ``segment_only[k] >= 0``
     sells only in that segment. Returns ``(k,)`` USD/month; with sequences of ``t`` shifts
     and factors (moments of a horizon), ``(t, k)``, solved together in one pass.
+
+    The work is laid out by *pairs* (moment, candidate, segment it sells in), each a row
+    over that segment's sampled customers: one price per row, and a segment-only
+    candidate costs one segment's customers, not all of them.
     """
     shifts = np.atleast_1d(np.asarray(kappa_shift, dtype=float))
     factors = np.atleast_1d(np.asarray(cost_factor, dtype=float))
     if shifts.shape != factors.shape:
         raise ValueError("kappa_shift and cost_factor must have the same length")
     t = shifts.shape[0]
-    k = np.asarray(kappa).shape[1]
-    # Row r * k + i is candidate i at moment r.
-    denom = np.repeat(
-        np.stack(
-            [_competitor_denominator(view, a, f) for a, f in zip(shifts, factors, strict=True)]
-        ),
-        k,
-        axis=0,
-    )  # (t * k, n)
+    kappa = np.asarray(kappa, dtype=float)
+    n_seg, k = kappa.shape
+    only = np.asarray(segment_only)
+    sells = (only[None, :] < 0) | (only[None, :] == np.arange(n_seg)[:, None])  # (s, k)
+    g1, c1 = np.nonzero(sells)
+    mom = np.repeat(np.arange(t), g1.shape[0])
+    g, cand = np.tile(g1, t), np.tile(c1, t)  # (P,) segment and candidate of each pair
+    cols, valid = _segment_cells(view)
+    cells = cols[g]  # (P, m) sampled customer of each cell
+
+    def cell(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return x[cells]
+
+    denom = _competitor_denominator(view, shifts, factors)[mom[:, None], cells]
     succ = blended_success(
-        np.asarray(kappa, dtype=float).T[:, view.segment],
-        view.difficulty_kappa,
-        view.hard_frac,
-        view.hard_extra_oom,
+        kappa[g, cand],
+        cell(view.difficulty_kappa),
+        cell(view.hard_frac),
+        cell(view.hard_extra_oom),
         slope_per_oom=view.slope_per_oom,
-    )  # (k, n)
-    cost = np.concatenate([np.asarray(usd_per_query, dtype=float) * f for f in factors], axis=1)
-    seg = view.segment
-    base = succ - np.asarray(latency_s_per_query).T[:, seg] * view.latency_value_frac_per_s
-    base = np.tile(base, (t, 1))
-    segment_only = np.tile(segment_only, t)
-    sellable = (segment_only[:, None] < 0) | (segment_only[:, None] == seg[None, :])
-    n_seg = view.n_segments
+    )  # (P, m)
+    latency = np.asarray(latency_s_per_query, dtype=float)[g, cand]
+    base = (succ - latency[:, None] * cell(view.latency_value_frac_per_s)) / view.noise_frac
+    coef = cell(view.price_coef) / view.noise_frac
+    a, q, scale = cell(view.pay_units), cell(view.queries), cell(view.scale_usd)
+    weight = np.where(valid[g], cell(view.weight), 0.0)
+    outside = np.exp(cell(view.outside_z))
+    cost = np.asarray(usd_per_query, dtype=float)[g, cand] * factors[mom]  # (P,)
+    lam = view.nest_frac
     # Start from twice the cost of a segment's typical purchase, then take geometrically
     # damped steps along the first-order condition: the price moves to the geometric mean
     # of itself and the best response, so a start orders of magnitude off converges
     # without overshooting (arithmetic steps from a near-monopoly's tiny start price
     # overshoot to prices nobody pays).
-    typical = np.bincount(seg, view.pay_units / view.queries, n_seg) / np.maximum(
-        np.bincount(seg, minlength=n_seg), 1
-    )
-    price = 2.0 * cost / np.maximum(typical[:, None], 1e-300)
-    cost_n = cost.T[:, seg]  # (k, n) cost of one query of each sampled customer
-    bounds = view.segment_bounds
+    typical = (np.where(valid, view.pay_units[cols] / view.queries[cols], 0.0)).sum(
+        axis=1
+    ) / np.maximum(valid.sum(axis=1), 1)
+    price = 2.0 * cost / np.maximum(typical[g], 1e-300)
+
+    def shares(price: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Nested-logit share of each pair's candidate alone against the rivals, and its
+        share of the nest, ``(P, m)``."""
+        e = np.exp(np.minimum((base - price[:, None] * coef) / lam, 700.0))
+        e *= valid[g]
+        d = denom + e
+        conditional = np.divide(e, d, out=np.zeros_like(e), where=d > 0)
+        dl = d**lam
+        return conditional * dl / (outside + dl), conditional
+
     for _ in range(iterations):
-        z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
-        prob, conditional = _candidate_shares(z, denom, sellable, view.nest_frac, view.outside_z)
+        prob, conditional = shares(price)
         target = logit_best_response_price_usd(
-            prob,
-            view.pay_units,
-            view.queries,
-            view.scale_usd,
-            cost,
-            groups=seg,
-            n_groups=n_seg,
-            nest_frac=view.nest_frac,
-            conditional=conditional,
-            group_bounds=bounds,
-        )
+            prob, a, q, scale, cost, nest_frac=lam, conditional=conditional
+        )  # one price per pair: the sums run along each row
         price = np.where(
             np.isfinite(target) & (target > 0), np.sqrt(price * np.maximum(target, 1e-300)), price
         )
-    z = (base - price.T[:, seg] * view.price_coef) / view.noise_frac
-    prob, _ = _candidate_shares(z, denom, sellable, view.nest_frac, view.outside_z)
-    margin = price.T[:, seg] * view.pay_units - cost_n * view.queries
-    profit = (prob * margin * view.weight).sum(axis=1)  # no BLAS: its threads contend
+    prob, _ = shares(price)
+    margin = price[:, None] * a - cost[:, None] * q
+    per_pair = (prob * margin * weight).sum(axis=1)  # no BLAS: its threads contend
+    profit = np.bincount(mom * k + cand, per_pair, t * k)
     return profit if np.ndim(kappa_shift) or np.ndim(cost_factor) else profit[:k]
 
 

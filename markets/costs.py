@@ -104,7 +104,7 @@ def _checked(
     if at_most is not None:
         ok &= x <= at_most
         what = f"in (0, {at_most:g}]"
-    if not np.all(ok):
+    if not ok.all():
         bad = float(x[~ok].flat[0]) if x.ndim else float(x)
         raise ValueError(f"{name} must be a finite number {what}, got {bad!r}")
     return x
@@ -216,7 +216,7 @@ def serving_cost(
     mem = _checked("mem_bytes", mem_bytes)
     price = _checked("usd_per_gpu_hour", usd_per_gpu_hour, allow_zero=True)
     gpn = _checked("gpus_per_node", gpus_per_node, at_least=1.0)
-    if not np.all(gpn == np.floor(gpn)):
+    if not (gpn == np.floor(gpn)).all():
         raise ValueError(f"gpus_per_node must be a whole number, got {gpus_per_node!r}")
     bpp = _checked("bytes_per_param", bytes_per_param)
     u = _checked("mfu", mfu, at_most=1.0)

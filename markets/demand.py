@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "choice_probabilities",
+    "draw_choices",
     "logit",
     "logsum_surplus_usd",
     "sample_choices",
@@ -214,6 +215,88 @@ def sample_choices(probabilities: ArrayLike, uniforms: ArrayLike) -> NDArray[np.
         idx += acc <= target
         acc += p[r]
     return np.minimum(idx, p.shape[0] - 1)
+
+
+def draw_choices(
+    z: ArrayLike,
+    uniforms: ArrayLike,
+    outside: ArrayLike | None = None,
+    *,
+    nest_frac: float = 1.0,
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """One nested-logit draw per customer, and the log-sum: :func:`logit` followed by
+    :func:`sample_choices`, fused, for a population too large to keep probabilities.
+
+    The exponentials are taken in float32, about 3x faster than in float64, with a
+    relative error of about 1e-6 in each probability. That is far below the sampling
+    noise of one draw, which is all the probabilities are used for; the maximum utility
+    is subtracted in float64 (from float64 utilities, before rounding), so the log-sum
+    keeps an absolute error below about 1e-6.
+    Callers that difference probabilities (best-response pricing) use :func:`logit`.
+
+    Parameters
+    ----------
+    z, outside, nest_frac
+        As in :func:`logit`: ``(j, n)`` normalised utilities (``-inf``: cannot buy;
+        float32 is taken as is), the outside option's ``(n,)`` or scalar utility, the
+        nest's ``lambda``.
+    uniforms
+        ``(n,)`` draws from U[0, 1), one per customer (the caller owns the generator).
+
+    Returns
+    -------
+    rows : ndarray
+        ``(n,)`` in ``[0, j]``: 0 is the outside option, ``k + 1`` offering ``k``.
+    logsum : ndarray
+        ``(n,)`` as returned by :func:`logit`.
+
+    Examples
+    --------
+    >>> rows, logsum = draw_choices([[0.0, 0.0], [0.0, 0.0]], [0.1, 0.9])
+    >>> rows.tolist(), logsum.round(4).tolist()
+    ([0, 2], [1.0986, 1.0986])
+    """
+    if not 0 < nest_frac <= 1:
+        raise ValueError(f"nest_frac must be in (0, 1], got {nest_frac}")
+    zz = np.asarray(z)
+    if zz.dtype not in (np.float32, np.float64):
+        zz = zz.astype(float)
+    if zz.ndim != 2:
+        raise ValueError(f"utilities must be 2-D (offerings, customers), got shape {zz.shape}")
+    j, n = zz.shape
+    z0 = np.broadcast_to(np.asarray(0.0 if outside is None else outside, dtype=float), (n,))
+    u = np.asarray(uniforms, dtype=float)
+    inv = 1.0 / nest_frac
+    mz = zz.max(axis=0).astype(float) * inv if j else np.full(n, -np.inf)
+    shift = np.where(np.isfinite(mz), mz, 0.0)
+    e = np.empty((j, n), dtype=np.float32)
+    if zz.dtype == np.float64:  # the maximum comes off before rounding to float32
+        e[...] = zz * inv - shift
+    else:
+        np.multiply(zz, inv, out=e)
+        e -= shift.astype(np.float32)
+    np.exp(e, out=e)
+    d = e.sum(axis=0, dtype=np.float64)  # D / exp(shift)
+    with np.errstate(divide="ignore"):
+        nest_log = np.where(d > 0, nest_frac * (shift + np.log(d)), -np.inf)  # log D**lambda
+    top = np.maximum(nest_log, z0)
+    nest_w, out_w = np.exp(nest_log - top), np.exp(z0 - top)
+    total = nest_w + out_w
+    p_out = out_w / total
+    # Past the outside option, u falls among the offerings where the running sum of
+    # exp(z_k / lambda - shift) first exceeds (u - P_0) / P_nest * D.
+    nest_share = nest_w / total
+    with np.errstate(over="ignore"):
+        target = np.divide((u - p_out) * d, nest_share, out=np.full(n, -1.0), where=nest_share > 0)
+    target = np.clip(target, -1.0, np.finfo(np.float32).max).astype(np.float32)
+    idx = np.zeros(n, dtype=np.intp)
+    if j:
+        acc = e[0].copy()
+        for r in range(1, j):
+            idx += acc <= target
+            acc += e[r]
+    rows = np.where(u < p_out, 0, 1 + np.minimum(idx, max(j - 1, 0)))
+    return rows, top + np.log(total)
 
 
 def logsum_surplus_usd(utility: ArrayLike, scale: ArrayLike) -> NDArray[np.float64]:

@@ -95,7 +95,7 @@ def _out(x: ArrayLike) -> FloatOrArray:
 
 def _finite(name: str, value: ArrayLike) -> NDArray[np.float64]:
     x = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(x)):
+    if not np.isfinite(x).all():
         bad = float(x[~np.isfinite(x)].flat[0]) if x.ndim else float(x)
         raise ValueError(f"{name} must be finite, got {bad!r}")
     return x
@@ -103,7 +103,7 @@ def _finite(name: str, value: ArrayLike) -> NDArray[np.float64]:
 
 def _positive(name: str, value: ArrayLike) -> NDArray[np.float64]:
     x = _finite(name, value)
-    if not np.all(x > 0):
+    if not (x > 0).all():
         bad = float(x[~(x > 0)].flat[0]) if x.ndim else float(x)
         raise ValueError(f"{name} must be a positive finite number, got {bad!r}")
     return x
@@ -274,18 +274,18 @@ def gpu_rental_usd_per_hour(
     (2.02, 8.0)
     """
     u = _finite("utilisation_frac", utilisation_frac)
-    if not np.all(u >= 0):
+    if not (u >= 0).all():
         bad = float(u[~(u >= 0)].flat[0]) if u.ndim else float(u)
         raise ValueError(f"utilisation_frac must be >= 0, got {bad!r}")
     floor = _positive("floor_usd_per_hour", floor_usd_per_hour)
     peak = _positive("scarcity_usd_per_hour", scarcity_usd_per_hour)
-    if not np.all(peak >= floor):
+    if not (peak >= floor).all():
         raise ValueError(
             f"scarcity_usd_per_hour ({scarcity_usd_per_hour!r}) must be >= "
             f"floor_usd_per_hour ({floor_usd_per_hour!r})"
         )
     k = _positive("convexity", convexity)
-    if not np.all(k >= 1):
+    if not (k >= 1).all():
         raise ValueError(f"convexity must be >= 1 (a convex price curve), got {convexity!r}")
     return _out(floor + (peak - floor) * np.minimum(u, 1.0) ** k)
 
@@ -323,6 +323,6 @@ def inference_chip_factor(
     m = _finite("months", months)
     t = _finite("arrival_months", arrival_months)
     f = _positive("cost_factor", cost_factor)
-    if not np.all(f <= 1):
+    if not (f <= 1).all():
         raise ValueError(f"cost_factor must be in (0, 1], got {cost_factor!r}")
     return _out(np.where(m >= t, f, 1.0))

@@ -66,7 +66,9 @@ def logit_best_response_price_usd(
     queries
         ``(n,)`` queries each customer sends to the offering it chooses, per month.
     scale_usd
-        ``(n,)`` logit scale of each customer's monthly utility, USD per month.
+        ``(n,)`` logit scale of each customer's monthly utility, USD per month. These
+        three may also be ``(j, n)`` when each offering faces customers of its own
+        (without ``groups``).
     cost_usd_per_query
         ``(j,)`` marginal serving cost per query, or ``(n_groups, j)`` with ``groups`` when
         a query costs a different amount in each group.
@@ -129,7 +131,7 @@ def logit_best_response_price_usd(
 def _group_sums(t: NDArray[np.float64], g: NDArray[np.intp], n_groups: int) -> NDArray[np.float64]:
     """``(n_groups, j)`` sums of ``(j, n)`` rows over the columns of each group."""
     j = t.shape[0]
-    if g.size and np.all(g[1:] >= g[:-1]):  # sorted groups: contiguous slices
+    if g.size and (g[1:] >= g[:-1]).all():  # sorted groups: contiguous slices
         counts = np.bincount(g, minlength=n_groups)
         return _contiguous_sums(t, np.concatenate(([0], np.cumsum(counts))))
     flat = (g[None, :] * j + np.arange(j)[:, None]).ravel()

@@ -123,7 +123,7 @@ def _checked(name: str, value: ArrayLike, *, allow_zero: bool = False) -> NDArra
     """``value`` as a float array; ``ValueError`` unless every element is finite and > 0."""
     x = np.asarray(value, dtype=float)
     ok = np.isfinite(x) & ((x >= 0) if allow_zero else (x > 0))
-    if not np.all(ok):
+    if not ok.all():
         bad = float(x[~ok].flat[0]) if x.ndim else float(x)
         kind = "non-negative" if allow_zero else "positive"
         raise ValueError(f"{name} must be a {kind} finite number, got {bad!r}")
@@ -241,7 +241,7 @@ def iso_loss_tokens(
     c = get_constants(constants)
     n = _checked("params", params)
     L = np.asarray(loss, dtype=float)
-    if not np.all(np.isfinite(L)):
+    if not np.isfinite(L).all():
         raise ValueError(f"loss must be finite, got {loss!r}")
     gap = L - c.E - c.A * n ** (-c.alpha)
     ok = gap > 0
@@ -320,7 +320,7 @@ def compute_optimal_flop_for_loss(
     """
     c = get_constants(constants)
     L = np.asarray(loss, dtype=float)
-    if not np.all(np.isfinite(L)):
+    if not np.isfinite(L).all():
         raise ValueError(f"loss must be finite, got {loss!r}")
     return _out(_flop_for_reducible_loss(L - c.E, c))
 
@@ -353,7 +353,7 @@ def capability_index_for_loss(
     """
     c = get_constants(constants)
     L = np.asarray(loss, dtype=float)
-    if not np.all(np.isfinite(L)):
+    if not np.isfinite(L).all():
         raise ValueError(f"loss must be finite, got {loss!r}")
     m = _checked("algorithmic_multiplier", algorithmic_multiplier)
     return _out(_log10_flop_for_reducible_loss(L - c.E, c) + np.log10(m))
@@ -403,7 +403,7 @@ def capability_index(
 # --------------------------------------------------------------------------- inference-aware
 
 
-_BISECTION_MAX_ITER = 200
+_NEWTON_MAX_ITER = 100
 
 
 def inference_optimal(
@@ -430,9 +430,11 @@ def inference_optimal(
                  + log(alpha/beta - e**w (alpha+beta)/beta) - log T = 0,
 
     strictly decreasing in ``w`` on ``w < w0 = log(alpha / (alpha + beta))`` (``w0`` is the
-    compute-optimal point). The root is bracketed in closed form and found by vectorised
-    bisection to machine precision, so it is robust from ``T = 0`` to ``T = 1e15`` tokens and
-    beyond, including solutions far past 10,000 tokens per parameter. If rounding leaves the
+    compute-optimal point). In ``x = log(w0 - w)`` the condition is increasing and convex,
+    so vectorised Newton steps from a closed-form start right of the root converge
+    monotonically and quadratically to machine precision (about 7 steps), robust from
+    ``T = 0`` to ``T = 1e15`` tokens and beyond, including solutions far past 10,000 tokens
+    per parameter and roots next to ``w0``. If rounding leaves the
     solution no better than the given point, the given point is returned.
 
     Parameters
@@ -470,25 +472,27 @@ def inference_optimal(
     positive_t = t > 0
     log_t = np.log(np.where(positive_t, t, 1.0))
 
-    def phi(w: NDArray[np.float64]) -> NDArray[np.float64]:
-        arg = a / b - np.exp(w) * (a + b) / b
-        ok = arg > 0
-        log_arg = np.where(ok, np.log(np.where(ok, arg, 1.0)), -np.inf)
-        return np.log(3.0) + log_b_over_r / b - (1.0 / b + 1.0) * w + log_arg - log_t
-
+    # Newton in x = log(w0 - w). With y = e**x the condition reads
+    #     f(x) = K + c y + log(1 - e**-y) = 0,  c = 1/beta + 1,
+    # and f is increasing and convex in x (f'' >= y (c - 1/2) > 0), so Newton steps from
+    # any point with f > 0 fall monotonically and quadratically to the root, however
+    # close it lies to w0 (where phi's own log term diverges).
+    c_lin = 1.0 / b + 1.0
+    k = np.log(3.0) + log_b_over_r / b - c_lin * w0 + np.log(a / b) - log_t
     # For w <= w0 - log 2 the log term is >= log(alpha / (2 beta)); choosing w below the
-    # point where the remaining linear terms cancel makes phi > 0: a guaranteed bracket.
-    w_cross = (np.log(3.0) + log_b_over_r / b + np.log(a / (2.0 * b)) - log_t) / (1.0 / b + 1.0)
-    lo = np.minimum(w0 - np.log(2.0), w_cross - 1.0)  # phi(lo) > 0
-    hi = np.full_like(lo, w0)  # phi(hi) = -inf
-    for _ in range(_BISECTION_MAX_ITER):
-        mid = 0.5 * (lo + hi)
-        up = phi(mid) > 0
-        lo = np.where(up, mid, lo)
-        hi = np.where(up, hi, mid)
-        if np.all(hi - lo <= 4.0 * np.finfo(float).eps * np.maximum(1.0, np.abs(lo))):
-            break
-    w = np.where(positive_t, 0.5 * (lo + hi), w0)
+    # point where the remaining linear terms cancel makes phi > 0: a start right of the root.
+    w_cross = (np.log(3.0) + log_b_over_r / b + np.log(a / (2.0 * b)) - log_t) / c_lin
+    x = np.log(w0 - np.minimum(w0 - np.log(2.0), w_cross - 1.0))
+    tol = 4.0 * np.finfo(float).eps
+    with np.errstate(over="ignore"):
+        for _ in range(_NEWTON_MAX_ITER):
+            y = np.exp(x)
+            value = k + c_lin * y + np.log(-np.expm1(-y))
+            step = value / (c_lin * y + y / np.expm1(y))
+            x = x - step
+            if (np.abs(step) <= tol * np.maximum(1.0, np.abs(x))).all():
+                break
+    w = np.where(positive_t, w0 - np.exp(x), w0)
 
     s = -np.expm1(w)  # 1 - e**w
     n = (c.A / (s * r)) ** (1.0 / a)

@@ -106,7 +106,7 @@ def _checked(
     """``value`` as a float array; ``ValueError`` unless finite and ``>`` (or ``>=``) ``low``."""
     x = np.asarray(value, dtype=float)
     ok = np.isfinite(x) & ((x > low) if strict else (x >= low))
-    if not np.all(ok):
+    if not ok.all():
         bad = float(x[~ok].flat[0]) if x.ndim else float(x)
         raise ValueError(f"{name} must be {what}, got {bad!r}")
     return x
@@ -240,11 +240,11 @@ def samples_for_coverage(target_frac: ArrayLike, *, a: ArrayLike, b: ArrayLike) 
     250.0
     """
     c = np.asarray(target_frac, dtype=float)
-    if not np.all((c > 0) & (c < 1)):
+    if not ((c > 0) & (c < 1)).all():
         raise ValueError(f"target_frac must be in (0, 1), got {target_frac!r}")
     a_ = np.asarray(a, dtype=float)
     b_ = np.asarray(b, dtype=float)
-    if not (np.all(a_ < 0) and np.all(b_ < 0)):
+    if not ((a_ < 0).all() and (b_ < 0).all()):
         raise ValueError(f"a and b must be negative, got a={a!r}, b={b!r}")
     with np.errstate(over="ignore"):
         return _out((np.log(c) / a_) ** (1.0 / b_))

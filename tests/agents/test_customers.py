@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from agents.strategy import blended_success
 from sim.model import MarketModel
 from sim.params import ModelParams
 
@@ -39,3 +40,25 @@ def test_the_rarest_segment_has_hundreds_of_customers(population) -> None:
     customers, params = population
     rarest = int(np.argmin([g.weight_frac for g in params.demand.segments]))
     assert np.diff(customers.bounds)[rarest] >= 500
+
+
+def test_cached_success_rows_match_the_blended_success_rate(population) -> None:
+    customers, params = population
+    lo, hi = int(customers.bounds[2]), int(customers.bounds[3])
+    rows = customers._success[0][2]
+    kappa = np.array([24.0, 27.5, 31.0, 27.5])
+    expected = (
+        blended_success(
+            kappa,
+            customers.difficulty_kappa[lo:hi],
+            customers.hard_frac[lo:hi],
+            customers.hard_extra_oom[lo:hi],
+            slope_per_oom=params.demand.success_slope_per_oom,
+        )
+        / params.demand.choice_noise_frac
+    )
+    np.testing.assert_allclose(rows.take(kappa), expected, rtol=1e-12, atol=1e-15)
+    # Asked again with one new capability, the cached rows come back in the asked order.
+    again = np.array([31.0, 20.0, 24.0])
+    np.testing.assert_allclose(rows.take(again)[[0, 2]], expected[[2, 0]], rtol=1e-12)
+    assert np.all(rows.take(again)[1] < expected[0])  # a weaker model does worse

@@ -9,6 +9,7 @@ from hypothesis.extra.numpy import arrays
 
 from markets.demand import (
     choice_probabilities,
+    draw_choices,
     logit,
     logsum_surplus_usd,
     sample_choices,
@@ -53,6 +54,36 @@ def test_sample_choices_frequencies() -> None:
     freq = np.bincount(idx, minlength=3) / n
     # Binomial standard error at n = 200,000 is under 0.0011: 5 sigma is 0.0055.
     np.testing.assert_allclose(freq, [0.1, 0.6, 0.3], atol=0.0055)
+
+
+def test_draw_choices_follows_the_nested_logit() -> None:
+    rng = np.random.default_rng(1)
+    n = 200_000
+    z = np.tile(np.array([[0.5], [-np.inf], [1.5], [0.0]]), (1, n))
+    outside = np.full(n, 0.8)
+    for nest in (1.0, 0.5):
+        p, logsum = logit(z, outside=outside, nest_frac=nest)
+        rows, drawn_logsum = draw_choices(z, rng.random(n), outside=outside, nest_frac=nest)
+        freq = np.bincount(rows, minlength=5) / n
+        # Binomial standard error at n = 200,000 is under 0.0012: 5 sigma is 0.006.
+        np.testing.assert_allclose(freq, p[:, 0], atol=0.006)
+        assert freq[2] == 0.0  # never an offering it cannot buy
+        np.testing.assert_allclose(drawn_logsum, logsum, atol=1e-6)
+
+
+@given(arrays(float, st.tuples(st.integers(1, 5), st.integers(1, 20)), elements=finite))
+def test_draw_choices_log_sum_matches_logit_without_nan(z: np.ndarray) -> None:
+    rows, logsum = draw_choices(z, np.linspace(0.0, 0.999, z.shape[1]), nest_frac=0.5)
+    assert rows.min() >= 0
+    assert rows.max() <= z.shape[0]
+    np.testing.assert_allclose(logsum, logit(z, nest_frac=0.5)[1], rtol=1e-6, atol=1e-6)
+
+
+def test_draw_choices_with_nothing_for_sale_keeps_the_outside_option() -> None:
+    z = np.full((2, 3), -np.inf)
+    rows, logsum = draw_choices(z, np.array([0.0, 0.5, 0.99]), outside=np.array([0.1, 0.2, 0.3]))
+    assert rows.tolist() == [0, 0, 0]
+    np.testing.assert_allclose(logsum, [0.1, 0.2, 0.3])
 
 
 def test_sample_choices_edges() -> None:
