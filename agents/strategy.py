@@ -237,6 +237,44 @@ def blended_success(
     return routine + hard_frac * (hard - routine)
 
 
+class _Ease:
+    """Task success without an exponential per customer.
+
+    With ``e_i = exp(slope * (d_i - ref))`` per customer (routine and hard work) and
+    ``f = exp(-slope * (kappa - ref))`` per model, ``p(kappa - d_i) = 1 / (1 + e_i f)``:
+    :func:`blended_success` for many models costs a few multiplications per cell.
+    Exponents are clipped to +-700, where the rates are 0 or 1 to machine precision.
+    """
+
+    __slots__ = ("hard", "hard_frac", "ref", "routine", "slope")
+
+    def __init__(self, view: MarketView) -> None:
+        d = view.difficulty_kappa
+        self.slope = view.slope_per_oom
+        self.ref = float(d.mean()) if d.size else 0.0
+        self.routine = self._exp(self.slope * (d - self.ref))
+        self.hard = self._exp(self.slope * (d + view.hard_extra_oom - self.ref))
+        self.hard_frac = view.hard_frac
+
+    @staticmethod
+    def _exp(x: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.exp(np.clip(x, -700.0, 700.0))
+
+    def factor(self, kappa: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``exp(-slope * (kappa - ref))``, same shape as ``kappa``."""
+        return self._exp(-self.slope * (np.asarray(kappa, dtype=float) - self.ref))
+
+    def success(self, factor: NDArray[np.float64], cells: NDArray[np.intp] | slice):
+        """Blended success rate of models with ``factor`` (broadcast against the cells)
+        for the customers at ``cells`` of the view's sample."""
+        h = self.hard_frac[cells]
+        routine = self.routine[cells] * factor
+        routine += 1.0
+        hard = self.hard[cells] * factor
+        hard += 1.0
+        return (1.0 - h) / routine + h / hard
+
+
 def _segment_cells(view: MarketView) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
     """``(s, m)`` column of each sampled customer by segment, and which cells are real
     (segments with fewer than ``m`` sampled customers are padded)."""
@@ -250,7 +288,10 @@ def _segment_cells(view: MarketView) -> tuple[NDArray[np.intp], NDArray[np.bool_
 
 
 def _competitor_denominator(
-    view: MarketView, kappa_shift: NDArray[np.float64], cost_factor: NDArray[np.float64]
+    view: MarketView,
+    ease: _Ease,
+    kappa_shift: NDArray[np.float64],
+    cost_factor: NDArray[np.float64],
 ) -> NDArray[np.float64]:
     """``(t, n)`` ``sum_c exp(z_c / lambda)`` per sampled customer at each of ``t`` moments:
     the rivals' part of the nest."""
@@ -258,19 +299,12 @@ def _competitor_denominator(
     if view.comp_kappa.size == 0:
         return np.zeros((t, n))
     seg = view.segment
-    kappa = view.comp_kappa.T[:, seg]  # (c, n)
     price = view.comp_price_usd.T[:, seg] * view.price_coef
     latency = view.comp_latency_s.T[:, seg] * view.latency_value_frac_per_s
     out = np.empty((t, n))
     scale = 1.0 / (view.noise_frac * view.nest_frac)
     for r in range(t):
-        z = blended_success(
-            kappa + kappa_shift[r],
-            view.difficulty_kappa,
-            view.hard_frac,
-            view.hard_extra_oom,
-            slope_per_oom=view.slope_per_oom,
-        )
+        z = ease.success(ease.factor(view.comp_kappa.T + kappa_shift[r])[:, seg], slice(None))
         z -= price * cost_factor[r]
         z -= latency
         z *= scale
@@ -321,22 +355,22 @@ def monthly_profit_usd(
     def cell(x: NDArray[np.float64]) -> NDArray[np.float64]:
         return x[cells]
 
-    denom = _competitor_denominator(view, shifts, factors)[mom[:, None], cells]
-    succ = blended_success(
-        kappa[g, cand],
-        cell(view.difficulty_kappa),
-        cell(view.hard_frac),
-        cell(view.hard_extra_oom),
-        slope_per_oom=view.slope_per_oom,
-    )  # (P, m)
+    ease = _Ease(view)
+    denom = _competitor_denominator(view, ease, shifts, factors)[mom[:, None], cells]
+    succ = ease.success(ease.factor(kappa[g, cand])[:, None], cells)  # (P, m)
     latency = np.asarray(latency_s_per_query, dtype=float)[g, cand]
-    base = (succ - latency[:, None] * cell(view.latency_value_frac_per_s)) / view.noise_frac
-    coef = cell(view.price_coef) / view.noise_frac
+    lam = view.nest_frac
+    # Utility over the nest's scale, -inf where a pair's customer is padding.
+    base = np.where(
+        valid[g],
+        (succ - latency[:, None] * cell(view.latency_value_frac_per_s)) / (view.noise_frac * lam),
+        -np.inf,
+    )
+    coef = cell(view.price_coef) / (view.noise_frac * lam)
     a, q, scale = cell(view.pay_units), cell(view.queries), cell(view.scale_usd)
     weight = np.where(valid[g], cell(view.weight), 0.0)
     outside = np.exp(cell(view.outside_z))
     cost = np.asarray(usd_per_query, dtype=float)[g, cand] * factors[mom]  # (P,)
-    lam = view.nest_frac
     # Start from twice the cost of a segment's typical purchase, then take geometrically
     # damped steps along the first-order condition: the price moves to the geometric mean
     # of itself and the best response, so a start orders of magnitude off converges
@@ -350,12 +384,16 @@ def monthly_profit_usd(
     def shares(price: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Nested-logit share of each pair's candidate alone against the rivals, and its
         share of the nest, ``(P, m)``."""
-        e = np.exp(np.minimum((base - price[:, None] * coef) / lam, 700.0))
-        e *= valid[g]
+        e = price[:, None] * coef
+        np.subtract(base, e, out=e)
+        np.minimum(e, 700.0, out=e)
+        np.exp(e, out=e)
         d = denom + e
-        conditional = np.divide(e, d, out=np.zeros_like(e), where=d > 0)
+        conditional = e / np.maximum(d, 1e-300)  # 0 where nobody in the nest is sold
         dl = d**lam
-        return conditional * dl / (outside + dl), conditional
+        dl /= outside + dl
+        dl *= conditional
+        return dl, conditional
 
     for _ in range(iterations):
         prob, conditional = shares(price)
@@ -423,7 +461,8 @@ def value_candidates(
         cost_factor=(1.0 - cost_decline_per_month) ** points,
     ).reshape(points.shape[0], -1)  # (2, k): profit now and at the end of the horizon
     months = np.arange(horizon_months, dtype=float)
-    path = np.stack([np.interp(months, points, profits[:, k]) for k in range(len(options))])
+    # Linear between the two moments: (k, horizon) monthly profits.
+    path = profits[0][:, None] + np.multiply.outer(profits[1] - profits[0], months / points[1])
     discount = discount_per_month**months
     live = months[None, :] >= lead[:, None]  # earns from launch on
     fixed = fixed_cost_usd_per_month * float(discount.sum())
@@ -432,7 +471,8 @@ def value_candidates(
     if incumbent is None:
         return values, 0.0
     old = path[-1] * discount
-    before = np.array([old[: int(np.ceil(min(lead_k, horizon_months)))].sum() for lead_k in lead])
+    earned = np.concatenate(([0.0], np.cumsum(old)))  # the incumbent's until each month
+    before = earned[np.ceil(np.minimum(lead, horizon_months)).astype(np.intp)]
     return values[:-1] + before[:-1], float(old.sum()) - fixed
 
 
