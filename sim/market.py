@@ -97,12 +97,17 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
     if params.market.fast_tier and usage.any():
         tiers.append((Tier.FAST, hw.fast_batch))
     if trainers:
-        n_p = np.array([f.trained.params for f in trainers])
-        max_mult = np.array([f.trained.max_inference_multiplier for f in trainers])
-        base = np.array([f.trained.kappa for f in trainers])
-        for tier, batch in tiers:
-            cost, latency = offer_economics(n_p, tech, params, batch=batch)
-            mult, kappa = effort(model, base, max_mult, cost, latency)  # (s, k)
+        m = len(trainers)
+        n_p = np.array([f.trained.params for f in trainers] * len(tiers))
+        max_mult = np.array([f.trained.max_inference_multiplier for f in trainers] * len(tiers))
+        base = np.array([f.trained.kappa for f in trainers] * len(tiers))
+        # Every tier's economics and effort in one call: tier t is columns t*m ... t*m + m.
+        batches = np.repeat([batch for _, batch in tiers], m)
+        cost_all, latency_all = offer_economics(n_p, tech, params, batch=batches)
+        mult_all, kappa_all = effort(model, base, max_mult, cost_all, latency_all)  # (s, t*m)
+        for t, (tier, _) in enumerate(tiers):
+            cost, latency = cost_all[t * m : (t + 1) * m], latency_all[t * m : (t + 1) * m]
+            mult, kappa = mult_all[:, t * m : (t + 1) * m], kappa_all[:, t * m : (t + 1) * m]
             for k, firm in enumerate(trainers):
                 specialist = firm.trained.segment is not None
                 if specialist and tier is not Tier.STANDARD:

@@ -84,14 +84,22 @@ def observe(model: MarketModel) -> None:
     )
     firms = out.firms
     if firms:
-        std = {
+        # Each firm's standard offering (column), or -1.
+        col_of = {
             int(f): k
             for k, f in enumerate(offers.firm_ids)
             if offers.tiers[k] == int(Tier.STANDARD)
         }
-        kappa = np.array(
-            [offers.kappa[:, std[f.firm_id]].max() if f.firm_id in std else math.nan for f in firms]
-        )
+        std = np.array([col_of.get(f.firm_id, -1) for f in firms], dtype=np.intp)
+        has = std >= 0
+
+        def per_firm(by_offering: np.ndarray) -> np.ndarray:
+            """``(firms,)`` a ``(j,)`` quantity at each firm's standard offering (NaN: none)."""
+            if not offers.size:
+                return np.full(len(firms), math.nan)
+            return np.where(has, by_offering[np.maximum(std, 0)], math.nan)
+
+        kappa = per_firm(offers.kappa.max(axis=0))
         # Tokens served per query relative to a plain answer, over all the firm's offerings.
         plain = out.choice.queries_by_segment * c.tokens_per_query[:, None]  # (s, j)
         index = {f.firm_id: k for k, f in enumerate(firms)}
@@ -106,21 +114,12 @@ def observe(model: MarketModel) -> None:
             served_f, plain_f, out=np.full(len(firms), np.nan), where=np.asarray(plain_f) > 0
         )
         cost_q = offers.per_query(offers.usd_per_token, c.tokens_per_query)  # (s, j)
-        unit_cost = np.array(
-            [
-                float(cost_q[usage, std[f.firm_id]].mean())
-                if f.firm_id in std and usage.any()
-                else math.nan
-                for f in firms
-            ]
+        # Means over the usage segments (NaN without any).
+        unit_cost = per_firm(
+            cost_q[usage].mean(axis=0) if usage.any() else np.full(offers.size, math.nan)
         )
-        list_usage = np.array(
-            [
-                float(offers.price_usd[usage, std[f.firm_id]].mean())
-                if f.firm_id in std and usage.any()
-                else math.nan
-                for f in firms
-            ]
+        list_usage = per_firm(
+            offers.price_usd[usage].mean(axis=0) if usage.any() else np.full(offers.size, math.nan)
         )
         realised = np.divide(cust_rev, queries, out=np.full(len(firms), np.nan), where=queries > 0)
         model.recorder.firms(

@@ -38,11 +38,12 @@ SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
 
 
 def offer_economics(
-    params_count: np.ndarray, tech: Technology, params: ModelParams, *, batch: int
+    params_count: np.ndarray, tech: Technology, params: ModelParams, *, batch: ArrayLike
 ) -> tuple[np.ndarray, np.ndarray]:
     """GPU cost (USD) and decode latency (s) of one token of models of ``params_count``.
 
-    Arrays are ``(k,)``. Decode roofline at ``batch`` (:func:`markets.costs.serving_cost`);
+    Arrays are ``(k,)``; ``batch`` is one size or ``(k,)``. Decode roofline at ``batch``
+    (:func:`markets.costs.serving_cost`);
     the cost is divided by the month's serving efficiency.
     """
     hw = params.hardware
@@ -176,12 +177,18 @@ def _all_candidates(
         usd_opt, lat_opt = offer_economics(n_opt, tech, params, batch=params.hardware.serving_batch)
         base_opt = np.asarray(capability_index(n_opt, d_opt), dtype=float)
         seg_tokens = model.market_tokens_by_segment() * share * params.strategy.payback_months
-        lifetime = np.array(
-            [
-                seg_tokens @ effort(model, base_opt, np.full(nb, m), usd_opt, lat_opt)[0]
-                for m in max_mult
-            ]
-        )  # (business models, budgets)
+        n_bm = max_mult.shape[0]
+        # Every business model's effort at every budget, in one call.
+        lifetime = (
+            seg_tokens
+            @ effort(
+                model,
+                np.tile(base_opt, n_bm),
+                np.repeat(max_mult, nb),
+                np.tile(usd_opt, n_bm),
+                np.tile(lat_opt, n_bm),
+            )[0]
+        ).reshape(n_bm, nb)  # (business models, budgets)
         n_aware, d_aware = _inference_aware(model, n_opt, d_opt, lifetime)
         labels, n_all, d_all, m_all, rl_all = [], [], [], [], []
         for i, bm in enumerate(trainable):
