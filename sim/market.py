@@ -180,13 +180,12 @@ def set_prices(model: MarketModel) -> Offers:
     seen = np.zeros(j, dtype=bool)
     if last is not None and last.offers.size:
         column = {int(o): k for k, o in enumerate(last.offers.offer_ids)}
-        idx = [column.get(int(o), -1) for o in offer_ids]
-        seen = np.array([i >= 0 for i in idx], dtype=bool)
+        idx = np.array([column.get(int(o), -1) for o in offer_ids], dtype=np.intp)
+        seen = idx >= 0
         if seen.any():
             sample = c.pricing
-            probs = last.choice.pricing_probabilities[[i for i in idx if i >= 0]]
             best[:, seen] = logit_best_response_price_usd(
-                probs,
+                last.choice.pricing_probabilities[idx[seen]],
                 sample.pay_units,
                 sample.queries,
                 sample.scale_usd,
@@ -197,24 +196,28 @@ def set_prices(model: MarketModel) -> Offers:
             )
     per_unit = model.typical_queries[:, None]  # usage: 1 query; subscription: queries/month
     floor = np.where(c.subscription[:, None], 0.0, cost)
-    prices = np.empty((s, j))
-    host_markup = model.params.firms.open_weights.host_markup_frac
+    fringe = np.array([r.firm in model.fringe for r in rows], dtype=bool)
+    previous = [r.firm.prices.get(r.tier) for r in rows]
+    stepping = seen & ~fringe & np.array([p is not None for p in previous], dtype=bool)
+    # New offerings start at cost plus the initial markup; the fringe sells at cost plus
+    # its hosts' markup; the others step toward their best response.
+    prices = markup_price_usd(cost, markup_frac=model.params.market.initial_markup_frac) * per_unit
+    prices[:, fringe] = (
+        markup_price_usd(
+            cost[:, fringe], markup_frac=model.params.firms.open_weights.host_markup_frac
+        )
+        * per_unit
+    )
+    if stepping.any():
+        prices[:, stepping] = next_price_usd(
+            floor[:, stepping],
+            previous_price_usd=np.stack(
+                [p for p, ok in zip(previous, stepping, strict=True) if ok], axis=1
+            ),
+            best_response_usd=best[:, stepping],
+            damping_frac=model.params.market.price_damping_frac,
+        )
     for k, r in enumerate(rows):
-        previous = r.firm.prices.get(r.tier)
-        if r.firm in model.fringe:
-            prices[:, k] = markup_price_usd(cost[:, k], markup_frac=host_markup) * per_unit[:, 0]
-        elif seen[k] and previous is not None:
-            prices[:, k] = next_price_usd(
-                floor[:, k],
-                previous_price_usd=previous,
-                best_response_usd=best[:, k],
-                damping_frac=model.params.market.price_damping_frac,
-            )
-        else:
-            start = markup_price_usd(
-                cost[:, k], markup_frac=model.params.market.initial_markup_frac
-            )
-            prices[:, k] = start * per_unit[:, 0]
         r.firm.prices[r.tier] = prices[:, k]
     return Offers(
         offer_ids=offer_ids,
