@@ -17,6 +17,7 @@ lower the critical batch, which does not change the direction of any effect mode
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -95,6 +96,13 @@ def _checked(
     at_most: float | None = None,
 ) -> NDArray[np.float64]:
     """``value`` as a float array; ``ValueError`` unless finite and in the stated range."""
+    if type(value) in (float, int) and (
+        math.isfinite(value)
+        and (value >= 0 if allow_zero else value > 0)
+        and (at_least is None or value >= at_least)
+        and (at_most is None or value <= at_most)
+    ):
+        return np.asarray(value, dtype=float)  # the common scalar case, without array checks
     x = np.asarray(value, dtype=float)
     ok = np.isfinite(x) & ((x >= 0) if allow_zero else (x > 0))
     what = "non-negative" if allow_zero else "positive"
