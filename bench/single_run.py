@@ -1,5 +1,7 @@
 """Wall time and peak memory of one baseline run (120 months, the shipped baseline config).
 
+Measured on one core: the process is pinned to one CPU and BLAS to one thread.
+
 Usage: ``python bench/single_run.py [--repeats N]``. Prints the figures and writes them to
 ``bench/results/single_run.json`` (and appends to its history).
 """
@@ -7,6 +9,7 @@ Usage: ``python bench/single_run.py [--repeats N]``. Prints the figures and writ
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import tracemalloc
@@ -14,14 +17,19 @@ from pathlib import Path
 
 from _common import peak_rss_mib, save
 
-from experiments.config import load_config
-from experiments.runner import base_point_specs
-from sim.run import run_one
-
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "baseline.toml"
 
 
 def main() -> None:
+    # "On one core": one BLAS thread (set before numpy loads) and one CPU.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    from experiments.config import load_config
+    from experiments.runner import base_point_specs
+    from sim.run import run_one
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
@@ -44,6 +52,7 @@ def main() -> None:
         "labs": config.model.labs,
         "months": config.experiment.horizon_months,
         "repeats": args.repeats,
+        "one_core": True,
         "wall_s_median": statistics.median(walls),
         "wall_s_min": min(walls),
         "wall_s_max": max(walls),
