@@ -19,11 +19,11 @@ from numpy.typing import NDArray
 
 from agents.business import Allocation, BusinessModel
 from markets.demand import success_probability
-from markets.pricing import logit_best_response_price_usd
 from markets.testtime import testtime_gain_oom
 
 __all__ = [
     "Candidate",
+    "CustomerSample",
     "MarketView",
     "SegmentProfile",
     "blended_success",
@@ -66,16 +66,17 @@ class Candidate:
     supplier_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class MarketView:
-    """What a deciding firm observes, on a sample of ``n`` customers and ``c`` competitors.
+@dataclass(frozen=True)
+class CustomerSample:
+    """The customers a deciding firm values its projects against: ``n`` sampled customers,
+    sorted by segment, the same for every firm and every review of a run.
 
     Customer arrays are ``(n,)``; ``weight`` is how many real customers each sampled
     customer stands for; ``outside_z`` is each customer's normalised utility of the outside
     option. ``price_coef`` turns a segment price into normalised utility per unit of
     taste noise: ``a / (q v)`` (usage: ``1 / v``; subscription: ``1 / (q v)``).
     ``segment_tokens`` is ``(s,)``: tokens of a non-reasoning answer in each segment.
-    Competitors' capability, prices, latency per query and availability are ``(s, c)``.
+    What is derived from the sample alone is computed once (cached properties).
     """
 
     difficulty_kappa: NDArray[np.float64]
@@ -93,16 +94,39 @@ class MarketView:
     noise_frac: float
     nest_frac: float
     slope_per_oom: float
-    comp_kappa: NDArray[np.float64]
-    comp_price_usd: NDArray[np.float64]
-    comp_latency_s: NDArray[np.float64]
-    comp_available: NDArray[np.bool_]
     segment_tokens: NDArray[np.float64]
 
     @property
     def segment_bounds(self) -> NDArray[np.intp]:
         """``(s + 1,)`` column bounds of each segment (sampled customers are sorted by it)."""
         return np.searchsorted(self.segment, np.arange(self.n_segments + 1))
+
+    @functools.cached_property
+    def cells(self) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+        """``(s, m)`` column of each sampled customer by segment, and which cells are real
+        (segments with fewer than ``m`` sampled customers are padded)."""
+        bounds = self.segment_bounds
+        counts = np.diff(bounds)
+        offsets = np.arange(int(counts.max(initial=0)))
+        valid = offsets[None, :] < counts[:, None]
+        return np.where(valid, bounds[:-1, None] + offsets[None, :], 0), valid
+
+    @functools.cached_property
+    def ease(self) -> _Ease:
+        """Per-customer factors of task success (see :class:`_Ease`)."""
+        return _Ease(self)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketView:
+    """What a deciding firm observes: the customer sample and ``c`` competitors'
+    capability, prices, latency per query and availability, each ``(s, c)``."""
+
+    sample: CustomerSample
+    comp_kappa: NDArray[np.float64]
+    comp_price_usd: NDArray[np.float64]
+    comp_latency_s: NDArray[np.float64]
+    comp_available: NDArray[np.bool_]
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,13 +272,13 @@ class _Ease:
 
     __slots__ = ("hard", "hard_frac", "ref", "routine", "slope")
 
-    def __init__(self, view: MarketView) -> None:
-        d = view.difficulty_kappa
-        self.slope = view.slope_per_oom
+    def __init__(self, sample: CustomerSample) -> None:
+        d = sample.difficulty_kappa
+        self.slope = sample.slope_per_oom
         self.ref = float(d.mean()) if d.size else 0.0
         self.routine = self._exp(self.slope * (d - self.ref))
-        self.hard = self._exp(self.slope * (d + view.hard_extra_oom - self.ref))
-        self.hard_frac = view.hard_frac
+        self.hard = self._exp(self.slope * (d + sample.hard_extra_oom - self.ref))
+        self.hard_frac = sample.hard_frac
 
     @staticmethod
     def _exp(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -275,42 +299,25 @@ class _Ease:
         return (1.0 - h) / routine + h / hard
 
 
-def _segment_cells(view: MarketView) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
-    """``(s, m)`` column of each sampled customer by segment, and which cells are real
-    (segments with fewer than ``m`` sampled customers are padded)."""
-    bounds = view.segment_bounds
-    counts = np.diff(bounds)
-    m = int(counts.max(initial=0))
-    offsets = np.arange(m)
-    valid = offsets[None, :] < counts[:, None]
-    cols = np.where(valid, bounds[:-1, None] + offsets[None, :], 0)
-    return cols, valid
-
-
 def _competitor_denominator(
-    view: MarketView,
-    ease: _Ease,
-    kappa_shift: NDArray[np.float64],
-    cost_factor: NDArray[np.float64],
+    view: MarketView, kappa_shift: NDArray[np.float64], cost_factor: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """``(t, n)`` ``sum_c exp(z_c / lambda)`` per sampled customer at each of ``t`` moments:
     the rivals' part of the nest."""
-    t, n = kappa_shift.shape[0], view.segment.shape[0]
+    sm = view.sample
+    t, n = kappa_shift.shape[0], sm.segment.shape[0]
     if view.comp_kappa.size == 0:
         return np.zeros((t, n))
-    seg = view.segment
-    price = view.comp_price_usd.T[:, seg] * view.price_coef
-    latency = view.comp_latency_s.T[:, seg] * view.latency_value_frac_per_s
-    out = np.empty((t, n))
-    scale = 1.0 / (view.noise_frac * view.nest_frac)
-    for r in range(t):
-        z = ease.success(ease.factor(view.comp_kappa.T + kappa_shift[r])[:, seg], slice(None))
-        z -= price * cost_factor[r]
-        z -= latency
-        z *= scale
-        z = np.where(view.comp_available.T[:, seg], np.minimum(z, 700.0), -np.inf)
-        out[r] = np.exp(z).sum(axis=0)
-    return out
+    seg, ease = sm.segment, sm.ease
+    factor = ease.factor(view.comp_kappa.T[None, :, :] + kappa_shift[:, None, None])  # (t, c, s)
+    z = ease.success(factor[:, :, seg], slice(None))  # (t, c, n)
+    z -= np.multiply.outer(cost_factor, view.comp_price_usd.T[:, seg] * sm.price_coef)
+    z -= view.comp_latency_s.T[:, seg] * sm.latency_value_frac_per_s
+    z *= 1.0 / (sm.noise_frac * sm.nest_frac)
+    np.minimum(z, 700.0, out=z)
+    np.exp(z, out=z)
+    z *= view.comp_available.T[:, seg]
+    return z.sum(axis=1)
 
 
 def monthly_profit_usd(
@@ -341,6 +348,7 @@ def monthly_profit_usd(
     factors = np.atleast_1d(np.asarray(cost_factor, dtype=float))
     if shifts.shape != factors.shape:
         raise ValueError("kappa_shift and cost_factor must have the same length")
+    sm = view.sample
     t = shifts.shape[0]
     kappa = np.asarray(kappa, dtype=float)
     n_seg, k = kappa.shape
@@ -349,60 +357,62 @@ def monthly_profit_usd(
     g1, c1 = np.nonzero(sells)
     mom = np.repeat(np.arange(t), g1.shape[0])
     g, cand = np.tile(g1, t), np.tile(c1, t)  # (P,) segment and candidate of each pair
-    cols, valid = _segment_cells(view)
+    cols, valid = sm.cells
     cells = cols[g]  # (P, m) sampled customer of each cell
-
-    def cell(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        return x[cells]
-
-    ease = _Ease(view)
-    denom = _competitor_denominator(view, ease, shifts, factors)[mom[:, None], cells]
-    succ = ease.success(ease.factor(kappa[g, cand])[:, None], cells)  # (P, m)
+    lam = sm.nest_frac
+    denom = _competitor_denominator(view, shifts, factors)[mom[:, None], cells]
+    succ = sm.ease.success(sm.ease.factor(kappa[g, cand])[:, None], cells)  # (P, m)
     latency = np.asarray(latency_s_per_query, dtype=float)[g, cand]
-    lam = view.nest_frac
     # Utility over the nest's scale, -inf where a pair's customer is padding.
-    base = np.where(
-        valid[g],
-        (succ - latency[:, None] * cell(view.latency_value_frac_per_s)) / (view.noise_frac * lam),
-        -np.inf,
-    )
-    coef = cell(view.price_coef) / (view.noise_frac * lam)
-    a, q, scale = cell(view.pay_units), cell(view.queries), cell(view.scale_usd)
-    weight = np.where(valid[g], cell(view.weight), 0.0)
-    outside = np.exp(cell(view.outside_z))
+    succ -= latency[:, None] * sm.latency_value_frac_per_s[cells]
+    base = np.where(valid[g], succ / (sm.noise_frac * lam), -np.inf)
+    coef = sm.price_coef[cells] / (sm.noise_frac * lam)
+    a, q = sm.pay_units[cells], sm.queries[cells]
+    a_over_s = a / sm.scale_usd[cells]
+    weight = np.where(valid[g], sm.weight[cells], 0.0)
+    outside = np.exp(sm.outside_z[cells])
     cost = np.asarray(usd_per_query, dtype=float)[g, cand] * factors[mom]  # (P,)
     # Start from twice the cost of a segment's typical purchase, then take geometrically
     # damped steps along the first-order condition: the price moves to the geometric mean
     # of itself and the best response, so a start orders of magnitude off converges
     # without overshooting (arithmetic steps from a near-monopoly's tiny start price
     # overshoot to prices nobody pays).
-    typical = (np.where(valid, view.pay_units[cols] / view.queries[cols], 0.0)).sum(
-        axis=1
-    ) / np.maximum(valid.sum(axis=1), 1)
+    typical = np.where(valid, sm.pay_units[cols] / sm.queries[cols], 0.0).sum(axis=1)
+    typical /= np.maximum(valid.sum(axis=1), 1)
     price = 2.0 * cost / np.maximum(typical[g], 1e-300)
 
     def shares(price: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """Nested-logit share of each pair's candidate alone against the rivals, and its
-        share of the nest, ``(P, m)``."""
+        """Nested-logit share ``P`` of each pair's candidate alone against the rivals
+        ``(P, m)``, and ``-dP/dp / (P a / s)``, ``1/lambda - (1/lambda - 1) P|nest - P``,
+        written as ``rivals|nest / lambda + P|nest * outside`` so that it keeps full
+        precision when ``P`` is near 1."""
         e = price[:, None] * coef
         np.subtract(base, e, out=e)
         np.minimum(e, 700.0, out=e)
         np.exp(e, out=e)
         d = denom + e
-        conditional = e / np.maximum(d, 1e-300)  # 0 where nobody in the nest is sold
-        dl = d**lam
-        dl /= outside + dl
-        dl *= conditional
-        return dl, conditional
+        np.maximum(d, 1e-300, out=d)  # 0 only where nothing in the nest is sold
+        nest = d**lam
+        total = outside + nest
+        e /= d  # P|nest
+        slope = denom / d
+        slope *= 1.0 / lam
+        slope += e * outside / total
+        e *= nest / total  # P = P|nest * P(nest)
+        return e, slope
 
     for _ in range(iterations):
-        prob, conditional = shares(price)
-        target = logit_best_response_price_usd(
-            prob, a, q, scale, cost, nest_frac=lam, conditional=conditional
-        )  # one price per pair: the sums run along each row
-        price = np.where(
-            np.isfinite(target) & (target > 0), np.sqrt(price * np.maximum(target, 1e-300)), price
-        )
+        prob, slope = shares(price)
+        # Logit first-order condition, one price per pair (see
+        # :func:`markets.pricing.logit_best_response_price_usd`):
+        # p = (sum P a + c sum D q a / s) / sum D a a / s with D = P * slope.
+        slope *= prob
+        slope *= a_over_s
+        curvature = (slope * a).sum(axis=1)
+        target = (prob * a).sum(axis=1) + cost * (slope * q).sum(axis=1)
+        ok = (curvature > 0) & (target > 0)  # else no demand to price against: keep
+        target = np.where(ok, target, 1.0) / np.where(ok, curvature, 1.0)
+        price = np.where(ok, np.sqrt(price * target), price)
     prob, _ = shares(price)
     margin = price[:, None] * a - cost[:, None] * q
     per_pair = (prob * margin * weight).sum(axis=1)  # no BLAS: its threads contend
@@ -443,7 +453,7 @@ def value_candidates(
     if not options:
         return np.empty(0), 0.0
     kappa = np.stack([c.kappa for c in options], axis=1)  # (s, k)
-    per_query = view.segment_tokens[:, None] * np.stack(
+    per_query = view.sample.segment_tokens[:, None] * np.stack(
         [c.inference_multiplier for c in options], axis=1
     )  # (s, k)
     cost = per_query * np.array([c.usd_per_token for c in options])

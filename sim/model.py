@@ -92,7 +92,7 @@ class MarketModel(mesa.Model):
         self.cumulative_training_usd = 0.0
         self.cumulative_inference_usd = 0.0
         #: Memoised pure computations shared by the firms' decisions (see sim.projects).
-        self.memo: dict[str, dict[Any, Any]] = {}
+        self.memo: dict[str, Any] = {}
         self._model_ids = 0
         demand = self.params.demand
         self.customers = CustomerPopulation(

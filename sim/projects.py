@@ -14,7 +14,13 @@ from numpy.typing import ArrayLike
 
 from agents.business import Allocation, BusinessModel, Offers
 from agents.firms import Firm
-from agents.strategy import Candidate, MarketView, SegmentProfile, reasoning_effort
+from agents.strategy import (
+    Candidate,
+    CustomerSample,
+    MarketView,
+    SegmentProfile,
+    reasoning_effort,
+)
 from markets.costs import HOURS_PER_MONTH, serving_cost
 from markets.scaling import capability_index, compute_optimal, inference_optimal
 from sim.params import ModelParams, regime_tradeoff
@@ -25,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "build_candidates",
+    "customer_sample",
     "effort",
     "incumbent_candidate",
     "market_view",
@@ -367,43 +374,48 @@ def incumbent_candidate(model: MarketModel, firm: Firm) -> Candidate | None:
     return None
 
 
+def customer_sample(model: MarketModel) -> CustomerSample:
+    """The valuation sample of customers (``strategy.valuation_customers`` of them), built
+    once per run: every firm values its projects against the same customers."""
+    sample = model.memo.get("customer_sample")
+    if sample is None:
+        c, cols, demand = model.customers, model.valuation_columns, model.params.demand
+        sample = model.memo["customer_sample"] = CustomerSample(
+            difficulty_kappa=c.difficulty_kappa[cols],
+            hard_frac=c.hard_frac[cols],
+            hard_extra_oom=c.hard_extra_oom[cols],
+            latency_value_frac_per_s=c.latency_value_frac_per_s[cols],
+            outside_z=c.outside_value_frac[cols] / demand.choice_noise_frac,
+            segment=c.segment[cols],
+            pay_units=c.pay_units[cols],
+            queries=c.queries_per_month[cols],
+            scale_usd=c.scale_usd[cols],
+            price_coef=c.price_coef[cols],
+            weight=c.segment_weights(cols),
+            n_segments=c.n_segments,
+            noise_frac=demand.choice_noise_frac,
+            nest_frac=demand.nest_frac,
+            slope_per_oom=demand.success_slope_per_oom,
+            segment_tokens=c.tokens_per_query,
+        )
+    return sample
+
+
 def market_view(model: MarketModel, offers: Offers | None, *, exclude_firm: int) -> MarketView:
     """What a firm observes: the valuation sample of customers and its rivals' offerings."""
     c = model.customers
-    cols = model.valuation_columns
-    demand = model.params.demand
     if offers is None or offers.size == 0:
-        offers_kappa = np.zeros((c.n_segments, 0))
-        price = np.zeros((c.n_segments, 0))
-        latency = np.zeros((c.n_segments, 0))
-        available = np.zeros((c.n_segments, 0), dtype=bool)
-    else:
-        keep = offers.firm_ids != exclude_firm
-        offers_kappa = offers.kappa[:, keep]
-        price = offers.price_usd[:, keep]
-        latency = offers.per_query(offers.latency_s_per_token, c.tokens_per_query)[:, keep]
-        available = offers.available[:, keep]
+        empty = np.zeros((c.n_segments, 0))
+        return MarketView(
+            customer_sample(model), empty, empty, empty, np.zeros(empty.shape, dtype=bool)
+        )
+    keep = offers.firm_ids != exclude_firm
     return MarketView(
-        difficulty_kappa=c.difficulty_kappa[cols],
-        hard_frac=c.hard_frac[cols],
-        hard_extra_oom=c.hard_extra_oom[cols],
-        latency_value_frac_per_s=c.latency_value_frac_per_s[cols],
-        outside_z=c.outside_value_frac[cols] / demand.choice_noise_frac,
-        segment=c.segment[cols],
-        pay_units=c.pay_units[cols],
-        queries=c.queries_per_month[cols],
-        scale_usd=c.scale_usd[cols],
-        price_coef=c.price_coef[cols],
-        weight=c.segment_weights(cols),
-        n_segments=c.n_segments,
-        noise_frac=demand.choice_noise_frac,
-        nest_frac=demand.nest_frac,
-        slope_per_oom=demand.success_slope_per_oom,
-        comp_kappa=offers_kappa,
-        comp_price_usd=price,
-        comp_latency_s=latency,
-        comp_available=available,
-        segment_tokens=c.tokens_per_query,
+        sample=customer_sample(model),
+        comp_kappa=offers.kappa[:, keep],
+        comp_price_usd=offers.price_usd[:, keep],
+        comp_latency_s=offers.per_query(offers.latency_s_per_token, c.tokens_per_query)[:, keep],
+        comp_available=offers.available[:, keep],
     )
 
 

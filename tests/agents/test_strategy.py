@@ -12,6 +12,7 @@ from agents.policies import funding_offer_usd
 from agents.strategy import (
     EFFORT_STEPS_PER_OOM,
     Candidate,
+    CustomerSample,
     MarketView,
     SegmentProfile,
     blended_success,
@@ -120,7 +121,7 @@ def _view(s: int = 2, n_per: int = 50, competitors: int = 1) -> MarketView:
     seg = np.repeat(np.arange(s), n_per)
     q = np.full(n, 100.0)
     v = np.full(n, 1.0)
-    return MarketView(
+    sample = CustomerSample(
         difficulty_kappa=rng.normal(26.0, 0.5, n),
         hard_frac=np.full(n, 0.2),
         hard_extra_oom=np.full(n, 1.0),
@@ -136,11 +137,14 @@ def _view(s: int = 2, n_per: int = 50, competitors: int = 1) -> MarketView:
         noise_frac=0.1,
         nest_frac=0.5,
         slope_per_oom=2.0,
+        segment_tokens=np.full(s, 1000.0),
+    )
+    return MarketView(
+        sample=sample,
         comp_kappa=np.full((s, competitors), 26.5),
         comp_price_usd=np.full((s, competitors), 0.2),
         comp_latency_s=np.zeros((s, competitors)),
         comp_available=np.ones((s, competitors), dtype=bool),
-        segment_tokens=np.full(s, 1000.0),
     )
 
 
