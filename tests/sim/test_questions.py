@@ -135,8 +135,9 @@ def test_routing_moves_volume_to_small_models() -> None:
 
 def test_faster_progress_makes_wrappers_rebuild_more_often() -> None:
     # Scaffolding loses its edge with every OOM the frontier gains, so with faster
-    # progress a wrapper must pay to rebuild it more often to keep up.
-    t = _question("wrappers", replications=5, months=72)  # halving 16, 8, 4 months
+    # progress a wrapper must pay to rebuild it more often to keep up. The gap opens as
+    # the frontier pulls away, so the run is the full ten years.
+    t = _question("wrappers", replications=8, months=120)  # halving 16, 8, 4 months
     keys = ["point_id", "replicate", "firm_id"]
     wrapper_months = t["firms"].filter(pl.col("business_model") == "wrapper").select(keys)
     launches = (
