@@ -416,8 +416,8 @@ def monthly_profit_usd(
     prob, _ = shares(price)
     margin = price[:, None] * a - cost[:, None] * q
     per_pair = (prob * margin * weight).sum(axis=1)  # no BLAS: its threads contend
-    profit = np.bincount(mom * k + cand, per_pair, t * k)
-    return profit if np.ndim(kappa_shift) or np.ndim(cost_factor) else profit[:k]
+    profit = np.bincount(mom * k + cand, per_pair, t * k).reshape(t, k)
+    return profit if np.ndim(kappa_shift) or np.ndim(cost_factor) else profit[0]
 
 
 def value_candidates(

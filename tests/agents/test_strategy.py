@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -17,6 +19,7 @@ from agents.strategy import (
     SegmentProfile,
     blended_success,
     choose_project,
+    monthly_profit_usd,
     reasoning_effort,
     value_candidates,
 )
@@ -207,6 +210,75 @@ def test_fixed_costs_come_off_every_option_and_the_incumbent() -> None:
     )
     assert base[0] - fixed[0] == pytest.approx(keep - keep_fixed)
     assert keep - keep_fixed > 1e6 * 20  # 24 discounted months
+
+
+def _restricted(view: MarketView, segment: int) -> MarketView:
+    """The same view with only one segment's sampled customers."""
+    sm = view.sample
+    keep = sm.segment == segment
+    per_customer = {
+        f: getattr(sm, f)[keep]
+        for f in sm.__dataclass_fields__
+        if isinstance(getattr(sm, f), np.ndarray) and getattr(sm, f).shape == keep.shape
+    }
+    return MarketView(
+        sample=dataclasses.replace(sm, **per_customer),
+        comp_kappa=view.comp_kappa,
+        comp_price_usd=view.comp_price_usd,
+        comp_latency_s=view.comp_latency_s,
+        comp_available=view.comp_available,
+    )
+
+
+@pytest.mark.parametrize("n_per", [[7, 3, 5], [4, 4, 4]])
+def test_a_segment_only_candidate_is_valued_on_its_segment_alone(n_per: list[int]) -> None:
+    # Segments of unequal size are padded in the pair layout; padding must not count.
+    view = _view(s=3, n_per=max(n_per), competitors=2)
+    sm = view.sample
+    keep = np.concatenate([np.flatnonzero(sm.segment == g)[:n] for g, n in enumerate(n_per)])
+    fields = {
+        f: getattr(sm, f)[keep]
+        for f in sm.__dataclass_fields__
+        if isinstance(getattr(sm, f), np.ndarray) and getattr(sm, f).shape == sm.segment.shape
+    }
+    view = MarketView(
+        dataclasses.replace(sm, **fields),
+        view.comp_kappa,
+        view.comp_price_usd,
+        view.comp_latency_s,
+        view.comp_available,
+    )
+    kappa = np.full((3, 2), 26.8)
+    cost = np.full((3, 2), 0.01)
+    lat = np.zeros((3, 2))
+    moments = dict(kappa_shift=[0.0, 1.0], cost_factor=[1.0, 0.5])
+    both = monthly_profit_usd(kappa, cost, lat, np.array([1, -1]), view, **moments)
+    alone = monthly_profit_usd(
+        kappa[:, :1], cost[:, :1], lat[:, :1], np.array([1]), _restricted(view, 1), **moments
+    )
+    np.testing.assert_allclose(both[:, 0], alone[:, 0], rtol=1e-12)
+    assert np.all(both[:, 1] > both[:, 0])  # selling everywhere beats one segment
+
+
+def test_a_worse_outside_option_makes_a_candidate_worth_more() -> None:
+    view = _view(s=1, n_per=20, competitors=1)
+    args = (np.full((1, 1), 27.0), np.full((1, 1), 0.01), np.zeros((1, 1)), np.array([-1]))
+    sm = view.sample
+    profits = [
+        monthly_profit_usd(
+            *args,
+            MarketView(
+                dataclasses.replace(sm, outside_z=np.full(20, z)),
+                view.comp_kappa,
+                view.comp_price_usd,
+                view.comp_latency_s,
+                view.comp_available,
+            ),
+        )[0]
+        for z in (5.0, 2.0, 0.0)
+    ]
+    assert np.all(np.isfinite(profits))
+    assert profits[0] < profits[1] < profits[2]
 
 
 def test_choice_is_greedy_without_noise_and_never_picks_the_impossible() -> None:
