@@ -25,6 +25,7 @@ __all__ = [
     "Candidate",
     "CustomerSample",
     "MarketView",
+    "Rivals",
     "SegmentProfile",
     "blended_success",
     "choose_project",
@@ -117,16 +118,51 @@ class CustomerSample:
         return _Ease(self)
 
 
+@dataclass(frozen=True)
+class Rivals:
+    """The offerings on sale this month as deciding firms see them: capability, price,
+    latency per query and availability, each ``(s, c)``. Shared by every firm deciding
+    this month; each firm leaves its own offerings out (:attr:`MarketView.own`)."""
+
+    kappa: NDArray[np.float64]
+    price_usd: NDArray[np.float64]
+    latency_s: NDArray[np.float64]
+    available: NDArray[np.bool_]
+
+    def nest_terms(
+        self,
+        sample: CustomerSample,
+        kappa_shift: NDArray[np.float64],
+        cost_factor: NDArray[np.float64],
+    ) -> NDArray[np.float64]:
+        """``(t, c, n)`` each offering's ``exp(z / lambda)`` for each sampled customer at
+        each of ``t`` moments (capability raised by ``kappa_shift``, prices scaled by
+        ``cost_factor``); 0 where it is not sold. Memoised per sample and moments."""
+        key = (id(sample), kappa_shift.tobytes(), cost_factor.tobytes())
+        cache = self.__dict__.setdefault("_nest_terms", {})
+        if key not in cache:
+            seg, ease = sample.segment, sample.ease
+            factor = ease.factor(self.kappa.T[None, :, :] + kappa_shift[:, None, None])
+            z = ease.success(factor[:, :, seg], slice(None))  # (t, c, n)
+            z -= np.multiply.outer(cost_factor, self.price_usd.T[:, seg] * sample.price_coef)
+            z -= self.latency_s.T[:, seg] * sample.latency_value_frac_per_s
+            z *= 1.0 / (sample.noise_frac * sample.nest_frac)
+            np.minimum(z, 700.0, out=z)
+            np.exp(z, out=z)
+            z *= self.available.T[:, seg]
+            cache.clear()  # one sample and one set of moments at a time
+            cache[key] = z
+        return cache[key]
+
+
 @dataclass(frozen=True, slots=True)
 class MarketView:
-    """What a deciding firm observes: the customer sample and ``c`` competitors'
-    capability, prices, latency per query and availability, each ``(s, c)``."""
+    """What a deciding firm observes: the customer sample and its rivals, i.e. the
+    month's offerings except its own (``own``, ``(c,)``; None: it sells nothing)."""
 
     sample: CustomerSample
-    comp_kappa: NDArray[np.float64]
-    comp_price_usd: NDArray[np.float64]
-    comp_latency_s: NDArray[np.float64]
-    comp_available: NDArray[np.bool_]
+    rivals: Rivals
+    own: NDArray[np.bool_] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,20 +340,13 @@ def _competitor_denominator(
 ) -> NDArray[np.float64]:
     """``(t, n)`` ``sum_c exp(z_c / lambda)`` per sampled customer at each of ``t`` moments:
     the rivals' part of the nest."""
-    sm = view.sample
-    t, n = kappa_shift.shape[0], sm.segment.shape[0]
-    if view.comp_kappa.size == 0:
+    t, n = kappa_shift.shape[0], view.sample.segment.shape[0]
+    if view.rivals.kappa.size == 0:
         return np.zeros((t, n))
-    seg, ease = sm.segment, sm.ease
-    factor = ease.factor(view.comp_kappa.T[None, :, :] + kappa_shift[:, None, None])  # (t, c, s)
-    z = ease.success(factor[:, :, seg], slice(None))  # (t, c, n)
-    z -= np.multiply.outer(cost_factor, view.comp_price_usd.T[:, seg] * sm.price_coef)
-    z -= view.comp_latency_s.T[:, seg] * sm.latency_value_frac_per_s
-    z *= 1.0 / (sm.noise_frac * sm.nest_frac)
-    np.minimum(z, 700.0, out=z)
-    np.exp(z, out=z)
-    z *= view.comp_available.T[:, seg]
-    return z.sum(axis=1)
+    terms = view.rivals.nest_terms(view.sample, kappa_shift, cost_factor)
+    if view.own is not None and view.own.any():
+        terms = terms[:, ~view.own, :]
+    return terms.sum(axis=1)
 
 
 def monthly_profit_usd(

@@ -18,6 +18,7 @@ from agents.strategy import (
     Candidate,
     CustomerSample,
     MarketView,
+    Rivals,
     SegmentProfile,
     reasoning_effort,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "incumbent_candidate",
     "market_view",
     "offer_economics",
+    "rivals",
     "segment_profile",
     "training_plan",
     "wholesale_usd_per_token",
@@ -401,22 +403,30 @@ def customer_sample(model: MarketModel) -> CustomerSample:
     return sample
 
 
-def market_view(model: MarketModel, offers: Offers | None, *, exclude_firm: int) -> MarketView:
-    """What a firm observes: the valuation sample of customers and its rivals' offerings."""
+def rivals(model: MarketModel, offers: Offers | None) -> Rivals:
+    """This month's offerings as deciding firms see them (built once per set of offers)."""
     c = model.customers
+    cached = model.memo.get("rivals")
+    if cached is not None and cached[0] is offers:
+        return cached[1]
     if offers is None or offers.size == 0:
         empty = np.zeros((c.n_segments, 0))
-        return MarketView(
-            customer_sample(model), empty, empty, empty, np.zeros(empty.shape, dtype=bool)
+        built = Rivals(empty, empty, empty, np.zeros(empty.shape, dtype=bool))
+    else:
+        built = Rivals(
+            kappa=offers.kappa,
+            price_usd=offers.price_usd,
+            latency_s=offers.per_query(offers.latency_s_per_token, c.tokens_per_query),
+            available=offers.available,
         )
-    keep = offers.firm_ids != exclude_firm
-    return MarketView(
-        sample=customer_sample(model),
-        comp_kappa=offers.kappa[:, keep],
-        comp_price_usd=offers.price_usd[:, keep],
-        comp_latency_s=offers.per_query(offers.latency_s_per_token, c.tokens_per_query)[:, keep],
-        comp_available=offers.available[:, keep],
-    )
+    model.memo["rivals"] = (offers, built)
+    return built
+
+
+def market_view(model: MarketModel, offers: Offers | None, *, exclude_firm: int) -> MarketView:
+    """What a firm observes: the valuation sample of customers and its rivals' offerings."""
+    own = None if offers is None or offers.size == 0 else offers.firm_ids == exclude_firm
+    return MarketView(sample=customer_sample(model), rivals=rivals(model, offers), own=own)
 
 
 def firm_can_train(firm: Firm) -> bool:

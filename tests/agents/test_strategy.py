@@ -16,6 +16,7 @@ from agents.strategy import (
     Candidate,
     CustomerSample,
     MarketView,
+    Rivals,
     SegmentProfile,
     blended_success,
     choose_project,
@@ -144,10 +145,12 @@ def _view(s: int = 2, n_per: int = 50, competitors: int = 1) -> MarketView:
     )
     return MarketView(
         sample=sample,
-        comp_kappa=np.full((s, competitors), 26.5),
-        comp_price_usd=np.full((s, competitors), 0.2),
-        comp_latency_s=np.zeros((s, competitors)),
-        comp_available=np.ones((s, competitors), dtype=bool),
+        rivals=Rivals(
+            kappa=np.full((s, competitors), 26.5),
+            price_usd=np.full((s, competitors), 0.2),
+            latency_s=np.zeros((s, competitors)),
+            available=np.ones((s, competitors), dtype=bool),
+        ),
     )
 
 
@@ -203,6 +206,22 @@ def test_more_rivals_lower_a_project_value() -> None:
     assert many[0] < one[0]
 
 
+def test_a_firms_own_offerings_are_not_its_rivals() -> None:
+    view = _view(competitors=3)
+    r = view.rivals
+    first, rest = slice(0, 1), slice(1, None)
+    fewer = Rivals(
+        r.kappa[:, rest], r.price_usd[:, rest], r.latency_s[:, rest], r.available[:, rest]
+    )
+    r.kappa[:, first] = 28.0  # the firm's own, strong offering
+    own = MarketView(view.sample, r, own=np.array([True, False, False]))
+    with_own, _ = _values([_candidate()], own)
+    without, _ = _values([_candidate()], MarketView(view.sample, fewer))
+    np.testing.assert_allclose(with_own, without, rtol=1e-12)
+    against_all, _ = _values([_candidate()], MarketView(view.sample, r))
+    assert against_all[0] < with_own[0]
+
+
 def test_fixed_costs_come_off_every_option_and_the_incumbent() -> None:
     base, keep = _values([_candidate()], incumbent=_candidate(kappa=26.0))
     fixed, keep_fixed = _values(
@@ -221,13 +240,7 @@ def _restricted(view: MarketView, segment: int) -> MarketView:
         for f in sm.__dataclass_fields__
         if isinstance(getattr(sm, f), np.ndarray) and getattr(sm, f).shape == keep.shape
     }
-    return MarketView(
-        sample=dataclasses.replace(sm, **per_customer),
-        comp_kappa=view.comp_kappa,
-        comp_price_usd=view.comp_price_usd,
-        comp_latency_s=view.comp_latency_s,
-        comp_available=view.comp_available,
-    )
+    return MarketView(sample=dataclasses.replace(sm, **per_customer), rivals=view.rivals)
 
 
 @pytest.mark.parametrize("n_per", [[7, 3, 5], [4, 4, 4]])
@@ -241,13 +254,7 @@ def test_a_segment_only_candidate_is_valued_on_its_segment_alone(n_per: list[int
         for f in sm.__dataclass_fields__
         if isinstance(getattr(sm, f), np.ndarray) and getattr(sm, f).shape == sm.segment.shape
     }
-    view = MarketView(
-        dataclasses.replace(sm, **fields),
-        view.comp_kappa,
-        view.comp_price_usd,
-        view.comp_latency_s,
-        view.comp_available,
-    )
+    view = MarketView(dataclasses.replace(sm, **fields), view.rivals)
     kappa = np.full((3, 2), 26.8)
     cost = np.full((3, 2), 0.01)
     lat = np.zeros((3, 2))
@@ -267,13 +274,7 @@ def test_a_worse_outside_option_makes_a_candidate_worth_more() -> None:
     profits = [
         monthly_profit_usd(
             *args,
-            MarketView(
-                dataclasses.replace(sm, outside_z=np.full(20, z)),
-                view.comp_kappa,
-                view.comp_price_usd,
-                view.comp_latency_s,
-                view.comp_available,
-            ),
+            MarketView(dataclasses.replace(sm, outside_z=np.full(20, z)), view.rivals),
         )[0]
         for z in (5.0, 2.0, 0.0)
     ]
