@@ -341,7 +341,7 @@ class CustomerPopulation(mesa.Agent):
                     continue  # nothing on sale here: everyone keeps the outside option
                 # z = (p_success - price * a/(q v) - latency * latency_frac) / noise
                 z = np.multiply.outer(offers.price_usd[g, cols], self._price_z[lo:hi])
-                z += np.multiply.outer(latency[g, cols], self._latency_z[lo:hi])
+                z += (latency[g, cols] * self._latency_z[lo])[:, None]  # one value a segment
                 np.subtract(self._success[k][g].take(offers.kappa[g, cols]), z, out=z)
                 z_all[cols, lo:hi] = z
                 a, b = self._pricing_ranges[g]
