@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.business import Offers
-from markets.demand import draw_choices, logit
+from markets.demand import draw_choices, logit, odds, success_from_odds
 
 __all__ = ["Choice", "CustomerPopulation", "SegmentLike"]
 
@@ -395,10 +395,8 @@ class _SuccessRows:
     """Success rates over the taste noise of models of capability ``kappa`` for one
     segment's customers on one work stream, ``(m, w)``, cached by capability.
 
-    With ``e_t = exp(slope * (d_t - ref))`` per customer and ``c = exp(-slope * (kappa -
-    ref))`` per model, ``p(kappa - d_t) = 1 / (1 + e_t c)``: a new row costs no
-    exponential per customer. Exponents are clipped to +-700, where the rates are 0 or 1
-    to machine precision anyway. A model's capability in a segment changes only when its
+    In odds form (:func:`markets.demand.success_from_odds`) a new row costs no exponential
+    per customer. A model's capability in a segment changes only when its
     reasoning effort does, so most rows are reused; rows of capabilities not asked for in
     the last call are overwritten.
     """
@@ -418,19 +416,12 @@ class _SuccessRows:
     ) -> _SuccessRows:
         """From ``(t, w)`` term weights and difficulties (see ``_success_terms``)."""
         ref = float(difficulty.mean()) if difficulty.size else 0.0
-        ease = np.exp(np.clip(slope_per_oom * (difficulty - ref), -700.0, 700.0))
-        return cls(weight, ease, ref, slope_per_oom)
+        return cls(weight, odds(slope_per_oom * (difficulty - ref)), ref, slope_per_oom)
 
     def compute(self, kappa: NDArray[np.float64]) -> NDArray[np.float64]:
         """``(m, w)`` rates for ``(m,)`` capabilities, uncached."""
-        c = np.exp(np.clip(-self._slope * (np.asarray(kappa) - self._ref), -700.0, 700.0))
-        out = np.zeros((c.shape[0], self._ease.shape[1]))
-        for weight, ease in zip(self._weight, self._ease, strict=True):
-            term = np.multiply.outer(c, ease)
-            term += 1.0
-            np.divide(weight, term, out=term)
-            out += term
-        return out
+        factor = odds(-self._slope * (np.asarray(kappa) - self._ref))[:, None]
+        return success_from_odds(factor, self._ease, self._weight)
 
     def take(self, kappa: NDArray[np.float64]) -> NDArray[np.float64]:
         """``(m, w)`` rates for ``(m,)`` capabilities (a new array)."""

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.business import Allocation, BusinessModel
-from markets.demand import success_probability
+from markets.demand import odds, success_from_odds, success_probability
 from markets.testtime import testtime_gain_oom
 
 __all__ = [
@@ -298,13 +298,9 @@ def blended_success(
 
 
 class _Ease:
-    """Task success without an exponential per customer.
-
-    With ``e_i = exp(slope * (d_i - ref))`` per customer (routine and hard work) and
-    ``f = exp(-slope * (kappa - ref))`` per model, ``p(kappa - d_i) = 1 / (1 + e_i f)``:
-    :func:`blended_success` for many models costs a few multiplications per cell.
-    Exponents are clipped to +-700, where the rates are 0 or 1 to machine precision.
-    """
+    """Task success without an exponential per customer: the sample's routine and hard
+    work in odds form (:func:`markets.demand.odds`), so :func:`blended_success` for many
+    models costs a few multiplications per cell."""
 
     __slots__ = ("hard", "hard_frac", "ref", "routine", "slope")
 
@@ -312,27 +308,19 @@ class _Ease:
         d = sample.difficulty_kappa
         self.slope = sample.slope_per_oom
         self.ref = float(d.mean()) if d.size else 0.0
-        self.routine = self._exp(self.slope * (d - self.ref))
-        self.hard = self._exp(self.slope * (d + sample.hard_extra_oom - self.ref))
+        self.routine = odds(self.slope * (d - self.ref))
+        self.hard = odds(self.slope * (d + sample.hard_extra_oom - self.ref))
         self.hard_frac = sample.hard_frac
-
-    @staticmethod
-    def _exp(x: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.exp(np.clip(x, -700.0, 700.0))
 
     def factor(self, kappa: NDArray[np.float64]) -> NDArray[np.float64]:
         """``exp(-slope * (kappa - ref))``, same shape as ``kappa``."""
-        return self._exp(-self.slope * (np.asarray(kappa, dtype=float) - self.ref))
+        return odds(-self.slope * (np.asarray(kappa, dtype=float) - self.ref))
 
     def success(self, factor: NDArray[np.float64], cells: NDArray[np.intp] | slice):
         """Blended success rate of models with ``factor`` (broadcast against the cells)
         for the customers at ``cells`` of the view's sample."""
         h = self.hard_frac[cells]
-        routine = self.routine[cells] * factor
-        routine += 1.0
-        hard = self.hard[cells] * factor
-        hard += 1.0
-        return (1.0 - h) / routine + h / hard
+        return success_from_odds(factor, (self.routine[cells], self.hard[cells]), (1.0 - h, h))
 
 
 def _competitor_denominator(

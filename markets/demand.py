@@ -8,6 +8,8 @@ never an input row: it has utility 0 and is added inside :func:`logit`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -16,7 +18,9 @@ __all__ = [
     "draw_choices",
     "logit",
     "logsum_surplus_usd",
+    "odds",
     "sample_choices",
+    "success_from_odds",
     "success_probability",
     "utility_usd",
 ]
@@ -55,6 +59,46 @@ def success_probability(
         np.exp(x, out=x)
     x += 1.0
     return np.reciprocal(x, out=x)
+
+
+def odds(exponent: ArrayLike) -> NDArray[np.float64]:
+    """``exp(exponent)`` with the exponent clipped to +-700: a factor of task success in
+    odds form (see :func:`success_from_odds`).
+
+    With ``e_i = odds(slope * (d_i - ref))`` per task and ``f = odds(-slope * (kappa -
+    ref))`` per model, :func:`success_probability` is ``1 / (1 + e_i f)`` for any
+    reference ``ref``: many models against many tasks then cost no exponential per pair.
+    Past +-700 the rates are 0 or 1 to machine precision anyway.
+
+    Examples
+    --------
+    >>> e, f = odds(2.0 * (26.0 - 25.0)), odds(-2.0 * (27.0 - 25.0))
+    >>> round(float(1.0 / (1.0 + e * f)), 12) == round(float(success_probability(27.0, 26.0)), 12)
+    True
+    """
+    return np.exp(np.clip(exponent, -700.0, 700.0))
+
+
+def success_from_odds(
+    factor: ArrayLike, task_odds: Sequence[ArrayLike], weights: Sequence[ArrayLike]
+) -> NDArray[np.float64]:
+    """``sum_t weights_t / (1 + task_odds_t * factor)``: a success rate blended over kinds
+    of work ``t`` (routine and hard), each weighted, for models with odds ``factor``.
+
+    Arrays broadcast: e.g. ``factor`` ``(m, 1)`` against ``(n,)`` task odds gives ``(m, n)``.
+    """
+    out = None
+    for task, weight in zip(task_odds, weights, strict=True):
+        term = np.asarray(np.multiply(task, factor), dtype=float)  # 0-d stays an array
+        term += 1.0
+        np.divide(weight, term, out=term)
+        if out is None:
+            out = term
+        else:
+            out += term
+    if out is None:
+        raise ValueError("success_from_odds needs at least one kind of work")
+    return out
 
 
 def utility_usd(

@@ -12,7 +12,9 @@ from markets.demand import (
     draw_choices,
     logit,
     logsum_surplus_usd,
+    odds,
     sample_choices,
+    success_from_odds,
     success_probability,
 )
 
@@ -101,3 +103,16 @@ def test_success_probability_is_monotone_and_bounded(gap: float, slope: float) -
 def test_success_probability_extremes_do_not_warn() -> None:
     p = success_probability(np.array([-1e4, 1e4]), 0.0)
     assert p.tolist() == [0.0, 1.0]
+
+
+@given(st.floats(15, 45), st.floats(15, 45), st.floats(0.1, 5), st.floats(0, 1), st.floats(0, 4))
+def test_success_from_odds_is_the_blended_logistic(
+    kappa: float, difficulty: float, slope: float, hard: float, extra: float
+) -> None:
+    ref = 30.0  # any reference gives the same rates
+    task = [odds(slope * (difficulty - ref)), odds(slope * (difficulty + extra - ref))]
+    rate = success_from_odds(odds(-slope * (kappa - ref)), task, [1.0 - hard, hard])
+    expected = (1.0 - hard) * success_probability(
+        kappa, difficulty, slope_per_oom=slope
+    ) + hard * success_probability(kappa, difficulty + extra, slope_per_oom=slope)
+    np.testing.assert_allclose(rate, expected, rtol=1e-9, atol=1e-300)
