@@ -18,7 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from agents.business import Offers
-from markets.demand import draw_choices, logit, odds, success_from_odds
+from markets.demand import draw_choices, odds, success_from_odds
+from markets.pricing import nest_best_response_sums
 
 __all__ = ["Choice", "CustomerPopulation", "SegmentLike"]
 
@@ -56,9 +57,10 @@ class Choice:
         subscription segments): revenue is ``price * pay_units``.
     spend_usd
         ``(j,)`` what customers paid each offering, summed customer by customer.
-    pricing_probabilities
-        ``(j, m)`` choice probabilities on the pricing sample (see
-        :attr:`CustomerPopulation.pricing`): the demand each firm faced.
+    pricing_sums
+        ``(3, s, j)`` the demand each offering faced on the pricing sample (see
+        :attr:`CustomerPopulation.pricing`), as the cost-free sums of its first-order
+        condition (:func:`markets.pricing.best_response_sums`).
     surplus_usd
         Expected consumer surplus (logit log-sum, switching costs included).
     adopters_frac
@@ -71,7 +73,7 @@ class Choice:
     queries_by_segment: NDArray[np.float64]
     pay_units_by_segment: NDArray[np.float64]
     spend_usd: NDArray[np.float64]
-    pricing_probabilities: NDArray[np.float64]
+    pricing_sums: NDArray[np.float64]
     surplus_usd: float
     adopters_frac: float
     subscribers_unprofitable_frac: float = float("nan")
@@ -202,10 +204,20 @@ class CustomerPopulation(mesa.Agent):
             total * weights, counts, out=np.zeros(len(segments)), where=counts > 0
         )
         # Per-customer coefficients of the normalised utility, divided by the noise once.
-        self._price_z = self.price_coef / choice_noise_frac
+        self._price_z = (self.price_coef / choice_noise_frac).astype(np.float32)
         self._latency_z = self.latency_value_frac_per_s / choice_noise_frac
         self._outside_z = self.outside_value_frac / choice_noise_frac + switching_inertia
         self._streams = self._make_streams()
+        self._buffers: dict[str, NDArray[np.float32]] = {}
+        people = self.segment_weight[self.segment]
+        self._stream_weights = [
+            (
+                self.queries_per_month * frac * people,
+                self.pay_units * frac * people,
+                self.scale_usd * frac * people,
+            )
+            for frac, _ in self._streams
+        ]
         self.current_offer = [np.zeros(n, dtype=np.int64) for _ in self._streams]  # 0: none
         #: Per work stream and segment, success rates by capability (cached rows).
         self._success = [
@@ -219,12 +231,24 @@ class CustomerPopulation(mesa.Agent):
             for k in range(len(self._streams))
         ]
         self.pricing = self._make_pricing_sample(pricing_sample_size)
-        #: ``(s, 2)`` each segment's slice of the pricing sample's columns (sorted by segment).
-        self._pricing_ranges = np.searchsorted(
-            self.segment[self.pricing.columns], np.arange(len(segments))[:, None] + [0, 1]
+        #: ``(s + 1,)`` bounds of each segment's pricing-sample columns (sorted by segment).
+        self._pricing_bounds = np.searchsorted(
+            self.segment[self.pricing.columns], np.arange(len(segments) + 1)
         )
 
     # -- set-up -------------------------------------------------------------------------
+
+    def _scratch(self, name: str, shape: tuple[int, ...]) -> NDArray[np.float32]:
+        """A float32 work array of ``shape``, kept under ``name`` from month to month: a
+        fresh one each month costs page faults and cache misses comparable to the
+        arithmetic done in it."""
+        size = math.prod(shape)
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape[0] < size:
+            buf = self._buffers[name] = np.empty(
+                max(size, 2 * (0 if buf is None else buf.shape[0])), dtype=np.float32
+            )
+        return buf[:size].reshape(shape)
 
     def _make_streams(self) -> list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]:
         """Work streams as ``(share of each customer's queries, difficulty offset)``.
@@ -311,13 +335,14 @@ class CustomerPopulation(mesa.Agent):
         """
         j, n, s = offers.size, self.n, self.n_segments
         seg = self.segment
-        sample = self.pricing.columns
+        pricing = self.pricing
+        m = pricing.columns.shape[0]
         people = self.segment_weight[seg]  # (n,) real customers each column stands for
         sub = self.subscription[seg]
         queries_by = np.zeros((s, j))
         pay_by = np.zeros((s, j))
         spend = np.zeros(j)
-        pricing = []
+        pricing_sums = np.zeros((3, s, j))
         surplus = 0.0
         adopters = np.zeros(n, dtype=bool)
         subscribers = unprofitable = 0.0
@@ -330,22 +355,28 @@ class CustomerPopulation(mesa.Agent):
             uniforms = self._rng.random(n)
             current = self.current_offer[k]
             # Utilities of every offering for every customer, -inf where it is not sold
-            # (float32: they are only sampled), and in float64 on the pricing sample.
-            z_all = np.full((j, n), -np.inf, dtype=np.float32)
-            z_sample = np.full((j, sample.shape[0]), -np.inf)
+            # (float32: they are only sampled, and priced against at that precision).
+            z_all = self._scratch("z", (j, n))
+            z_all.fill(-np.inf)
             for g in range(s):
                 # Only the offerings sold in the segment enter its customers' choice.
                 lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
                 cols = np.flatnonzero(offers.available[g])
                 if hi == lo or cols.size == 0:
                     continue  # nothing on sale here: everyone keeps the outside option
-                # z = (p_success - price * a/(q v) - latency * latency_frac) / noise
-                z = np.multiply.outer(offers.price_usd[g, cols], self._price_z[lo:hi])
-                z += (latency[g, cols] * self._latency_z[lo])[:, None]  # one value a segment
-                np.subtract(self._success[k][g].take(offers.kappa[g, cols]), z, out=z)
-                z_all[cols, lo:hi] = z
-                a, b = self._pricing_ranges[g]
-                z_sample[cols, a:b] = z[:, sample[a:b] - lo]
+                # z = (p_success - price * a/(q v) - latency * latency_frac) / noise, in
+                # work arrays kept from month to month.
+                shape = (cols.size, hi - lo)
+                success = self._scratch("success", shape)
+                self._success[k][g].take(offers.kappa[g, cols], out=success)
+                cost = self._scratch("cost", shape)
+                price = offers.price_usd[g, cols].astype(np.float32)
+                np.multiply.outer(price, self._price_z[lo:hi], out=cost)
+                cost += (latency[g, cols] * self._latency_z[lo]).astype(np.float32)[:, None]
+                if cols.size == j:
+                    np.subtract(success, cost, out=z_all[:, lo:hi])
+                else:
+                    z_all[cols, lo:hi] = np.subtract(success, cost, out=cost)
             if self.switching_inertia > 0 and j:
                 # Last month's offering gets the inertia bonus (one scatter, not a pass).
                 col_of_id = np.full(max(int(ids.max()), int(current.max(initial=0))) + 1, -1)
@@ -353,38 +384,50 @@ class CustomerPopulation(mesa.Agent):
                 col = np.where(current > 0, col_of_id[current], -1)  # 0: no offering
                 stay = np.flatnonzero(col >= 0)
                 z_all.reshape(-1)[col[stay] * n + stay] += self.switching_inertia
-                col = col[sample]
-                stay = np.flatnonzero(col >= 0)
-                z_sample.reshape(-1)[col[stay] * sample.shape[0] + stay] += self.switching_inertia
             outside = self._outside_z
-            row, logsum = draw_choices(z_all, uniforms, outside=outside, nest_frac=self.nest_frac)
-            # The demand firms price against, in full precision (draws need less).
-            pricing.append(
-                logit(z_sample, outside=outside[sample], nest_frac=self.nest_frac)[0][1:]
+            row, logsum, weights, outside_frac = draw_choices(
+                z_all,
+                uniforms,
+                outside=outside,
+                nest_frac=self.nest_frac,
+                columns=pricing.columns,
+                overwrite_z=True,
+            )
+            # The demand firms price against: the pricing sample's sums of the
+            # first-order condition, which only the cost completes.
+            part = slice(k * m, (k + 1) * m)
+            pricing_sums += nest_best_response_sums(
+                weights,
+                outside_frac,
+                pricing.pay_units[part],
+                pricing.queries[part],
+                pricing.scale_usd[part],
+                nest_frac=self.nest_frac,
+                group_bounds=self._pricing_bounds,
             )
             picked = row > 0
             adopters |= picked
-            units = self.pay_units * frac
-            queries = self.queries_per_month * frac
+            # Per customer, weighted to the market: queries, units of price, surplus scale.
+            queries_w, units_w, scale_w = self._stream_weights[k]
             cell = seg * (j + 1) + row  # (segment, offering or none) of each customer
             size = s * (j + 1)
-            queries_by += (np.bincount(cell, queries * people, size).reshape(s, j + 1))[:, 1:]
-            pay_by += (np.bincount(cell, units * people, size).reshape(s, j + 1))[:, 1:]
+            queries_by += (np.bincount(cell, queries_w, size).reshape(s, j + 1))[:, 1:]
+            pay_by += (np.bincount(cell, units_w, size).reshape(s, j + 1))[:, 1:]
             paid = price_pad[seg, row]
-            spend += np.bincount(row, units * paid * people, j + 1)[1:]
+            spend += np.bincount(row, units_w * paid, j + 1)[1:]
             if sub.any():
                 # A subscriber pays the fee for this stream whatever it sends.
-                served = queries * cost_pad[seg, row]
+                served = self.queries_per_month * frac * cost_pad[seg, row]
                 on = picked & sub
                 subscribers += float(people[on].sum())
                 unprofitable += float(people[on & (served > paid * frac)].sum())
-            surplus += float((people * self.scale_usd * frac * (logsum - outside)).sum())
+            surplus += float(np.vecdot(scale_w, logsum - outside))
             self.current_offer[k] = ids[row]
         return Choice(
             queries_by_segment=queries_by,
             pay_units_by_segment=pay_by,
             spend_usd=spend,
-            pricing_probabilities=np.concatenate(pricing, axis=1),
+            pricing_sums=pricing_sums,
             surplus_usd=surplus,
             adopters_frac=float(people[adopters].sum() / people.sum()) if n else 0.0,
             subscribers_unprofitable_frac=unprofitable / subscribers if subscribers else math.nan,
@@ -393,7 +436,8 @@ class CustomerPopulation(mesa.Agent):
 
 class _SuccessRows:
     """Success rates over the taste noise of models of capability ``kappa`` for one
-    segment's customers on one work stream, ``(m, w)``, cached by capability.
+    segment's customers on one work stream, ``(m, w)``, cached by capability (in
+    float32, as the population's utilities are).
 
     In odds form (:func:`markets.demand.success_from_odds`) a new row costs no exponential
     per customer. A model's capability in a segment changes only when its
@@ -407,7 +451,7 @@ class _SuccessRows:
         self, weight: NDArray[np.float64], ease: NDArray[np.float64], ref: float, slope: float
     ) -> None:
         self._weight, self._ease, self._ref, self._slope = weight, ease, ref, slope
-        self._rows = np.empty((0, weight.shape[1]))
+        self._rows = np.empty((0, weight.shape[1]), dtype=np.float32)
         self._slot: dict[float, int] = {}
 
     @classmethod
@@ -423,8 +467,10 @@ class _SuccessRows:
         factor = odds(-self._slope * (np.asarray(kappa) - self._ref))[:, None]
         return success_from_odds(factor, self._ease, self._weight)
 
-    def take(self, kappa: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``(m, w)`` rates for ``(m,)`` capabilities (a new array)."""
+    def take(
+        self, kappa: NDArray[np.float64], out: NDArray[np.float32] | None = None
+    ) -> NDArray[np.float32]:
+        """``(m, w)`` float32 rates for ``(m,)`` capabilities (in ``out`` if given)."""
         keys = [float(k) for k in kappa]
         slot = {k: self._slot[k] for k in keys if k in self._slot}
         missing = [k for k in dict.fromkeys(keys) if k not in slot]
@@ -432,7 +478,7 @@ class _SuccessRows:
             free = sorted(set(range(self._rows.shape[0])) - set(slot.values()))
             if len(free) < len(missing):
                 grown = max(2 * self._rows.shape[0], len(slot) + len(missing))
-                rows = np.empty((grown, self._rows.shape[1]))
+                rows = np.empty((grown, self._rows.shape[1]), dtype=np.float32)
                 rows[: self._rows.shape[0]] = self._rows
                 free += list(range(self._rows.shape[0], grown))
                 self._rows = rows
@@ -440,7 +486,7 @@ class _SuccessRows:
             self._rows[new] = self.compute(np.array(missing))
             slot.update(zip(missing, new, strict=True))
         self._slot = slot
-        return self._rows[[slot[k] for k in keys]]
+        return np.take(self._rows, [slot[k] for k in keys], axis=0, out=out)
 
 
 def _largest_remainder(n: int, fractions: NDArray[np.float64]) -> NDArray[np.int64]:

@@ -117,6 +117,11 @@ class CustomerSample:
         """Per-customer factors of task success (see :class:`_Ease`)."""
         return _Ease(self)
 
+    @functools.cached_property
+    def grid(self) -> _Grid:
+        """The sample laid out ``(s, m)`` by segment (see :class:`_Grid`)."""
+        return _Grid(self)
+
 
 @dataclass(frozen=True)
 class Rivals:
@@ -143,7 +148,7 @@ class Rivals:
         if key not in cache:
             seg, ease = sample.segment, sample.ease
             factor = ease.factor(self.kappa.T[None, :, :] + kappa_shift[:, None, None])
-            z = ease.success(factor[:, :, seg], slice(None))  # (t, c, n)
+            z = ease.success(factor[:, :, seg])  # (t, c, n)
             z -= np.multiply.outer(cost_factor, self.price_usd.T[:, seg] * sample.price_coef)
             z -= self.latency_s.T[:, seg] * sample.latency_value_frac_per_s
             z *= 1.0 / (sample.noise_frac * sample.nest_frac)
@@ -316,11 +321,55 @@ class _Ease:
         """``exp(-slope * (kappa - ref))``, same shape as ``kappa``."""
         return odds(-self.slope * (np.asarray(kappa, dtype=float) - self.ref))
 
-    def success(self, factor: NDArray[np.float64], cells: NDArray[np.intp] | slice):
-        """Blended success rate of models with ``factor`` (broadcast against the cells)
-        for the customers at ``cells`` of the view's sample."""
-        h = self.hard_frac[cells]
-        return success_from_odds(factor, (self.routine[cells], self.hard[cells]), (1.0 - h, h))
+    def success(self, factor: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Blended success rate of models with ``factor`` (broadcast against ``(n,)``) for
+        every sampled customer."""
+        h = self.hard_frac
+        return success_from_odds(factor, (self.routine, self.hard), (1.0 - h, h))
+
+
+class _Grid:
+    """What a valuation needs of the sample, ``(s, m)``: row ``g`` holds segment ``g``'s
+    sampled customers (padded; ``valid`` marks real ones), so a valuation gathers whole
+    rows. Per-unit arrays are float32 (the price steps' precision), money float64."""
+
+    __slots__ = (
+        "a",
+        "a32",
+        "aa_s32",
+        "coef32",
+        "cols",
+        "hard",
+        "hard_frac",
+        "latency",
+        "outside_z",
+        "q",
+        "qa_s32",
+        "routine",
+        "typical",
+        "valid",
+        "weight",
+    )
+
+    def __init__(self, sample: CustomerSample) -> None:
+        self.cols, self.valid = cols, valid = sample.cells
+        lam, f32 = sample.nest_frac, np.float32
+        self.a, self.q = sample.pay_units[cols], sample.queries[cols]
+        self.a32 = self.a.astype(f32)
+        a_over_s = self.a / sample.scale_usd[cols]
+        #: ``a**2 / s`` and ``q a / s``: the first-order condition's weights.
+        self.aa_s32, self.qa_s32 = (self.a * a_over_s).astype(f32), (self.q * a_over_s).astype(f32)
+        self.coef32 = (sample.price_coef[cols] / (sample.noise_frac * lam)).astype(f32)
+        self.weight = np.where(valid, sample.weight[cols], 0.0)
+        self.outside_z = sample.outside_z[cols]
+        self.latency = sample.latency_value_frac_per_s[cols]
+        ease = sample.ease
+        self.routine, self.hard = ease.routine[cols], ease.hard[cols]
+        self.hard_frac = ease.hard_frac[cols]
+        #: ``(s,)`` price units per query of a segment's average sampled customer.
+        self.typical = np.where(valid, self.a / self.q, 0.0).sum(axis=1) / np.maximum(
+            valid.sum(axis=1), 1
+        )
 
 
 def _competitor_denominator(
@@ -374,46 +423,59 @@ def monthly_profit_usd(
     g1, c1 = np.nonzero(sells)
     mom = np.repeat(np.arange(t), g1.shape[0])
     g, cand = np.tile(g1, t), np.tile(c1, t)  # (P,) segment and candidate of each pair
-    cols, valid = sm.cells
-    cells = cols[g]  # (P, m) sampled customer of each cell
+    grid = sm.grid
     lam = sm.nest_frac
-    denom = _competitor_denominator(view, shifts, factors)[mom[:, None], cells]
-    succ = sm.ease.success(sm.ease.factor(kappa[g, cand])[:, None], cells)  # (P, m)
+    # (P, m) rows of the grid: each pair's segment.
+    denom = _competitor_denominator(view, shifts, factors)[:, grid.cols][mom, g]
+    h_frac = grid.hard_frac[g]
+    succ = success_from_odds(
+        sm.ease.factor(kappa[g, cand])[:, None],
+        (grid.routine[g], grid.hard[g]),
+        (1.0 - h_frac, h_frac),
+    )
     latency = np.asarray(latency_s_per_query, dtype=float)[g, cand]
     # Utility over the nest's scale, -inf where a pair's customer is padding.
-    succ -= latency[:, None] * sm.latency_value_frac_per_s[cells]
-    base = np.where(valid[g], succ / (sm.noise_frac * lam), -np.inf)
-    coef = sm.price_coef[cells] / (sm.noise_frac * lam)
-    a, q = sm.pay_units[cells], sm.queries[cells]
-    a_over_s = a / sm.scale_usd[cells]
-    weight = np.where(valid[g], sm.weight[cells], 0.0)
-    outside = np.exp(sm.outside_z[cells])
+    succ -= latency[:, None] * grid.latency[g]
+    valid = grid.valid[g]
+    base = np.where(valid, succ / (sm.noise_frac * lam), -np.inf)
+    outside_z = grid.outside_z[g]
+    # The price steps run in float32 (they only need about six digits), on the nest's
+    # weights over each cell's largest possible one, exp(h): the candidate's at price 0,
+    # the rivals' and the outside option's. So every weight is at most 1 and none
+    # overflows, whatever the utilities.
+    with np.errstate(divide="ignore"):
+        h = np.maximum(np.maximum(base, np.log(denom)), outside_z / lam)
+    f32 = np.float32
+    base = (base - h).astype(f32)
+    denom = (denom * np.exp(-h)).astype(f32)
+    outside = np.exp(outside_z - lam * h).astype(f32)
+    coef, aa_s, qa_s = grid.coef32[g], grid.aa_s32[g], grid.qa_s32[g]
+    a, q, a32 = grid.a[g], grid.q[g], grid.a32[g]
+    weight = grid.weight[g]
     cost = np.asarray(usd_per_query, dtype=float)[g, cand] * factors[mom]  # (P,)
     # Start from twice the cost of a segment's typical purchase, then take geometrically
     # damped steps along the first-order condition: the price moves to the geometric mean
     # of itself and the best response, so a start orders of magnitude off converges
     # without overshooting (arithmetic steps from a near-monopoly's tiny start price
     # overshoot to prices nobody pays).
-    typical = np.where(valid, sm.pay_units[cols] / sm.queries[cols], 0.0).sum(axis=1)
-    typical /= np.maximum(valid.sum(axis=1), 1)
-    price = 2.0 * cost / np.maximum(typical[g], 1e-300)
+    price = 2.0 * cost / np.maximum(grid.typical[g], 1e-300)
+    # Only where nothing in the nest is sold is the nest's weight 0: never divide by it.
+    denom += np.finfo(f32).tiny
+    rivals = denom / f32(lam)
 
-    def shares(price: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    def shares(price: NDArray[np.float64]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """Nested-logit share ``P`` of each pair's candidate alone against the rivals
         ``(P, m)``, and ``-dP/dp / (P a / s)``, ``1/lambda - (1/lambda - 1) P|nest - P``,
         written as ``rivals|nest / lambda + P|nest * outside`` so that it keeps full
         precision when ``P`` is near 1."""
-        e = price[:, None] * coef
+        e = price.astype(f32)[:, None] * coef
         np.subtract(base, e, out=e)
-        np.minimum(e, 700.0, out=e)
         np.exp(e, out=e)
         d = denom + e
-        np.maximum(d, 1e-300, out=d)  # 0 only where nothing in the nest is sold
         nest = d**lam
         total = outside + nest
         e /= d  # P|nest
-        slope = denom / d
-        slope *= 1.0 / lam
+        slope = rivals / d
         slope += e * outside / total
         e *= nest / total  # P = P|nest * P(nest)
         return e, slope
@@ -424,15 +486,14 @@ def monthly_profit_usd(
         # :func:`markets.pricing.logit_best_response_price_usd`):
         # p = (sum P a + c sum D q a / s) / sum D a a / s with D = P * slope.
         slope *= prob
-        slope *= a_over_s
-        curvature = (slope * a).sum(axis=1)
-        target = (prob * a).sum(axis=1) + cost * (slope * q).sum(axis=1)
+        curvature = np.vecdot(slope, aa_s).astype(float)
+        target = np.vecdot(prob, a32) + cost * np.vecdot(slope, qa_s)
         ok = (curvature > 0) & (target > 0)  # else no demand to price against: keep
-        target = np.where(ok, target, 1.0) / np.where(ok, curvature, 1.0)
-        price = np.where(ok, np.sqrt(price * target), price)
-    prob, _ = shares(price)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            price = np.where(ok, np.sqrt(price * target / curvature), price)
+    prob = shares(price)[0].astype(float)
     margin = price[:, None] * a - cost[:, None] * q
-    per_pair = (prob * margin * weight).sum(axis=1)  # no BLAS: its threads contend
+    per_pair = np.vecdot(prob, margin * weight)
     profit = np.bincount(mom * k + cand, per_pair, t * k).reshape(t, k)
     return profit if np.ndim(kappa_shift) or np.ndim(cost_factor) else profit[0]
 

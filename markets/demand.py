@@ -9,11 +9,13 @@ never an input row: it has utility 0 and is added inside :func:`logit`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
+    "Draws",
     "choice_probabilities",
     "draw_choices",
     "logit",
@@ -261,22 +263,40 @@ def sample_choices(probabilities: ArrayLike, uniforms: ArrayLike) -> NDArray[np.
     return np.minimum(idx, p.shape[0] - 1)
 
 
+class Draws(NamedTuple):
+    """What :func:`draw_choices` returns."""
+
+    #: ``(n,)`` in ``[0, j]``: 0 is the outside option, ``k + 1`` offering ``k``.
+    rows: NDArray[np.intp]
+    #: ``(n,)`` as returned by :func:`logit`.
+    logsum: NDArray[np.float64]
+    #: ``(j, m)`` float32 weights in the nest of the customers at ``columns``,
+    #: ``exp(z_k / lambda)`` over a per-customer factor (None without ``columns``):
+    #: ``P_k = weights_k / sum(weights) * (1 - outside_frac)``.
+    weights: NDArray[np.float32] | None = None
+    #: ``(m,)`` their probability of the outside option ``P_0``.
+    outside_frac: NDArray[np.float64] | None = None
+
+
 def draw_choices(
     z: ArrayLike,
     uniforms: ArrayLike,
     outside: ArrayLike | None = None,
     *,
     nest_frac: float = 1.0,
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    columns: ArrayLike | None = None,
+    overwrite_z: bool = False,
+) -> Draws:
     """One nested-logit draw per customer, and the log-sum: :func:`logit` followed by
     :func:`sample_choices`, fused, for a population too large to keep probabilities.
 
     The exponentials are taken in float32, about 3x faster than in float64, with a
     relative error of about 1e-6 in each probability. That is far below the sampling
-    noise of one draw, which is all the probabilities are used for; the maximum utility
-    is subtracted in float64 (from float64 utilities, before rounding), so the log-sum
-    keeps an absolute error below about 1e-6.
-    Callers that difference probabilities (best-response pricing) use :func:`logit`.
+    noise of one draw; the maximum utility is subtracted in float64 (from float64
+    utilities, before rounding), so the log-sum keeps an absolute error below about 1e-6
+    (float32 utilities carry their own rounding, about 1e-7 of their size). For a sample
+    of customers (``columns``) it returns the nest's parts, from which their probabilities
+    follow to the same precision (see :func:`markets.pricing.nest_best_response_sums`).
 
     Parameters
     ----------
@@ -286,17 +306,15 @@ def draw_choices(
         nest's ``lambda``.
     uniforms
         ``(n,)`` draws from U[0, 1), one per customer (the caller owns the generator).
-
-    Returns
-    -------
-    rows : ndarray
-        ``(n,)`` in ``[0, j]``: 0 is the outside option, ``k + 1`` offering ``k``.
-    logsum : ndarray
-        ``(n,)`` as returned by :func:`logit`.
+    columns
+        Optional ``(m,)`` customers whose nest weights and outside share to return.
+    overwrite_z
+        Work in ``z`` itself when it is a float32 array (it is left holding the
+        exponentials): saves a ``(j, n)`` array.
 
     Examples
     --------
-    >>> rows, logsum = draw_choices([[0.0, 0.0], [0.0, 0.0]], [0.1, 0.9])
+    >>> rows, logsum, _ = draw_choices([[0.0, 0.0], [0.0, 0.0]], [0.1, 0.9])
     >>> rows.tolist(), logsum.round(4).tolist()
     ([0, 2], [1.0986, 1.0986])
     """
@@ -313,34 +331,43 @@ def draw_choices(
     inv = 1.0 / nest_frac
     mz = zz.max(axis=0).astype(float) * inv if j else np.full(n, -np.inf)
     shift = np.where(np.isfinite(mz), mz, 0.0)
-    e = np.empty((j, n), dtype=np.float32)
     if zz.dtype == np.float64:  # the maximum comes off before rounding to float32
+        e = np.empty((j, n), dtype=np.float32)
         e[...] = zz * inv - shift
     else:
-        np.multiply(zz, inv, out=e)
+        e = zz if overwrite_z else np.empty((j, n), dtype=np.float32)
+        np.multiply(zz, np.float32(inv), out=e)
         e -= shift.astype(np.float32)
     np.exp(e, out=e)
     d = e.sum(axis=0, dtype=np.float64)  # D / exp(shift)
     with np.errstate(divide="ignore"):
         nest_log = np.where(d > 0, nest_frac * (shift + np.log(d)), -np.inf)  # log D**lambda
+    # The larger of the nest's and the outside option's weights is 1: one exponential.
     top = np.maximum(nest_log, z0)
-    nest_w, out_w = np.exp(nest_log - top), np.exp(z0 - top)
-    total = nest_w + out_w
-    p_out = out_w / total
+    nest_first = nest_log >= z0
+    other = np.exp(-np.abs(nest_log - z0))
+    total = 1.0 + other
+    nest_share = np.where(nest_first, 1.0, other) / total
+    p_out = np.where(nest_first, other, 1.0) / total
+    weights = outside_frac = None
+    if columns is not None:
+        cols = np.asarray(columns, dtype=np.intp)
+        weights, outside_frac = np.take(e, cols, axis=1), p_out[cols]
     # Past the outside option, u falls among the offerings where the running sum of
     # exp(z_k / lambda - shift) first exceeds (u - P_0) / P_nest * D.
-    nest_share = nest_w / total
     with np.errstate(over="ignore"):
         target = np.divide((u - p_out) * d, nest_share, out=np.full(n, -1.0), where=nest_share > 0)
     target = np.clip(target, -1.0, np.finfo(np.float32).max).astype(np.float32)
+    # Count the rows whose running sum is at or below the target, the last excepted (a
+    # row at a time: numpy's cumulative sum down a column is several times slower).
     idx = np.zeros(n, dtype=np.intp)
     if j:
         acc = e[0].copy()
         for r in range(1, j):
             idx += acc <= target
             acc += e[r]
-    rows = np.where(u < p_out, 0, 1 + np.minimum(idx, max(j - 1, 0)))
-    return rows, top + np.log(total)
+    rows = np.where(u < p_out, 0, 1 + idx)
+    return Draws(rows, top + np.log(total), weights, outside_frac)
 
 
 def logsum_surplus_usd(utility: ArrayLike, scale: ArrayLike) -> NDArray[np.float64]:

@@ -9,10 +9,18 @@ Serving the customer costs the firm ``q_i * c``, and the customer's taste noise 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["logit_best_response_price_usd", "markup_price_usd"]
+__all__ = [
+    "best_response_price_usd",
+    "best_response_sums",
+    "logit_best_response_price_usd",
+    "markup_price_usd",
+    "nest_best_response_sums",
+]
 
 
 def markup_price_usd(cost_usd: ArrayLike, *, markup_frac: float) -> NDArray[np.float64]:
@@ -98,14 +106,48 @@ def logit_best_response_price_usd(
     >>> logit_best_response_price_usd([[0.5]], [1.0], [1.0], [1.0], [0.0]).tolist()
     [2.0]
     """
+    sums = best_response_sums(
+        probabilities,
+        pay_units,
+        queries,
+        scale_usd,
+        groups=groups,
+        n_groups=n_groups,
+        nest_frac=nest_frac,
+        conditional=conditional,
+        group_bounds=group_bounds,
+    )
+    return best_response_price_usd(sums, cost_usd_per_query)
+
+
+def best_response_sums(
+    probabilities: ArrayLike,
+    pay_units: ArrayLike,
+    queries: ArrayLike,
+    scale_usd: ArrayLike,
+    *,
+    groups: ArrayLike | None = None,
+    n_groups: int = 1,
+    nest_frac: float = 1.0,
+    conditional: ArrayLike | None = None,
+    group_bounds: ArrayLike | None = None,
+) -> NDArray[np.float64]:
+    """The three sums of the first-order condition of
+    :func:`logit_best_response_price_usd`, which do not depend on the cost: ``(3, j)``, or
+    ``(3, n_groups, j)`` with groups, holding ``sum a P`` (units of price paid),
+    ``sum q a D / s`` and ``sum a**2 D / s`` (per USD). Sums of the same offerings over
+    more customers add; :func:`best_response_price_usd` turns them into prices.
+    Arguments as in :func:`logit_best_response_price_usd`.
+    """
     p = np.asarray(probabilities, dtype=float)
     a = np.asarray(pay_units, dtype=float)
     q = np.asarray(queries, dtype=float)
     s = np.asarray(scale_usd, dtype=float)
-    c = np.asarray(cost_usd_per_query, dtype=float)
-    shape = (p.shape[0],) if groups is None else (n_groups, p.shape[0])
+    if group_bounds is not None:
+        n_groups = np.shape(group_bounds)[0] - 1
+    grouped = groups is not None or group_bounds is not None
     if p.shape[0] == 0:
-        return np.zeros(shape)
+        return np.zeros((3, n_groups, 0) if grouped else (3, 0))
     if nest_frac == 1.0:
         slope = p * (1.0 - p)
     else:
@@ -117,13 +159,82 @@ def logit_best_response_price_usd(
     slope *= a / s  # -dP/dp, (j, n)
     terms = (p * a, slope * q, slope * a)
     if group_bounds is not None:
-        sums = [_contiguous_sums(t, np.asarray(group_bounds, dtype=np.intp)) for t in terms]
-    elif groups is None:
-        sums = [t.sum(axis=1) for t in terms]
-    else:
-        sums = [_group_sums(t, np.asarray(groups, dtype=np.intp), n_groups) for t in terms]
-    revenue_units, cost_units, curvature = sums
-    out = np.full(shape, np.nan)
+        bounds = np.asarray(group_bounds, dtype=np.intp)
+        return np.stack([_contiguous_sums(t, bounds) for t in terms])
+    if groups is None:
+        return np.stack([t.sum(axis=1) for t in terms])
+    g = np.asarray(groups, dtype=np.intp)
+    return np.stack([_group_sums(t, g, n_groups) for t in terms])
+
+
+def nest_best_response_sums(
+    weights: ArrayLike,
+    outside_frac: ArrayLike,
+    pay_units: ArrayLike,
+    queries: ArrayLike,
+    scale_usd: ArrayLike,
+    *,
+    nest_frac: float = 1.0,
+    group_bounds: ArrayLike | None = None,
+) -> NDArray[np.float64]:
+    """:func:`best_response_sums` from the nest's parts instead of probabilities.
+
+    With ``c_k = w_k / sum w`` the share of offering ``k`` within the nest and
+    ``N = 1 - P_0`` the nest's share, ``P_k = c_k N`` and
+    ``D_k = P_k (1/lambda - c_k (1/lambda - P_0))``, so every sum is ``c`` or ``c**2``
+    times a per-customer weight: two small matrix products per group, with no
+    ``(j, n)`` temporaries beyond ``c``. (The difference of the two products cancels only
+    when ``D`` is below about 1e-12 of ``P``, i.e. for a customer who buys with certainty.)
+
+    Parameters
+    ----------
+    weights
+        ``(j, n)`` each offering's weight in the nest, ``exp(z_k / lambda)`` up to a
+        per-customer factor (any float dtype; 0 where not sold).
+    outside_frac
+        ``(n,)`` ``P_0``, each customer's probability of the outside option.
+    pay_units, queries, scale_usd, nest_frac
+        As in :func:`logit_best_response_price_usd`.
+    group_bounds
+        Optional ``(g + 1,)`` bounds of contiguous column groups.
+
+    Returns
+    -------
+    ndarray
+        ``(3, j)``, or ``(3, g, j)`` with groups.
+    """
+    w = np.asarray(weights)
+    p0 = np.asarray(outside_frac, dtype=float)
+    a = np.asarray(pay_units, dtype=float)
+    q = np.asarray(queries, dtype=float)
+    s = np.asarray(scale_usd, dtype=float)
+    bounds = np.array([0, w.shape[1]]) if group_bounds is None else np.asarray(group_bounds)
+    inv = 1.0 / nest_frac
+    d = w.sum(axis=0, dtype=np.float64)
+    recip = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    inside = (1.0 - p0) * recip  # P_k = w_k N / sum w
+    per_q, per_a = inside * q * a / s, inside * a * a / s
+    linear = np.stack([inside * a, inv * per_q, inv * per_a], axis=1)  # (n, 3)
+    quadratic = np.stack([per_q, per_a], axis=1) * ((inv - p0) * recip)[:, None]  # (n, 2)
+    out = np.zeros((3, bounds.shape[0] - 1, w.shape[0]))
+    for g, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        if hi > lo:  # one group at a time: products small enough for one BLAS thread
+            part = w[:, lo:hi].astype(float)
+            lin = part @ linear[lo:hi]  # (j, 3)
+            part *= part
+            quad = part @ quadratic[lo:hi]  # (j, 2)
+            out[0, g] = lin[:, 0]
+            out[1:, g] = (lin[:, 1:] - quad).T
+    return out[:, 0] if group_bounds is None else out
+
+
+def best_response_price_usd(sums: ArrayLike, cost_usd_per_query: ArrayLike) -> NDArray[np.float64]:
+    """Prices from :func:`best_response_sums` ``(3, ...)`` and costs per query shaped like
+    one of them: ``(sum a P + c sum q a D / s) / sum a**2 D / s``; NaN where an offering
+    has no demand (``sum a**2 D / s`` is 0)."""
+    revenue_units, cost_units, curvature = np.asarray(sums, dtype=float)
+    c = np.asarray(cost_usd_per_query, dtype=float)
+    out = np.full(np.broadcast_shapes(curvature.shape, c.shape), np.nan)
     np.divide(revenue_units + c * cost_units, curvature, out=out, where=curvature > 0)
     return out
 

@@ -17,7 +17,7 @@ from agents.business import BusinessModel, Offers, Tier
 from agents.customers import Choice
 from agents.firms import Firm
 from agents.policies import next_price_usd
-from markets.pricing import logit_best_response_price_usd, markup_price_usd
+from markets.pricing import best_response_price_usd, markup_price_usd
 from sim.projects import effort, offer_economics, wholesale_usd_per_token
 
 if TYPE_CHECKING:
@@ -182,17 +182,9 @@ def set_prices(model: MarketModel) -> Offers:
         column = {int(o): k for k, o in enumerate(last.offers.offer_ids)}
         idx = np.array([column.get(int(o), -1) for o in offer_ids], dtype=np.intp)
         seen = idx >= 0
-        if seen.any():
-            sample = c.pricing
-            best[:, seen] = logit_best_response_price_usd(
-                last.choice.pricing_probabilities[idx[seen]],
-                sample.pay_units,
-                sample.queries,
-                sample.scale_usd,
-                cost[:, seen],
-                groups=sample.segment,
-                n_groups=s,
-                nest_frac=c.nest_frac,
+        if seen.any():  # last month's demand, this month's cost
+            best[:, seen] = best_response_price_usd(
+                last.choice.pricing_sums[:, :, idx[seen]], cost[:, seen]
             )
     per_unit = model.typical_queries[:, None]  # usage: 1 query; subscription: queries/month
     floor = np.where(c.subscription[:, None], 0.0, cost)

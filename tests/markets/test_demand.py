@@ -58,6 +58,14 @@ def test_sample_choices_frequencies() -> None:
     np.testing.assert_allclose(freq, [0.1, 0.6, 0.3], atol=0.0055)
 
 
+def _probabilities(weights: np.ndarray, outside_frac: np.ndarray) -> np.ndarray:
+    """``(j + 1, m)`` logit probabilities from a draw's nest parts."""
+    w = weights.astype(float)
+    total = w.sum(axis=0)
+    inside = np.divide(1.0 - outside_frac, total, out=np.zeros_like(total), where=total > 0)
+    return np.vstack([outside_frac, w * inside])
+
+
 def test_draw_choices_follows_the_nested_logit() -> None:
     rng = np.random.default_rng(1)
     n = 200_000
@@ -65,26 +73,42 @@ def test_draw_choices_follows_the_nested_logit() -> None:
     outside = np.full(n, 0.8)
     for nest in (1.0, 0.5):
         p, logsum = logit(z, outside=outside, nest_frac=nest)
-        rows, drawn_logsum = draw_choices(z, rng.random(n), outside=outside, nest_frac=nest)
+        cols = np.arange(0, n, 1000)
+        rows, drawn_logsum, *sampled = draw_choices(
+            z, rng.random(n), outside=outside, nest_frac=nest, columns=cols
+        )
         freq = np.bincount(rows, minlength=5) / n
         # Binomial standard error at n = 200,000 is under 0.0012: 5 sigma is 0.006.
         np.testing.assert_allclose(freq, p[:, 0], atol=0.006)
         assert freq[2] == 0.0  # never an offering it cannot buy
         np.testing.assert_allclose(drawn_logsum, logsum, atol=1e-6)
+        np.testing.assert_allclose(_probabilities(*sampled), p[:, cols], rtol=1e-6)
 
 
 @given(arrays(float, st.tuples(st.integers(1, 5), st.integers(1, 20)), elements=finite))
 def test_draw_choices_log_sum_matches_logit_without_nan(z: np.ndarray) -> None:
-    rows, logsum = draw_choices(z, np.linspace(0.0, 0.999, z.shape[1]), nest_frac=0.5)
-    assert rows.min() >= 0
-    assert rows.max() <= z.shape[0]
-    np.testing.assert_allclose(logsum, logit(z, nest_frac=0.5)[1], rtol=1e-6, atol=1e-6)
+    draws = draw_choices(
+        z, np.linspace(0.0, 0.999, z.shape[1]), nest_frac=0.5, columns=np.arange(z.shape[1])
+    )
+    assert draws.rows.min() >= 0
+    assert draws.rows.max() <= z.shape[0]
+    p, logsum = logit(z, nest_frac=0.5)
+    np.testing.assert_allclose(draws.logsum, logsum, rtol=1e-6, atol=1e-6)
+    # The sample's probabilities: from float32 exponentials, so to about 1e-6 of the
+    # largest in each column, and they sum to 1.
+    sampled = _probabilities(draws.weights, draws.outside_frac)
+    np.testing.assert_allclose(sampled, p, rtol=0, atol=5e-6)
+    np.testing.assert_allclose(sampled.sum(axis=0), 1.0, rtol=1e-12)
 
 
 def test_draw_choices_with_nothing_for_sale_keeps_the_outside_option() -> None:
     z = np.full((2, 3), -np.inf)
-    rows, logsum = draw_choices(z, np.array([0.0, 0.5, 0.99]), outside=np.array([0.1, 0.2, 0.3]))
+    rows, logsum, weights, outside_frac = draw_choices(
+        z, np.array([0.0, 0.5, 0.99]), outside=np.array([0.1, 0.2, 0.3]), columns=[1]
+    )
     assert rows.tolist() == [0, 0, 0]
+    assert weights.tolist() == [[0.0], [0.0]]
+    assert outside_frac.tolist() == [1.0]
     np.testing.assert_allclose(logsum, [0.1, 0.2, 0.3])
 
 

@@ -14,7 +14,13 @@ from scipy.optimize import minimize_scalar
 from agents.policies import next_price_usd
 from markets.demand import logit
 from markets.metrics import concentration_ratio, gross_margin, hhi, lerner_index, shares
-from markets.pricing import logit_best_response_price_usd, markup_price_usd
+from markets.pricing import (
+    best_response_price_usd,
+    best_response_sums,
+    logit_best_response_price_usd,
+    markup_price_usd,
+    nest_best_response_sums,
+)
 
 
 def _shares(z: np.ndarray, lam: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +105,31 @@ def test_grouped_prices_equal_separate_markets() -> None:
     np.testing.assert_allclose(together, again)
 
 
+@pytest.mark.parametrize("lam", [1.0, 0.4])
+def test_sums_over_parts_of_the_sample_add_up_to_the_price(lam: float) -> None:
+    # The population keeps the first-order condition's sums month by month, one work
+    # stream at a time: summed over parts, they price like the whole sample at once.
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(4), 12).T[1:]  # (3 offerings, 12 customers), outside first
+    a, q, s = rng.uniform(1, 3, 12), rng.uniform(1, 3, 12), rng.uniform(1, 3, 12)
+    cost = rng.uniform(0.1, 0.5, (2, 3))
+    bounds = np.array([0, 5, 12])
+    whole = logit_best_response_price_usd(
+        p, a, q, s, cost, groups=np.repeat([0, 1], [5, 7]), n_groups=2, nest_frac=lam
+    )
+    parts = sum(
+        best_response_sums(p[:, cols], a[cols], q[cols], s[cols], nest_frac=lam, group_bounds=b)
+        for cols, b in ((np.r_[0:2, 5:9], [0, 2, 6]), (np.r_[2:5, 9:12], [0, 3, 6]))
+    )
+    assert parts.shape == (3, 2, 3)
+    np.testing.assert_allclose(best_response_price_usd(parts, cost), whole, rtol=1e-12)
+    np.testing.assert_allclose(
+        best_response_sums(p, a, q, s, nest_frac=lam, group_bounds=bounds).sum(axis=1),
+        best_response_sums(p, a, q, s, nest_frac=lam),
+        rtol=1e-12,
+    )
+
+
 def test_no_demand_gives_nan_and_price_steps_to_floor() -> None:
     target = logit_best_response_price_usd(
         np.zeros((1, 3)), np.ones(3), np.ones(3), np.ones(3), [1.0]
@@ -143,3 +174,28 @@ def test_margins() -> None:
     assert float(lerner_index(4.0, 1.0)) == 0.75
     with pytest.raises(ValueError, match="non-negative"):
         shares([-1.0, 2.0])
+
+
+@given(
+    st.integers(1, 4),
+    st.integers(1, 30),
+    st.floats(0.1, 1.0),
+    st.integers(0, 2**32 - 1),
+)
+def test_nest_parts_give_the_same_sums_as_probabilities(
+    j: int, n: int, lam: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0.0, 3.0, (j, n))
+    z[rng.random((j, n)) < 0.2] = -np.inf  # some offerings not sold to some customers
+    outside = rng.normal(0.0, 2.0, n)
+    p, _ = logit(z, outside=outside, nest_frac=lam)
+    weights = np.exp(z / lam - np.max(z / lam, axis=0, initial=0.0))
+    a, q, s = rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n)
+    bounds = np.array([0, n // 2, n])
+    expected = best_response_sums(p[1:], a, q, s, nest_frac=lam, group_bounds=bounds)
+    got = nest_best_response_sums(
+        weights, p[0], a, q, s, nest_frac=lam, group_bounds=bounds
+    )
+    scale = np.abs(expected).max(axis=-1, keepdims=True)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * scale.max())
