@@ -364,19 +364,11 @@ class CustomerPopulation(mesa.Agent):
                 cols = np.flatnonzero(offers.available[g])
                 if hi == lo or cols.size == 0:
                     continue  # nothing on sale here: everyone keeps the outside option
-                # z = (p_success - price * a/(q v) - latency * latency_frac) / noise, in
-                # work arrays kept from month to month.
-                shape = (cols.size, hi - lo)
-                success = self._scratch("success", shape)
-                self._success[k][g].take(offers.kappa[g, cols], out=success)
-                cost = self._scratch("cost", shape)
                 price = offers.price_usd[g, cols].astype(np.float32)
-                np.multiply.outer(price, self._price_z[lo:hi], out=cost)
-                cost += (latency[g, cols] * self._latency_z[lo]).astype(np.float32)[:, None]
-                if cols.size == j:
-                    np.subtract(success, cost, out=z_all[:, lo:hi])
-                else:
-                    z_all[cols, lo:hi] = np.subtract(success, cost, out=cost)
+                z = np.multiply.outer(price, self._price_z[lo:hi])
+                z += (latency[g, cols] * self._latency_z[lo]).astype(np.float32)[:, None]
+                np.subtract(self._success[k][g].take(offers.kappa[g, cols]), z, out=z)
+                z_all[cols, lo:hi] = z
             if self.switching_inertia > 0 and j:
                 # Last month's offering gets the inertia bonus (one scatter, not a pass).
                 col_of_id = np.full(max(int(ids.max()), int(current.max(initial=0))) + 1, -1)
@@ -467,10 +459,8 @@ class _SuccessRows:
         factor = odds(-self._slope * (np.asarray(kappa) - self._ref))[:, None]
         return success_from_odds(factor, self._ease, self._weight)
 
-    def take(
-        self, kappa: NDArray[np.float64], out: NDArray[np.float32] | None = None
-    ) -> NDArray[np.float32]:
-        """``(m, w)`` float32 rates for ``(m,)`` capabilities (in ``out`` if given)."""
+    def take(self, kappa: NDArray[np.float64]) -> NDArray[np.float32]:
+        """``(m, w)`` float32 rates for ``(m,)`` capabilities (a new array)."""
         keys = [float(k) for k in kappa]
         slot = {k: self._slot[k] for k in keys if k in self._slot}
         missing = [k for k in dict.fromkeys(keys) if k not in slot]
@@ -486,7 +476,7 @@ class _SuccessRows:
             self._rows[new] = self.compute(np.array(missing))
             slot.update(zip(missing, new, strict=True))
         self._slot = slot
-        return np.take(self._rows, [slot[k] for k in keys], axis=0, out=out)
+        return self._rows[[slot[k] for k in keys]]
 
 
 def _largest_remainder(n: int, fractions: NDArray[np.float64]) -> NDArray[np.int64]:
