@@ -588,8 +588,8 @@ def choose_project(
     if scale <= 0:
         best = int(np.argmax(options))
     else:
-        z = (options - options.max()) / scale
-        p = np.exp(z)
-        p /= p.sum()
-        best = int(rng.choice(options.size, p=p))
+        # Inverse CDF of the logit, as ``rng.choice(p=...)`` draws it (same draws) without
+        # its checks of ``p``.
+        cdf = np.cumsum(np.exp((options - options.max()) / scale))
+        best = int(np.searchsorted(cdf / cdf[-1], rng.random(), side="right"))
     return None if best == 0 else best - 1

@@ -11,6 +11,7 @@ priority, so the order holds whatever order the processes were started in.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from enum import IntEnum
 
 import simpy
@@ -62,6 +63,7 @@ def at_phase(env: simpy.Environment, delay_months: float, phase: Phase) -> Event
     return event
 
 
+@functools.lru_cache(maxsize=256)
 def month_index(month: str) -> int:
     """Months since year 0 of a ``'YYYY-MM'`` label.
 
