@@ -331,45 +331,52 @@ class _Ease:
 class _Grid:
     """What a valuation needs of the sample, ``(s, m)``: row ``g`` holds segment ``g``'s
     sampled customers (padded; ``valid`` marks real ones), so a valuation gathers whole
-    rows. Per-unit arrays are float32 (the price steps' precision), money float64."""
+    rows. What the price steps use is float32 (they need about six digits)."""
 
     __slots__ = (
-        "a",
         "a32",
         "aa_s32",
+        "aw",
         "coef32",
         "cols",
         "hard",
         "hard_frac",
         "latency",
+        "min_noise_price",
         "outside_z",
-        "q",
+        "price_coef",
         "qa_s32",
+        "qw",
         "routine",
         "typical",
         "valid",
-        "weight",
     )
 
     def __init__(self, sample: CustomerSample) -> None:
         self.cols, self.valid = cols, valid = sample.cells
-        lam, f32 = sample.nest_frac, np.float32
-        self.a, self.q = sample.pay_units[cols], sample.queries[cols]
-        self.a32 = self.a.astype(f32)
-        a_over_s = self.a / sample.scale_usd[cols]
-        #: ``a**2 / s`` and ``q a / s``: the first-order condition's weights.
-        self.aa_s32, self.qa_s32 = (self.a * a_over_s).astype(f32), (self.q * a_over_s).astype(f32)
-        self.coef32 = (sample.price_coef[cols] / (sample.noise_frac * lam)).astype(f32)
-        self.weight = np.where(valid, sample.weight[cols], 0.0)
+        f32 = np.float32
+        count = np.maximum(valid.sum(axis=1), 1)
+        a, q = sample.pay_units[cols], sample.queries[cols]
+        weight = np.where(valid, sample.weight[cols], 0.0)
+        #: Units of price paid and queries, times the real customers a cell stands for.
+        self.aw, self.qw = a * weight, q * weight
+        a_over_s = a / sample.scale_usd[cols]
+        #: ``a``, ``a**2 / s`` and ``q a / s``: the first-order condition's weights.
+        self.a32 = a.astype(f32)
+        self.aa_s32, self.qa_s32 = (a * a_over_s).astype(f32), (q * a_over_s).astype(f32)
+        #: Normalised utility in the nest per unit of price.
+        coef = sample.price_coef[cols] / (sample.noise_frac * sample.nest_frac)
+        self.coef32 = coef.astype(f32)
+        self.price_coef = np.where(valid, sample.price_coef[cols], np.inf)
+        #: ``(s,)`` the least price worth one unit of that utility to a segment's customers.
+        self.min_noise_price = np.where(valid, 1.0 / coef, np.inf).min(axis=1, initial=np.inf)
+        #: ``(s,)`` price units per query of a segment's average sampled customer.
+        self.typical = np.where(valid, a / q, 0.0).sum(axis=1) / count
         self.outside_z = sample.outside_z[cols]
         self.latency = sample.latency_value_frac_per_s[cols]
         ease = sample.ease
         self.routine, self.hard = ease.routine[cols], ease.hard[cols]
         self.hard_frac = ease.hard_frac[cols]
-        #: ``(s,)`` price units per query of a segment's average sampled customer.
-        self.typical = np.where(valid, self.a / self.q, 0.0).sum(axis=1) / np.maximum(
-            valid.sum(axis=1), 1
-        )
 
 
 def _competitor_denominator(
@@ -395,7 +402,7 @@ def monthly_profit_usd(
     *,
     kappa_shift: float | Sequence[float] = 0.0,
     cost_factor: float | Sequence[float] = 1.0,
-    iterations: int = 4,
+    iterations: int = 3,
 ) -> NDArray[np.float64]:
     """Monthly variable profit of ``k`` candidate offerings at their best-response prices.
 
@@ -450,52 +457,92 @@ def monthly_profit_usd(
     denom = (denom * np.exp(-h)).astype(f32)
     outside = np.exp(outside_z - lam * h).astype(f32)
     coef, aa_s, qa_s = grid.coef32[g], grid.aa_s32[g], grid.qa_s32[g]
-    a, q, a32 = grid.a[g], grid.q[g], grid.a32[g]
-    weight = grid.weight[g]
+    a32, aw, qw = grid.a32[g], grid.aw[g], grid.qw[g]  # aw, qw: a and q times weight
     cost = np.asarray(usd_per_query, dtype=float)[g, cand] * factors[mom]  # (P,)
-    # Start from twice the cost of a segment's typical purchase, then take geometrically
-    # damped steps along the first-order condition: the price moves to the geometric mean
-    # of itself and the best response, so a start orders of magnitude off converges
-    # without overshooting (arithmetic steps from a near-monopoly's tiny start price
-    # overshoot to prices nobody pays).
-    price = 2.0 * cost / np.maximum(grid.typical[g], 1e-300)
     # Only where nothing in the nest is sold is the nest's weight 0: never divide by it.
     denom += np.finfo(f32).tiny
     rivals = denom / f32(lam)
 
-    def shares(price: NDArray[np.float64]) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
-        """Nested-logit share ``P`` of each pair's candidate alone against the rivals
-        ``(P, m)``, and ``-dP/dp / (P a / s)``, ``1/lambda - (1/lambda - 1) P|nest - P``,
-        written as ``rivals|nest / lambda + P|nest * outside`` so that it keeps full
-        precision when ``P`` is near 1."""
-        e = price.astype(f32)[:, None] * coef
-        np.subtract(base, e, out=e)
+    def shares(
+        price: NDArray[np.float64], slope: bool = True
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32] | None]:
+        """Nested-logit share ``P`` of each pair's candidate alone against the rivals at
+        ``(P, G)`` prices, ``(P, G, m)``, and ``-dP/dp / (P a / s)``,
+        ``1/lambda - (1/lambda - 1) P|nest - P``, written as
+        ``rivals|nest / lambda + P|nest * outside`` so that it keeps full precision when
+        ``P`` is near 1."""
+        e = price.astype(f32)[:, :, None] * coef[:, None, :]
+        np.subtract(base[:, None, :], e, out=e)
         np.exp(e, out=e)
-        d = denom + e
+        d = denom[:, None, :] + e
         nest = d**lam
-        total = outside + nest
+        total = outside[:, None, :] + nest
         e /= d  # P|nest
-        slope = rivals / d
-        slope += e * outside / total
+        out = None
+        if slope:
+            out = rivals[:, None, :] / d
+            out += e * outside[:, None, :] / total
         e *= nest / total  # P = P|nest * P(nest)
-        return e, slope
+        return e, out
 
-    for _ in range(iterations):
-        prob, slope = shares(price)
-        # Logit first-order condition, one price per pair (see
-        # :func:`markets.pricing.logit_best_response_price_usd`):
-        # p = (sum P a + c sum D q a / s) / sum D a a / s with D = P * slope.
-        slope *= prob
-        curvature = np.vecdot(slope, aa_s).astype(float)
-        target = np.vecdot(prob, a32) + cost * np.vecdot(slope, qa_s)
-        ok = (curvature > 0) & (target > 0)  # else no demand to price against: keep
-        with np.errstate(divide="ignore", invalid="ignore"):
-            price = np.where(ok, np.sqrt(price * target / curvature), price)
-    prob = shares(price)[0].astype(float)
-    margin = price[:, None] * a - cost[:, None] * q
-    per_pair = np.vecdot(prob, margin * weight)
-    profit = np.bincount(mom * k + cand, per_pair, t * k).reshape(t, k)
-    return profit if np.ndim(kappa_shift) or np.ndim(cost_factor) else profit[0]
+    def profit(price: NDArray[np.float64], prob: NDArray[np.floating]) -> NDArray[np.float64]:
+        """``(P, G)`` monthly profit of each pair at each of its ``(P, G)`` prices."""
+        return price * np.vecdot(prob, aw[:, None, :]) - cost[:, None] * np.vecdot(
+            prob, qw[:, None, :]
+        )
+
+    # Optimal prices run from about the cost to 1e5 times it (value-based pricing in
+    # high-value segments); with customers of widely different values the profit has a
+    # peak for each group of them it could serve, and with alike customers it falls off a
+    # cliff past its peak. So each pair starts from the best of a geometric grid of prices
+    # from its unit cost plus the smallest logit markup of its customers (the price one
+    # unit of taste noise is worth to them) up to the most any of them would pay for the
+    # candidate alone; then solves the first-order condition ``log p = log BR(p)`` by
+    # steps to the best response, and by the secant between the last two prices once a
+    # step has passed the root (so prices cannot oscillate). The value is the best profit
+    # at any price tried. (Against a 400-point grid and ten steps, on the baseline's
+    # valuations: median error 0.4% of a call's largest value, 90th percentile 1.6%, worst
+    # 8%; see docs/model.md.)
+    unit = cost / np.maximum(grid.typical[g], 1e-300)
+    low = unit + grid.min_noise_price[g]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        high = np.max(np.where(valid, succ / grid.price_coef[g], 0.0), axis=1)
+    high = np.maximum(high, 4.0 * low)
+    starts = low[:, None] * (high / low)[:, None] ** _START_GRID  # (P, G)
+    tried = profit(starts, shares(starts, slope=False)[0])
+    best = np.argmax(tried, axis=1)
+    rows = np.arange(starts.shape[0])
+    value = tried[rows, best]
+    price = starts[rows, best][:, None]  # (P, 1)
+    x = np.log(price)
+    last_x, last_gap = x, np.zeros_like(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(iterations):
+            prob, slope = shares(price)
+            value = np.maximum(value, profit(price, prob)[:, 0])
+            # Logit first-order condition, one price per pair (see
+            # :func:`markets.pricing.logit_best_response_price_usd`):
+            # BR = (sum P a + c sum D q a / s) / sum D a a / s with D = P * slope.
+            slope *= prob
+            br = np.vecdot(prob, a32[:, None, :]) + cost[:, None] * np.vecdot(
+                slope, qa_s[:, None, :]
+            )
+            br /= np.vecdot(slope, aa_s[:, None, :])
+            gap = np.log(br) - x  # log BR - log p; not finite: no demand, stay
+            gap[~np.isfinite(gap)] = 0.0
+            # Past the root (the gap changed sign): the secant between the last two prices.
+            crossed = gap * last_gap < 0
+            secant = x - gap * (x - last_x) / (gap - last_gap)
+            last_x, last_gap = x, gap
+            x = np.where(crossed, secant, x + gap)
+            price = np.exp(x)
+    out = np.bincount(mom * k + cand, value, t * k).reshape(t, k)
+    return out if np.ndim(kappa_shift) or np.ndim(cost_factor) else out[0]
+
+
+#: Where the valuation's starting prices sit between the lowest and highest sensible
+#: price, in log scale.
+_START_GRID = np.linspace(0.0, 1.0, 8)
 
 
 def value_candidates(

@@ -24,6 +24,7 @@ from agents.strategy import (
     reasoning_effort,
     value_candidates,
 )
+from markets.demand import logit
 from markets.testtime import testtime_gain_oom
 
 
@@ -280,6 +281,54 @@ def test_a_worse_outside_option_makes_a_candidate_worth_more() -> None:
     ]
     assert np.all(np.isfinite(profits))
     assert profits[0] < profits[1] < profits[2]
+
+
+@pytest.mark.parametrize("value_log_sd", [0.0, 1.5])
+@pytest.mark.parametrize("outside_z", [5.0, 0.0])
+def test_valuation_prices_reach_the_most_profitable_price(
+    value_log_sd: float, outside_z: float
+) -> None:
+    # Against a brute-force search over prices of the same nested-logit profit: alike
+    # customers (profit falls off a cliff past its peak) and customers whose values
+    # spread over orders of magnitude (a flat, wide profit curve far above the cost).
+    rng = np.random.default_rng(3)
+    n, lam, noise, cost = 40, 0.5, 0.1, 0.01
+    q = np.full(n, 100.0)
+    v = np.exp(value_log_sd * rng.standard_normal(n))
+    view = _view(s=1, n_per=n, competitors=1)
+    sample = dataclasses.replace(
+        view.sample,
+        outside_z=np.full(n, outside_z),
+        scale_usd=noise * q * v,
+        price_coef=1.0 / v,
+    )
+    got = monthly_profit_usd(
+        np.full((1, 1), 27.0),
+        np.full((1, 1), cost),
+        np.zeros((1, 1)),
+        np.array([-1]),
+        MarketView(sample, view.rivals),
+    )[0]
+    success = blended_success(
+        np.array([27.0, 26.5]),
+        sample.difficulty_kappa,
+        sample.hard_frac,
+        sample.hard_extra_oom,
+        slope_per_oom=sample.slope_per_oom,
+    )
+    prices = cost * np.logspace(0.0, 6.0, 3000)  # the candidate's price per query
+    z_rival = (success[1] - 0.2 * sample.price_coef) / noise
+    z_own = (success[0][None, :] - prices[:, None] * sample.price_coef[None, :]) / noise
+    profits = []
+    for row, price in zip(z_own, prices, strict=True):
+        p = logit(np.stack([row, z_rival]), outside=sample.outside_z, nest_frac=lam)[0][1]
+        profits.append(float((sample.weight * p * q * (price - cost)).sum()))
+    best = max(profits)
+    assert best > 0
+    # Spread-out customers give the profit a peak per group of them; two of nearly the
+    # same height can be confused by the coarse grid the search starts from.
+    tolerance = 0.01 if value_log_sd == 0 else 0.05
+    assert (1 - tolerance) * best <= got <= 1.001 * best
 
 
 def test_choice_is_greedy_without_noise_and_never_picks_the_impossible() -> None:
