@@ -357,11 +357,14 @@ class _Grid:
         f32 = np.float32
         count = np.maximum(valid.sum(axis=1), 1)
         a, q = sample.pay_units[cols], sample.queries[cols]
+        #: ``(s,)`` price units per query of a segment's average sampled customer.
+        self.typical = np.where(valid, a / q, 0.0).sum(axis=1) / count
         weight = np.where(valid, sample.weight[cols], 0.0)
         #: Units of price paid and queries, times the real customers a cell stands for.
-        self.aw, self.qw = a * weight, q * weight
+        self.aw, self.qw = (a * weight).astype(f32), (q * weight).astype(f32)
         a_over_s = a / sample.scale_usd[cols]
         #: ``a``, ``a**2 / s`` and ``q a / s``: the first-order condition's weights.
+        a, q = np.where(valid, a, 0.0), np.where(valid, q, 0.0)  # padding counts for nothing
         self.a32 = a.astype(f32)
         self.aa_s32, self.qa_s32 = (a * a_over_s).astype(f32), (q * a_over_s).astype(f32)
         #: Normalised utility in the nest per unit of price.
@@ -370,8 +373,6 @@ class _Grid:
         self.price_coef = np.where(valid, sample.price_coef[cols], np.inf)
         #: ``(s,)`` the least price worth one unit of that utility to a segment's customers.
         self.min_noise_price = np.where(valid, 1.0 / coef, np.inf).min(axis=1, initial=np.inf)
-        #: ``(s,)`` price units per query of a segment's average sampled customer.
-        self.typical = np.where(valid, a / q, 0.0).sum(axis=1) / count
         self.outside_z = sample.outside_z[cols]
         self.latency = sample.latency_value_frac_per_s[cols]
         ease = sample.ease
@@ -473,6 +474,9 @@ def monthly_profit_usd(
         ``P`` is near 1."""
         e = price.astype(f32)[:, :, None] * coef[:, None, :]
         np.subtract(base[:, None, :], e, out=e)
+        # Weights below exp(-80) of the largest are negligible; smaller ones would come
+        # out of exp as subnormal floats, several times slower to compute with.
+        np.maximum(e, f32(-80.0), out=e)
         np.exp(e, out=e)
         d = denom[:, None, :] + e
         nest = d**lam
@@ -482,14 +486,14 @@ def monthly_profit_usd(
         if slope:
             out = rivals[:, None, :] / d
             out += e * outside[:, None, :] / total
-        e *= nest / total  # P = P|nest * P(nest)
+        np.divide(nest, total, out=nest)  # P(nest)
+        e *= nest  # P = P|nest * P(nest)
         return e, out
 
-    def profit(price: NDArray[np.float64], prob: NDArray[np.floating]) -> NDArray[np.float64]:
+    def profit(price: NDArray[np.float64], prob: NDArray[np.float32]) -> NDArray[np.float64]:
         """``(P, G)`` monthly profit of each pair at each of its ``(P, G)`` prices."""
-        return price * np.vecdot(prob, aw[:, None, :]) - cost[:, None] * np.vecdot(
-            prob, qw[:, None, :]
-        )
+        revenue_units = np.vecdot(prob, aw[:, None, :]).astype(float)
+        return price * revenue_units - cost[:, None] * np.vecdot(prob, qw[:, None, :])
 
     # Optimal prices run from about the cost to 1e5 times it (value-based pricing in
     # high-value segments); with customers of widely different values the profit has a
