@@ -430,7 +430,7 @@ def monthly_profit_usd(
     sells = (only[None, :] < 0) | (only[None, :] == np.arange(n_seg)[:, None])  # (s, k)
     g1, c1 = np.nonzero(sells)
     mom = np.repeat(np.arange(t), g1.shape[0])
-    g, cand = np.tile(g1, t), np.tile(c1, t)  # (P,) segment and candidate of each pair
+    g, cand = np.concatenate([g1] * t), np.concatenate([c1] * t)  # (P,) segment, candidate
     grid = sm.grid
     lam = sm.nest_frac
     # (P, m) rows of the grid: each pair's segment.
