@@ -143,9 +143,9 @@ class Rivals:
         """``(t, c, n)`` each offering's ``exp(z / lambda)`` for each sampled customer at
         each of ``t`` moments (capability raised by ``kappa_shift``, prices scaled by
         ``cost_factor``); 0 where it is not sold. Memoised per sample and moments."""
-        key = (id(sample), kappa_shift.tobytes(), cost_factor.tobytes())
+        key = (kappa_shift.tobytes(), cost_factor.tobytes())
         cache = self.__dict__.setdefault("_nest_terms", {})
-        if key not in cache:
+        if key not in cache or cache[key][0] is not sample:
             seg, ease = sample.segment, sample.ease
             factor = ease.factor(self.kappa.T[None, :, :] + kappa_shift[:, None, None])
             z = ease.success(factor[:, :, seg])  # (t, c, n)
@@ -156,8 +156,8 @@ class Rivals:
             np.exp(z, out=z)
             z *= self.available.T[:, seg]
             cache.clear()  # one sample and one set of moments at a time
-            cache[key] = z
-        return cache[key]
+            cache[key] = (sample, z)
+        return cache[key][1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,10 +409,12 @@ def monthly_profit_usd(
 
     ``kappa``, ``usd_per_query`` and ``latency_s_per_query`` are ``(s, k)``. Each candidate
     faces the view's competitors (their capability raised by ``kappa_shift`` OOM, their
-    prices and everyone's costs scaled by ``cost_factor``) and prices per segment by damped
-    steps along the logit first-order condition. A candidate with ``segment_only[k] >= 0``
-    sells only in that segment. Returns ``(k,)`` USD/month; with sequences of ``t`` shifts
-    and factors (moments of a horizon), ``(t, k)``, solved together in one pass.
+    prices and everyone's costs scaled by ``cost_factor``) and sets its profit-maximising
+    price in each segment: the best of a grid of starting prices, then ``iterations``
+    steps on the logit first-order condition (see the comments below). A candidate with
+    ``segment_only[k] >= 0`` sells only in that segment. Returns ``(k,)`` USD/month; with
+    sequences of ``t`` shifts and factors (moments of a horizon), ``(t, k)``, solved
+    together in one pass.
 
     The work is laid out by *pairs* (moment, candidate, segment it sells in), each a row
     over that segment's sampled customers: one price per row, and a segment-only
