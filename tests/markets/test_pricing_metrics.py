@@ -194,8 +194,6 @@ def test_nest_parts_give_the_same_sums_as_probabilities(
     a, q, s = rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n)
     bounds = np.array([0, n // 2, n])
     expected = best_response_sums(p[1:], a, q, s, nest_frac=lam, group_bounds=bounds)
-    got = nest_best_response_sums(
-        weights, p[0], a, q, s, nest_frac=lam, group_bounds=bounds
-    )
+    got = nest_best_response_sums(weights, p[0], a, q, s, nest_frac=lam, group_bounds=bounds)
     scale = np.abs(expected).max(axis=-1, keepdims=True)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * scale.max())
