@@ -314,7 +314,7 @@ def draw_choices(
 
     Examples
     --------
-    >>> rows, logsum, _ = draw_choices([[0.0, 0.0], [0.0, 0.0]], [0.1, 0.9])
+    >>> rows, logsum, *_ = draw_choices([[0.0, 0.0], [0.0, 0.0]], [0.1, 0.9])
     >>> rows.tolist(), logsum.round(4).tolist()
     ([0, 2], [1.0986, 1.0986])
     """
