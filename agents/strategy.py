@@ -404,14 +404,16 @@ def monthly_profit_usd(
     kappa_shift: float | Sequence[float] = 0.0,
     cost_factor: float | Sequence[float] = 1.0,
     iterations: int = 3,
+    start_prices: int = 8,
 ) -> NDArray[np.float64]:
     """Monthly variable profit of ``k`` candidate offerings at their best-response prices.
 
     ``kappa``, ``usd_per_query`` and ``latency_s_per_query`` are ``(s, k)``. Each candidate
     faces the view's competitors (their capability raised by ``kappa_shift`` OOM, their
     prices and everyone's costs scaled by ``cost_factor``) and sets its profit-maximising
-    price in each segment: the best of a grid of starting prices, then ``iterations``
-    steps on the logit first-order condition (see the comments below). A candidate with
+    price in each segment: the best of ``start_prices`` geometrically spaced starting
+    prices, then ``iterations`` steps on the logit first-order condition (see the
+    comments below). A candidate with
     ``segment_only[k] >= 0`` sells only in that segment. Returns ``(k,)`` USD/month; with
     sequences of ``t`` shifts and factors (moments of a horizon), ``(t, k)``, solved
     together in one pass.
@@ -514,7 +516,8 @@ def monthly_profit_usd(
     with np.errstate(divide="ignore", invalid="ignore"):
         high = np.max(np.where(valid, succ / grid.price_coef[g], 0.0), axis=1)
     high = np.maximum(high, 4.0 * low)
-    starts = low[:, None] * (high / low)[:, None] ** _START_GRID  # (P, G)
+    spacing = np.linspace(0.0, 1.0, start_prices)
+    starts = low[:, None] * (high / low)[:, None] ** spacing  # (P, start_prices)
     tried = profit(starts, shares(starts, slope=False)[0])
     best = np.argmax(tried, axis=1)
     rows = np.arange(starts.shape[0])
@@ -544,11 +547,6 @@ def monthly_profit_usd(
             price = np.exp(x)
     out = np.bincount(mom * k + cand, value, t * k).reshape(t, k)
     return out if np.ndim(kappa_shift) or np.ndim(cost_factor) else out[0]
-
-
-#: Where the valuation's starting prices sit between the lowest and highest sensible
-#: price, in log scale.
-_START_GRID = np.linspace(0.0, 1.0, 8)
 
 
 def value_candidates(
