@@ -112,6 +112,19 @@ def test_draw_choices_with_nothing_for_sale_keeps_the_outside_option() -> None:
     np.testing.assert_allclose(logsum, [0.1, 0.2, 0.3])
 
 
+def test_draw_choices_in_place_draws_the_same() -> None:
+    rng = np.random.default_rng(5)
+    z = rng.normal(0.0, 2.0, (4, 500)).astype(np.float32)
+    z[rng.random(z.shape) < 0.2] = -np.inf
+    u = rng.random(500)
+    kept = draw_choices(z, u, outside=0.3, nest_frac=0.6, columns=[0, 7])
+    work = z.copy()
+    in_place = draw_choices(work, u, outside=0.3, nest_frac=0.6, columns=[0, 7], overwrite_z=True)
+    for a, b in zip(kept, in_place, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(work, z)  # the work array now holds the exponentials
+
+
 def test_sample_choices_edges() -> None:
     p = np.array([[0.0, 1.0], [1.0, 0.0]])
     assert sample_choices(p, np.array([0.0, 0.999999])).tolist() == [1, 0]

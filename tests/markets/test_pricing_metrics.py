@@ -197,3 +197,26 @@ def test_nest_parts_give_the_same_sums_as_probabilities(
     got = nest_best_response_sums(weights, p[0], a, q, s, nest_frac=lam, group_bounds=bounds)
     scale = np.abs(expected).max(axis=-1, keepdims=True)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * scale.max())
+
+
+def test_sums_from_a_draw_match_float64_probabilities() -> None:
+    # The population's pricing sums come from the draw's float32 exponentials: they agree
+    # with the float64 logit's to about 1e-6 (relative), far below the sample's own noise.
+    from markets.demand import draw_choices
+
+    rng = np.random.default_rng(8)
+    j, n, lam = 5, 400, 0.5
+    z = rng.normal(0.0, 3.0, (j, n))
+    z[rng.random((j, n)) < 0.15] = -np.inf
+    outside = rng.normal(1.0, 1.0, n)
+    a, q, s = rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n)
+    bounds = np.array([0, 150, n])
+    draws = draw_choices(
+        z.astype(np.float32), rng.random(n), outside=outside, nest_frac=lam, columns=np.arange(n)
+    )
+    got = nest_best_response_sums(
+        draws.weights, draws.outside_frac, a, q, s, nest_frac=lam, group_bounds=bounds
+    )
+    p, _ = logit(z.astype(np.float32).astype(float), outside=outside, nest_frac=lam)
+    expected = best_response_sums(p[1:], a, q, s, nest_frac=lam, group_bounds=bounds)
+    np.testing.assert_allclose(got, expected, rtol=2e-5)
