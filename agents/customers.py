@@ -368,7 +368,10 @@ class CustomerPopulation(mesa.Agent):
                 z = np.multiply.outer(price, self._price_z[lo:hi])
                 z += (latency[g, cols] * self._latency_z[lo]).astype(np.float32)[:, None]
                 np.subtract(self._success[k][g].take(offers.kappa[g, cols]), z, out=z)
-                z_all[cols, lo:hi] = z
+                if cols.size == j:
+                    z_all[:, lo:hi] = z
+                else:
+                    z_all[cols, lo:hi] = z
             if self.switching_inertia > 0 and j:
                 # Last month's offering gets the inertia bonus (one scatter, not a pass).
                 col_of_id = np.full(max(int(ids.max()), int(current.max(initial=0))) + 1, -1)

@@ -516,8 +516,7 @@ def monthly_profit_usd(
     with np.errstate(divide="ignore", invalid="ignore"):
         high = np.max(np.where(valid, succ / grid.price_coef[g], 0.0), axis=1)
     high = np.maximum(high, 4.0 * low)
-    spacing = np.linspace(0.0, 1.0, start_prices)
-    starts = low[:, None] * (high / low)[:, None] ** spacing  # (P, start_prices)
+    starts = low[:, None] * (high / low)[:, None] ** _spacing(start_prices)  # (P, start_prices)
     tried = profit(starts, shares(starts, slope=False)[0])
     best = np.argmax(tried, axis=1)
     rows = np.arange(starts.shape[0])
@@ -547,6 +546,14 @@ def monthly_profit_usd(
             price = np.exp(x)
     out = np.bincount(mom * k + cand, value, t * k).reshape(t, k)
     return out if np.ndim(kappa_shift) or np.ndim(cost_factor) else out[0]
+
+
+@functools.lru_cache(maxsize=8)
+def _spacing(points: int) -> NDArray[np.float64]:
+    """``(points,)`` evenly spaced in ``[0, 1]`` (memoised: a valuation asks every time)."""
+    out = np.linspace(0.0, 1.0, points)
+    out.flags.writeable = False
+    return out
 
 
 def value_candidates(
