@@ -89,7 +89,7 @@ class PricingSample:
     """Customers firms observe to price: ``m`` (customer, work stream) pairs.
 
     ``pay_units``, ``queries`` and ``scale_usd`` are ``(m,)`` inputs of
-    :func:`markets.pricing.logit_best_response_price_usd`; ``segment`` groups them.
+    :func:`markets.pricing.nest_best_response_sums`; ``segment`` groups them.
     """
 
     columns: NDArray[np.intp]

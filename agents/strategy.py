@@ -529,7 +529,7 @@ def monthly_profit_usd(
             prob, slope = shares(price)
             value = np.maximum(value, profit(price, prob)[:, 0])
             # Logit first-order condition, one price per pair (see
-            # :func:`markets.pricing.logit_best_response_price_usd`):
+            # :func:`markets.pricing.best_response_sums`):
             # BR = (sum P a + c sum D q a / s) / sum D a a / s with D = P * slope.
             slope *= prob
             br = np.vecdot(prob, a32[:, None, :]) + cost[:, None] * np.vecdot(

@@ -67,7 +67,12 @@ from markets.metrics import (
     operating_margin,
     shares,
 )
-from markets.pricing import logit_best_response_price_usd, markup_price_usd
+from markets.pricing import (
+    best_response_price_usd,
+    best_response_sums,
+    markup_price_usd,
+    nest_best_response_sums,
+)
 from markets.scaling import (
     CONSTANTS,
     DEFAULT_CONSTANTS,
@@ -111,6 +116,8 @@ __all__ = [
     "TrainingCost",
     "algorithmic_inference_multiplier",
     "algorithmic_training_multiplier",
+    "best_response_price_usd",
+    "best_response_sums",
     "capability_index",
     "capability_index_for_loss",
     "chinchilla_loss",
@@ -136,10 +143,10 @@ __all__ = [
     "iso_loss_tokens",
     "lerner_index",
     "logit",
-    "logit_best_response_price_usd",
     "logsum_surplus_usd",
     "markup_price_usd",
     "memory_bandwidth_multiplier",
+    "nest_best_response_sums",
     "node_cost_usd_per_day",
     "operating_margin",
     "prefill_cost_usd_per_token",

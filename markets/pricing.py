@@ -17,7 +17,6 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "best_response_price_usd",
     "best_response_sums",
-    "logit_best_response_price_usd",
     "markup_price_usd",
     "nest_best_response_sums",
 ]
@@ -36,12 +35,11 @@ def markup_price_usd(cost_usd: ArrayLike, *, markup_frac: float) -> NDArray[np.f
     return np.asarray(cost_usd, dtype=float) * (1.0 + markup_frac)
 
 
-def logit_best_response_price_usd(
+def best_response_sums(
     probabilities: ArrayLike,
     pay_units: ArrayLike,
     queries: ArrayLike,
     scale_usd: ArrayLike,
-    cost_usd_per_query: ArrayLike,
     *,
     groups: ArrayLike | None = None,
     n_groups: int = 1,
@@ -49,7 +47,8 @@ def logit_best_response_price_usd(
     conditional: ArrayLike | None = None,
     group_bounds: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
-    """Profit-maximising price of each offering, holding the demand shape fixed.
+    """The logit best response of each offering, holding the demand shape fixed, as three
+    sums that do not depend on the cost; :func:`best_response_price_usd` completes them.
 
     Profit is ``sum_i P_i (a_i p - q_i c)`` and nested logit (one nest of offerings,
     dissimilarity ``lambda``; see :func:`markets.demand.logit`) gives
@@ -63,7 +62,8 @@ def logit_best_response_price_usd(
     1992, ch. 7); for a subscription (``a = 1``) the fee trades the subscribers it wins
     against what heavy users cost to serve. Evaluated at the current probabilities it is
     one step of the fixed-point iteration that converges to the equilibrium price. With
-    ``groups`` the sums run within each group (one price per customer segment).
+    groups the sums run within each group (one price per customer segment); sums of the
+    same offerings over more customers add.
 
     Parameters
     ----------
@@ -76,10 +76,7 @@ def logit_best_response_price_usd(
     scale_usd
         ``(n,)`` logit scale of each customer's monthly utility, USD per month. These
         three may also be ``(j, n)`` when each offering faces customers of its own
-        (without ``groups``).
-    cost_usd_per_query
-        ``(j,)`` marginal serving cost per query, or ``(n_groups, j)`` with ``groups`` when
-        a query costs a different amount in each group.
+        (without groups).
     groups
         Optional ``(n,)`` integer group (segment) of each customer, in ``[0, n_groups)``.
     nest_frac
@@ -95,49 +92,17 @@ def logit_best_response_price_usd(
     Returns
     -------
     ndarray
-        ``(j,)``, or ``(n_groups, j)`` with ``groups``: USD per query (usage) or per month
-        (subscription); NaN where the offering has no demand at all (the caller decides).
+        ``(3, j)``, or ``(3, n_groups, j)`` with groups: ``sum a P`` (units of price
+        paid), ``sum q a D / s`` and ``sum a**2 D / s`` (per USD).
 
     Examples
     --------
     A monopolist facing identical customers with P = 0.5 and q = a = s = 1 at zero cost
     sets ``p = 0.5 / 0.25 = 2``:
 
-    >>> logit_best_response_price_usd([[0.5]], [1.0], [1.0], [1.0], [0.0]).tolist()
+    >>> sums = best_response_sums([[0.5]], [1.0], [1.0], [1.0])
+    >>> best_response_price_usd(sums, [0.0]).tolist()
     [2.0]
-    """
-    sums = best_response_sums(
-        probabilities,
-        pay_units,
-        queries,
-        scale_usd,
-        groups=groups,
-        n_groups=n_groups,
-        nest_frac=nest_frac,
-        conditional=conditional,
-        group_bounds=group_bounds,
-    )
-    return best_response_price_usd(sums, cost_usd_per_query)
-
-
-def best_response_sums(
-    probabilities: ArrayLike,
-    pay_units: ArrayLike,
-    queries: ArrayLike,
-    scale_usd: ArrayLike,
-    *,
-    groups: ArrayLike | None = None,
-    n_groups: int = 1,
-    nest_frac: float = 1.0,
-    conditional: ArrayLike | None = None,
-    group_bounds: ArrayLike | None = None,
-) -> NDArray[np.float64]:
-    """The three sums of the first-order condition of
-    :func:`logit_best_response_price_usd`, which do not depend on the cost: ``(3, j)``, or
-    ``(3, n_groups, j)`` with groups, holding ``sum a P`` (units of price paid),
-    ``sum q a D / s`` and ``sum a**2 D / s`` (per USD). Sums of the same offerings over
-    more customers add; :func:`best_response_price_usd` turns them into prices.
-    Arguments as in :func:`logit_best_response_price_usd`.
     """
     p = np.asarray(probabilities, dtype=float)
     a = np.asarray(pay_units, dtype=float)
@@ -194,7 +159,7 @@ def nest_best_response_sums(
     outside_frac
         ``(n,)`` ``P_0``, each customer's probability of the outside option.
     pay_units, queries, scale_usd, nest_frac
-        As in :func:`logit_best_response_price_usd`.
+        As in :func:`best_response_sums`.
     group_bounds
         Optional ``(g + 1,)`` bounds of contiguous column groups.
 
@@ -229,9 +194,10 @@ def nest_best_response_sums(
 
 
 def best_response_price_usd(sums: ArrayLike, cost_usd_per_query: ArrayLike) -> NDArray[np.float64]:
-    """Prices from :func:`best_response_sums` ``(3, ...)`` and costs per query shaped like
-    one of them: ``(sum a P + c sum q a D / s) / sum a**2 D / s``; NaN where an offering
-    has no demand (``sum a**2 D / s`` is 0)."""
+    """Best-response prices from :func:`best_response_sums` ``(3, ...)`` and marginal costs
+    per query shaped like one of them (``(j,)``, or ``(n_groups, j)``):
+    ``(sum a P + c sum q a D / s) / sum a**2 D / s``, USD per query (usage) or per month
+    (subscription); NaN where an offering has no demand at all (the caller decides)."""
     revenue_units, cost_units, curvature = np.asarray(sums, dtype=float)
     c = np.asarray(cost_usd_per_query, dtype=float)
     out = np.full(np.broadcast_shapes(curvature.shape, c.shape), np.nan)

@@ -17,10 +17,14 @@ from markets.metrics import concentration_ratio, gross_margin, hhi, lerner_index
 from markets.pricing import (
     best_response_price_usd,
     best_response_sums,
-    logit_best_response_price_usd,
     markup_price_usd,
     nest_best_response_sums,
 )
+
+
+def _best_response(p, a, q, s, cost, **kw) -> np.ndarray:
+    """Best-response prices of ``(j, n)`` probabilities (keywords of best_response_sums)."""
+    return best_response_price_usd(best_response_sums(p, a, q, s, **kw), cost)
 
 
 def _shares(z: np.ndarray, lam: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +60,7 @@ def test_best_response_maximises_profit(lam: float, plan: str) -> None:
     prices = np.array([best.x, rival])
     z = (q * values[:, None] - a * prices[:, None]) / s
     p, cond = _shares(z, lam)
-    target = logit_best_response_price_usd(p, a, q, s, cost, nest_frac=lam, conditional=cond)
+    target = _best_response(p, a, q, s, cost, nest_frac=lam, conditional=cond)
     # At the optimum the first-order condition holds: the best response is the price itself.
     assert target[0] == pytest.approx(best.x, rel=1e-5)
 
@@ -68,7 +72,7 @@ def test_damped_iteration_converges_to_nash_duopoly() -> None:
     for _ in range(200):
         z = (values[:, None] - prices[:, None]) / s
         p, _ = _shares(z)
-        target = logit_best_response_price_usd(p, q, q, s, cost)
+        target = _best_response(p, q, q, s, cost)
         prices = next_price_usd(
             cost, previous_price_usd=prices, best_response_usd=target, damping_frac=0.5
         )
@@ -86,9 +90,9 @@ def test_grouped_prices_equal_separate_markets() -> None:
     cost = np.array([[0.1, 0.2], [0.3, 0.4]])  # a different cost per group
     groups = np.array([0] * 4 + [1] * 6)
     shuffled = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1])  # unsorted groups take another path
-    together = logit_best_response_price_usd(p, q, q, s, cost, groups=groups, n_groups=2)
+    together = _best_response(p, q, q, s, cost, groups=groups, n_groups=2)
     order = np.argsort(shuffled, kind="stable")
-    again = logit_best_response_price_usd(
+    again = _best_response(
         p[:, order.argsort()],
         q[order.argsort()],
         q[order.argsort()],
@@ -99,9 +103,7 @@ def test_grouped_prices_equal_separate_markets() -> None:
     )
     for g in (0, 1):
         m = groups == g
-        np.testing.assert_allclose(
-            together[g], logit_best_response_price_usd(p[:, m], q[m], q[m], s[m], cost[g])
-        )
+        np.testing.assert_allclose(together[g], _best_response(p[:, m], q[m], q[m], s[m], cost[g]))
     np.testing.assert_allclose(together, again)
 
 
@@ -114,7 +116,7 @@ def test_sums_over_parts_of_the_sample_add_up_to_the_price(lam: float) -> None:
     a, q, s = rng.uniform(1, 3, 12), rng.uniform(1, 3, 12), rng.uniform(1, 3, 12)
     cost = rng.uniform(0.1, 0.5, (2, 3))
     bounds = np.array([0, 5, 12])
-    whole = logit_best_response_price_usd(
+    whole = _best_response(
         p, a, q, s, cost, groups=np.repeat([0, 1], [5, 7]), n_groups=2, nest_frac=lam
     )
     parts = sum(
@@ -131,9 +133,7 @@ def test_sums_over_parts_of_the_sample_add_up_to_the_price(lam: float) -> None:
 
 
 def test_no_demand_gives_nan_and_price_steps_to_floor() -> None:
-    target = logit_best_response_price_usd(
-        np.zeros((1, 3)), np.ones(3), np.ones(3), np.ones(3), [1.0]
-    )
+    target = _best_response(np.zeros((1, 3)), np.ones(3), np.ones(3), np.ones(3), [1.0])
     assert np.isnan(target[0])
     price = next_price_usd(
         1.0, previous_price_usd=5.0, best_response_usd=target[0], damping_frac=0.5
