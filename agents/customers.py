@@ -208,7 +208,7 @@ class CustomerPopulation(mesa.Agent):
         self._latency_z = self.latency_value_frac_per_s / choice_noise_frac
         self._outside_z = self.outside_value_frac / choice_noise_frac + switching_inertia
         self._streams = self._make_streams()
-        self._buffers: dict[str, NDArray[np.float32]] = {}
+        self._work = np.empty(0, dtype=np.float32)
         people = self.segment_weight[self.segment]
         self._stream_weights = [
             (
@@ -238,17 +238,14 @@ class CustomerPopulation(mesa.Agent):
 
     # -- set-up -------------------------------------------------------------------------
 
-    def _scratch(self, name: str, shape: tuple[int, ...]) -> NDArray[np.float32]:
-        """A float32 work array of ``shape``, kept under ``name`` from month to month: a
+    def _work_array(self, shape: tuple[int, ...]) -> NDArray[np.float32]:
+        """A float32 array of ``shape`` kept from month to month (grown when needed): a
         fresh one each month costs page faults and cache misses comparable to the
         arithmetic done in it."""
         size = math.prod(shape)
-        buf = self._buffers.get(name)
-        if buf is None or buf.shape[0] < size:
-            buf = self._buffers[name] = np.empty(
-                max(size, 2 * (0 if buf is None else buf.shape[0])), dtype=np.float32
-            )
-        return buf[:size].reshape(shape)
+        if self._work.shape[0] < size:
+            self._work = np.empty(max(size, 2 * self._work.shape[0]), dtype=np.float32)
+        return self._work[:size].reshape(shape)
 
     def _make_streams(self) -> list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]:
         """Work streams as ``(share of each customer's queries, difficulty offset)``.
@@ -356,7 +353,7 @@ class CustomerPopulation(mesa.Agent):
             current = self.current_offer[k]
             # Utilities of every offering for every customer, -inf where it is not sold
             # (float32: they are only sampled, and priced against at that precision).
-            z_all = self._scratch("z", (j, n))
+            z_all = self._work_array((j, n))
             z_all.fill(-np.inf)
             for g in range(s):
                 # Only the offerings sold in the segment enter its customers' choice.
@@ -364,9 +361,11 @@ class CustomerPopulation(mesa.Agent):
                 cols = np.flatnonzero(offers.available[g])
                 if hi == lo or cols.size == 0:
                     continue  # nothing on sale here: everyone keeps the outside option
+                # z = (p_success - price * a/(q v) - latency * latency_frac) / noise
                 price = offers.price_usd[g, cols].astype(np.float32)
                 z = np.multiply.outer(price, self._price_z[lo:hi])
-                z += (latency[g, cols] * self._latency_z[lo]).astype(np.float32)[:, None]
+                latency_z = latency[g, cols] * self._latency_z[lo]  # one value a segment
+                z += latency_z.astype(np.float32)[:, None]
                 np.subtract(self._success[k][g].take(offers.kappa[g, cols]), z, out=z)
                 if cols.size == j:
                     z_all[:, lo:hi] = z

@@ -412,11 +412,10 @@ def monthly_profit_usd(
     faces the view's competitors (their capability raised by ``kappa_shift`` OOM, their
     prices and everyone's costs scaled by ``cost_factor``) and sets its profit-maximising
     price in each segment: the best of ``start_prices`` geometrically spaced starting
-    prices, then ``iterations`` steps on the logit first-order condition (see the
-    comments below). A candidate with
-    ``segment_only[k] >= 0`` sells only in that segment. Returns ``(k,)`` USD/month; with
-    sequences of ``t`` shifts and factors (moments of a horizon), ``(t, k)``, solved
-    together in one pass.
+    prices, then ``iterations`` steps on the logit first-order condition (see the comments
+    in the code). A candidate with ``segment_only[k] >= 0`` sells only in that segment.
+    Returns ``(k,)`` USD/month; with sequences of ``t`` shifts and factors (moments of a
+    horizon), ``(t, k)``, solved together in one pass.
 
     The work is laid out by *pairs* (moment, candidate, segment it sells in), each a row
     over that segment's sampled customers: one price per row, and a segment-only
@@ -508,9 +507,9 @@ def monthly_profit_usd(
     # candidate alone; then solves the first-order condition ``log p = log BR(p)`` by
     # steps to the best response, and by the secant between the last two prices once a
     # step has passed the root (so prices cannot oscillate). The value is the best profit
-    # at any price tried. (Against a 400-point grid and ten steps, on the baseline's
+    # at any price tried. (Against 400 starting prices and ten steps, on the baseline's
     # valuations: median error 0.4% of a call's largest value, 90th percentile 1.6%, worst
-    # 8%; see docs/model.md.)
+    # 8%; bench/valuation_accuracy.py.)
     unit = cost / np.maximum(grid.typical[g], 1e-300)
     low = unit + grid.min_noise_price[g]
     with np.errstate(divide="ignore", invalid="ignore"):
