@@ -102,35 +102,46 @@ def run_one(spec: RunSpec) -> RunResult:
 
 
 def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
-    """The ``summary`` row of one run, from its market, firms and events tables."""
+    """The ``summary`` row of one run, from its market, firms and events tables.
+
+    Eager series operations throughout: a run's tables are small, and a lazy query per
+    filter would cost more than the arithmetic.
+    """
     market, firms, events = tables["market"], tables["firms"], tables["events"]
     models = tables["models"]
-    last_month = market["month"].max() if market.height else None
-    final = firms.filter(pl.col("month") == last_month) if last_month is not None else firms
+    month = market["month"]
+    last_month = month.max() if market.height else None
+    firm_month, business_model = firms["month"], firms["business_model"]
+    final = (
+        firm_month == last_month
+        if last_month is not None
+        else pl.repeat(True, firms.height, eager=True)
+    )
     survivors = {
-        bm: int(final.filter(pl.col("business_model") == bm).height)
+        bm: int((final & (business_model == bm)).sum())
         for bm in ("upfront_heavy", "inference_heavy", "specialist", "wrapper")
     }
-    overtakes = market.filter(
-        pl.col("cumulative_inference_usd") >= pl.col("cumulative_training_usd")
-    )["month"]
-    # From month 12 on: first prices are cost-plus placeholders until demand is observed.
-    priced = market.filter(
-        pl.col("price_usd_per_mtok_at_reference").is_not_null() & (pl.col("month") >= 12)
+    overtakes = month.filter(
+        market["cumulative_inference_usd"] >= market["cumulative_training_usd"]
     )
-    ref = priced["price_usd_per_mtok_at_reference"]
+    # From month 12 on: first prices are cost-plus placeholders until demand is observed.
+    price = market["price_usd_per_mtok_at_reference"]
+    priced = price.is_not_null() & (month >= 12)
+    ref, ref_month = price.filter(priced), month.filter(priced)
     decline = None
-    if priced.height >= 6 and priced["month"][-1] > priced["month"][0] and ref.min() > 0:
+    if ref.len() >= 6 and ref_month[-1] > ref_month[0] and ref.min() > 0:
         # Factor per year of a least-squares log-linear trend: month-to-month the cheapest
         # offering above the reference changes, so endpoints alone are noisy.
-        slope = np.polyfit(priced["month"].to_numpy(), np.log(ref.to_numpy()), 1)[0]
+        slope = np.polyfit(ref_month.to_numpy(), np.log(ref.to_numpy()), 1)[0]
         decline = float(np.exp(-12.0 * slope))
     last = market.row(-1, named=True) if market.height else {}
-    last_year = firms.filter(pl.col("month") > (last_month or 0) - 12)
-    aware = models.filter(pl.col("allocation") == "inference_aware")["model_id"]
+    last_year = firm_month > (last_month or 0) - 12
+    aware = models["model_id"].filter(models["allocation"] == "inference_aware")
     # The fringe's distilled small model is its second firm (see MarketModel.fringe).
-    open_ids = firms.filter(pl.col("kind") == "open_weights")["firm_id"].unique().sort()
+    open_ids = firms["firm_id"].filter(firms["kind"] == "open_weights").unique().sort()
     small_open = open_ids[1] if open_ids.len() > 1 else -1
+    specialist = business_model == "specialist"
+    kinds = events["kind"]
     row = {
         "months": market.height,
         "hhi_revenue_final": last.get("hhi_revenue", 0.0),
@@ -138,8 +149,8 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         "cr4_final": last.get("cr4", 0.0),
         "gross_margin_mean": market["gross_margin"].mean(),
         "operating_margin_mean": market["operating_margin"].mean(),
-        "entries": int(events.filter(pl.col("kind") == "entry").height),
-        "exits": int(events.filter(pl.col("kind") == "exit").height),
+        "entries": int((kinds == "entry").sum()),
+        "exits": int((kinds == "exit").sum()),
         "firms_active_final": last.get("firms_active", 0),
         **{f"survivors_{bm}": n for bm, n in survivors.items()},
         "inference_overtakes_training_month": overtakes.min() if overtakes.len() else None,
@@ -150,27 +161,25 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         "consumer_surplus_usd_mean": float(market["consumer_surplus_usd"].mean() or 0.0),
         "revenue_usd_final": last.get("revenue_usd", 0.0),
         "subscribers_unprofitable_frac_mean": market["subscribers_unprofitable_frac"].mean(),
-        "specialist_query_share_last_year": _share(
-            last_year, "queries", pl.col("business_model") == "specialist"
-        ),
+        "specialist_query_share_last_year": _share(firms["queries"], last_year, specialist),
         "distilled_query_share_last_year": _share(
-            last_year,
-            "queries",
-            (pl.col("business_model") == "specialist") | (pl.col("firm_id") == small_open),
+            firms["queries"], last_year, specialist | (firms["firm_id"] == small_open)
         ),
         "wrapper_revenue_share_last_year": _share(
-            last_year, "customer_revenue_usd", pl.col("business_model") == "wrapper"
+            firms["customer_revenue_usd"], last_year, business_model == "wrapper"
         ),
         "inference_aware_revenue_share_last_year": _share(
-            last_year, "customer_revenue_usd", pl.col("model_id").is_in(aware.implode())
+            firms["customer_revenue_usd"], last_year, firms["model_id"].is_in(aware.implode())
         ),
     }
     return to_table("summary", run_id, {k: [v] for k, v in row.items()})
 
 
-def _share(frame: pl.DataFrame, column: str, where: pl.Expr) -> float | None:
-    """Share of ``column``'s total in the rows matching ``where`` (None when it is 0)."""
-    total = float(frame[column].sum()) if frame.height else 0.0
+def _share(column: pl.Series, rows: pl.Series, where: pl.Series) -> float | None:
+    """Share of ``column``'s total over ``rows`` in the rows also matching ``where`` (None
+    when that total is 0)."""
+    values = column.filter(rows)
+    total = float(values.sum()) if values.len() else 0.0
     if total <= 0:
         return None
-    return min(max(float(frame.filter(where)[column].sum()) / total, 0.0), 1.0)
+    return min(max(float(values.filter(where.filter(rows)).sum()) / total, 0.0), 1.0)
