@@ -355,10 +355,12 @@ class _Grid:
     def __init__(self, sample: CustomerSample) -> None:
         self.cols, self.valid = cols, valid = sample.cells
         f32 = np.float32
-        count = np.maximum(valid.sum(axis=1), 1)
+        count = valid.sum(axis=1)
         a, q = sample.pay_units[cols], sample.queries[cols]
-        #: ``(s,)`` price units per query of a segment's average sampled customer.
-        self.typical = np.where(valid, a / q, 0.0).sum(axis=1) / count
+        #: ``(s,)`` price units per query of a segment's average sampled customer (1 in a
+        #: segment nobody was sampled from: any finite price earns nothing there).
+        typical = np.where(valid, a / q, 0.0).sum(axis=1) / np.maximum(count, 1)
+        self.typical = np.where(count > 0, typical, 1.0)
         weight = np.where(valid, sample.weight[cols], 0.0)
         #: Units of price paid and queries, times the real customers a cell stands for.
         self.aw, self.qw = (a * weight).astype(f32), (q * weight).astype(f32)
@@ -371,8 +373,10 @@ class _Grid:
         coef = sample.price_coef[cols] / (sample.noise_frac * sample.nest_frac)
         self.coef32 = coef.astype(f32)
         self.price_coef = np.where(valid, sample.price_coef[cols], np.inf)
-        #: ``(s,)`` the least price worth one unit of that utility to a segment's customers.
-        self.min_noise_price = np.where(valid, 1.0 / coef, np.inf).min(axis=1, initial=np.inf)
+        #: ``(s,)`` the least price worth one unit of that utility to a segment's customers
+        #: (1 in a segment nobody was sampled from).
+        least = np.where(valid, 1.0 / coef, np.inf).min(axis=1, initial=np.inf)
+        self.min_noise_price = np.where(count > 0, least, 1.0)
         self.outside_z = sample.outside_z[cols]
         self.latency = sample.latency_value_frac_per_s[cols]
         ease = sample.ease

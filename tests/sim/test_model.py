@@ -257,3 +257,17 @@ def test_ten_years_of_unusual_markets(name: str) -> None:
     for table, frame in result.tables.items():
         validate(table, frame)
     assert result.tables["market"].height == 120
+
+
+def test_a_population_smaller_than_its_segment_list_runs() -> None:
+    # Three customers for six segments: most segments have nobody to sell to, and the
+    # valuation sample has empty segments; firms still value, price and book finite amounts.
+    params = _small(customers=3)
+    result = run_one(RunSpec("tiny", 0, 0, params, 5, (0,), 24))
+    assert result.status == "done", result.error
+    for table, frame in result.tables.items():
+        validate(table, frame)
+    market = result.tables["market"]
+    assert market.height == 24
+    assert market["revenue_usd"].is_finite().all()
+    assert market["hhi_revenue"].is_between(0, 10_000).all()
