@@ -361,9 +361,11 @@ class CustomerPopulation(mesa.Agent):
                 cols = np.flatnonzero(offers.available[g])
                 if hi == lo or cols.size == 0:
                     continue  # nothing on sale here: everyone keeps the outside option
-                # z = (p_success - price * a/(q v) - latency * latency_frac) / noise
-                price = offers.price_usd[g, cols].astype(np.float32)
-                z = np.multiply.outer(price, self._price_z[lo:hi])
+                # z = (p_success - price * a/(q v) - latency * latency_frac) / noise; a price
+                # cost past float32's range is as good as no sale (utility -inf)
+                price = np.minimum(offers.price_usd[g, cols], _F32_MAX).astype(np.float32)
+                with np.errstate(over="ignore"):
+                    z = np.multiply.outer(price, self._price_z[lo:hi])
                 latency_z = latency[g, cols] * self._latency_z[lo]  # one value a segment
                 z += latency_z.astype(np.float32)[:, None]
                 np.subtract(self._success[k][g].take(offers.kappa[g, cols]), z, out=z)
@@ -426,6 +428,9 @@ class CustomerPopulation(mesa.Agent):
             adopters_frac=float(people[adopters].sum() / people.sum()) if n else 0.0,
             subscribers_unprofitable_frac=unprofitable / subscribers if subscribers else math.nan,
         )
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 class _SuccessRows:

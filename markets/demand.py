@@ -332,13 +332,15 @@ def draw_choices(
     inv = 1.0 / nest_frac
     mz = zz.max(axis=0).astype(float) * inv if j else np.full(n, -np.inf)
     shift = np.where(np.isfinite(mz), mz, 0.0)
-    if zz.dtype == np.float64:  # the maximum comes off before rounding to float32
-        e = np.empty((j, n), dtype=np.float32)
-        e[...] = zz * inv - shift
-    else:
-        e = zz if overwrite_z else np.empty((j, n), dtype=np.float32)
-        np.multiply(zz, np.float32(inv), out=e)
-        e -= shift.astype(np.float32)
+    # A utility far below the best one can leave float32's range: -inf, weight 0.
+    with np.errstate(over="ignore"):
+        if zz.dtype == np.float64:  # the maximum comes off before rounding to float32
+            e = np.empty((j, n), dtype=np.float32)
+            e[...] = zz * inv - shift
+        else:
+            e = zz if overwrite_z else np.empty((j, n), dtype=np.float32)
+            np.multiply(zz, np.float32(inv), out=e)
+            e -= shift.astype(np.float32)
     np.exp(e, out=e)
     d = e.sum(axis=0, dtype=np.float64)  # D / exp(shift)
     with np.errstate(divide="ignore"):

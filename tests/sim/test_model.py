@@ -94,18 +94,29 @@ def _small(**overrides) -> ModelParams:
     return ModelParams.model_validate(base)
 
 
-drawn_params = st.builds(
-    lambda labs, customers, regime, routing, fast, arrivals, capital, nest, review: _small(
+def _drawn(labs, customers, regime, routing, fast, arrivals, capital, nest, review, noise, inertia):
+    return _small(
         labs=labs,
         customers=customers,
         market={"regime": regime, "fast_tier": fast},
-        demand={"routing": routing, "nest_frac": nest, "pricing_sample_size": 100},
+        demand={
+            "routing": routing,
+            "nest_frac": nest,
+            "pricing_sample_size": 100,
+            "choice_noise_frac": noise,
+            "switching_inertia": inertia,
+        },
         entry={"startup_arrivals_per_year": arrivals},
         finance={"capital_market_index": capital},
         strategy={"review_months": review, "valuation_customers": 50},
-    ),
+    )
+
+
+drawn_params = st.builds(
+    _drawn,
     labs=st.integers(1, 5),
-    customers=st.integers(20, 400),
+    # From fewer customers than segments (most segments then have nobody) upwards.
+    customers=st.integers(3, 400),
     regime=st.sampled_from(["balanced", "upfront_heavy", "inference_heavy"]),
     routing=st.booleans(),
     fast=st.booleans(),
@@ -113,6 +124,9 @@ drawn_params = st.builds(
     capital=st.sampled_from([0.0, 0.3, 1.0, 3.0]),
     nest=st.sampled_from([0.2, 0.5, 1.0]),
     review=st.integers(1, 6),
+    # Taste noise down to 0.5% of the value at stake: utilities near float32's range.
+    noise=st.sampled_from([0.005, 0.1, 0.5]),
+    inertia=st.sampled_from([0.0, 1.0, 5.0]),
 )
 
 
