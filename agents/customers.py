@@ -93,6 +93,8 @@ class PricingSample:
     """
 
     columns: NDArray[np.intp]
+    #: The same columns as one slice of the population per segment.
+    slices: tuple[slice, ...]
     segment: NDArray[np.intp]
     pay_units: NDArray[np.float64]
     queries: NDArray[np.float64]
@@ -210,6 +212,10 @@ class CustomerPopulation(mesa.Agent):
         self._streams = self._make_streams()
         self._work = np.empty(0, dtype=np.float32)
         people = self.segment_weight[self.segment]
+        #: ``(n,)`` real customers each simulated customer stands for, and their sum.
+        self._people, self._people_total = people, float(people.sum())
+        #: ``(n,)`` whether each customer pays a subscription.
+        self._subscriber = sub
         self._stream_weights = [
             (
                 self.queries_per_month * frac * people,
@@ -231,10 +237,6 @@ class CustomerPopulation(mesa.Agent):
             for k in range(len(self._streams))
         ]
         self.pricing = self._make_pricing_sample(pricing_sample_size)
-        #: ``(s + 1,)`` bounds of each segment's pricing-sample columns (sorted by segment).
-        self._pricing_bounds = np.searchsorted(
-            self.segment[self.pricing.columns], np.arange(len(segments) + 1)
-        )
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -279,13 +281,17 @@ class CustomerPopulation(mesa.Agent):
         Customers within a segment are independent draws, so evenly spaced columns are a
         random sample; per-segment sums scale back with :meth:`segment_weights`.
         """
+        return np.concatenate([np.arange(self.n)[c] for c in self._stratified_slices(size)])
+
+    def _stratified_slices(self, size: int) -> tuple[slice, ...]:
+        """:meth:`stratified_columns` as one slice per segment."""
         per = max(1, size // max(self.n_segments, 1))
-        cols = []
+        out = []
         for g in range(self.n_segments):
             lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
             step = max(1, (hi - lo) // per)
-            cols.append(np.arange(lo, hi, step)[:per])
-        return np.concatenate(cols)
+            out.append(slice(lo, min(hi, lo + per * step), step))
+        return tuple(out)
 
     def segment_weights(self, columns: NDArray[np.intp]) -> NDArray[np.float64]:
         """``(m,)`` real customers each sampled column stands for."""
@@ -294,11 +300,13 @@ class CustomerPopulation(mesa.Agent):
         return (np.diff(self.bounds) / np.maximum(sampled, 1) * self.segment_weight)[seg]
 
     def _make_pricing_sample(self, size: int) -> PricingSample:
-        cols = self.stratified_columns(size)
+        slices = self._stratified_slices(size)
+        cols = np.concatenate([np.arange(self.n)[c] for c in slices])
         share = np.concatenate([frac[cols] for frac, _ in self._streams])
         tiled = np.tile(cols, len(self._streams))
         return PricingSample(
             columns=cols,
+            slices=slices,
             segment=self.segment[tiled],
             pay_units=self.pay_units[tiled] * share,
             queries=self.queries_per_month[tiled] * share,
@@ -334,8 +342,7 @@ class CustomerPopulation(mesa.Agent):
         seg = self.segment
         pricing = self.pricing
         m = pricing.columns.shape[0]
-        people = self.segment_weight[seg]  # (n,) real customers each column stands for
-        sub = self.subscription[seg]
+        people, sub = self._people, self._subscriber
         queries_by = np.zeros((s, j))
         pay_by = np.zeros((s, j))
         spend = np.zeros(j)
@@ -368,11 +375,14 @@ class CustomerPopulation(mesa.Agent):
                     z = np.multiply.outer(price, self._price_z[lo:hi])
                 latency_z = latency[g, cols] * self._latency_z[lo]  # one value a segment
                 z += latency_z.astype(np.float32)[:, None]
-                np.subtract(self._success[k][g].take(offers.kappa[g, cols]), z, out=z)
-                if cols.size == j:
-                    z_all[:, lo:hi] = z
+                success = self._success[k][g]
+                slots = success.slots(offers.kappa[g, cols])
+                if cols.size == j:  # straight into the population's block
+                    block = z_all[:, lo:hi]
+                    np.take(success.rows, slots, axis=0, out=block)
+                    block -= z
                 else:
-                    z_all[cols, lo:hi] = z
+                    z_all[cols, lo:hi] = np.subtract(success.rows[slots], z, out=z)
             if self.switching_inertia > 0 and j:
                 # Last month's offering gets the inertia bonus (one scatter, not a pass).
                 col_of_id = np.full(max(int(ids.max()), int(current.max(initial=0))) + 1, -1)
@@ -381,12 +391,12 @@ class CustomerPopulation(mesa.Agent):
                 stay = np.flatnonzero(col >= 0)
                 z_all.reshape(-1)[col[stay] * n + stay] += self.switching_inertia
             outside = self._outside_z
-            row, logsum, weights, outside_frac = draw_choices(
+            row, logsum, weights, outside_frac, weight_sums = draw_choices(
                 z_all,
                 uniforms,
                 outside=outside,
                 nest_frac=self.nest_frac,
-                columns=pricing.columns,
+                columns=pricing.slices,
                 overwrite_z=True,
             )
             # The demand firms price against: the pricing sample's sums of the
@@ -399,7 +409,7 @@ class CustomerPopulation(mesa.Agent):
                 pricing.queries[part],
                 pricing.scale_usd[part],
                 nest_frac=self.nest_frac,
-                group_bounds=self._pricing_bounds,
+                weight_sums=weight_sums,
             )
             picked = row > 0
             adopters |= picked
@@ -409,11 +419,11 @@ class CustomerPopulation(mesa.Agent):
             size = s * (j + 1)
             queries_by += (np.bincount(cell, queries_w, size).reshape(s, j + 1))[:, 1:]
             pay_by += (np.bincount(cell, units_w, size).reshape(s, j + 1))[:, 1:]
-            paid = price_pad[seg, row]
+            paid = price_pad.take(cell)  # price_pad[seg, row]
             spend += np.bincount(row, units_w * paid, j + 1)[1:]
             if sub.any():
                 # A subscriber pays the fee for this stream whatever it sends.
-                served = self.queries_per_month * frac * cost_pad[seg, row]
+                served = self.queries_per_month * frac * cost_pad.take(cell)
                 on = picked & sub
                 subscribers += float(people[on].sum())
                 unprofitable += float(people[on & (served > paid * frac)].sum())
@@ -425,7 +435,7 @@ class CustomerPopulation(mesa.Agent):
             spend_usd=spend,
             pricing_sums=pricing_sums,
             surplus_usd=surplus,
-            adopters_frac=float(people[adopters].sum() / people.sum()) if n else 0.0,
+            adopters_frac=float(people[adopters].sum() / self._people_total) if n else 0.0,
             subscribers_unprofitable_frac=unprofitable / subscribers if subscribers else math.nan,
         )
 
@@ -468,10 +478,19 @@ class _SuccessRows:
 
     def take(self, kappa: NDArray[np.float64]) -> NDArray[np.float32]:
         """``(m, w)`` float32 rates for ``(m,)`` capabilities (a new array)."""
-        keys = [float(k) for k in kappa]
-        slot = {k: self._slot[k] for k in keys if k in self._slot}
+        slots = self.slots(kappa)  # first: it may grow the cache
+        return self._rows[slots]
+
+    def slots(self, kappa: NDArray[np.float64]) -> list[int]:
+        """Rows of :attr:`rows` holding the rates of ``(m,)`` capabilities, computed where
+        they are not cached (rows of capabilities not asked for in the last call may be
+        overwritten)."""
+        keys = kappa.tolist()
+        slot = self._slot
         missing = [k for k in dict.fromkeys(keys) if k not in slot]
         if missing:
+            wanted = set(keys)
+            slot = {k: v for k, v in slot.items() if k in wanted}
             free = sorted(set(range(self._rows.shape[0])) - set(slot.values()))
             if len(free) < len(missing):
                 grown = max(2 * self._rows.shape[0], len(slot) + len(missing))
@@ -482,8 +501,13 @@ class _SuccessRows:
             new = free[: len(missing)]
             self._rows[new] = self.compute(np.array(missing))
             slot.update(zip(missing, new, strict=True))
-        self._slot = slot
-        return self._rows[[slot[k] for k in keys]]
+            self._slot = slot
+        return [slot[k] for k in keys]
+
+    @property
+    def rows(self) -> NDArray[np.float32]:
+        """The cache, ``(r, w)``: index it with :meth:`slots`."""
+        return self._rows
 
 
 def _largest_remainder(n: int, fractions: NDArray[np.float64]) -> NDArray[np.int64]:

@@ -253,8 +253,11 @@ def reasoning_effort(
     >>> m.round(1).tolist()
     [[31.6, 1.0]]
     """
-    grid, gain = _effort_grid(float(np.max(max_multiplier, initial=1.0)), oom_per_oom, cap_oom)
-    kappa = np.asarray(base_kappa, dtype=float)[:, None] + gain[None, :]  # (k, g)
+    max_mult = np.asarray(max_multiplier, dtype=float)
+    top = max(float(max_mult.max()), 1.0) if max_mult.size else 1.0
+    grid, gain = _effort_grid(top, oom_per_oom, cap_oom)
+    base = np.asarray(base_kappa, dtype=float)
+    kappa = base[:, None] + gain[None, :]  # (k, g)
     sg = segments
     k, g = kappa.shape
     success = blended_success(
@@ -273,11 +276,9 @@ def reasoning_effort(
     net = sg.value_usd[:, None, None] * success - (
         sg.tokens[:, None, None] * per_token[:, :, None] * grid[None, None, :]
     )
-    net = np.where(
-        grid[None, None, :] <= np.asarray(max_multiplier)[None, :, None] * (1 + 1e-9), net, -np.inf
-    )
+    net = np.where(grid[None, None, :] <= max_mult[None, :, None] * (1 + 1e-9), net, -np.inf)
     best = np.argmax(net, axis=2)  # (s, k); ties go to the smaller effort
-    return grid[best], np.take_along_axis(kappa, best.T, axis=1).T
+    return grid[best], base[None, :] + gain[best]
 
 
 def blended_success(

@@ -256,12 +256,25 @@ def sample_choices(probabilities: ArrayLike, uniforms: ArrayLike) -> NDArray[np.
     # against rounding), one row at a time: no (k, n) temporaries. The last row's CDF is
     # the total, never below u * total; the minimum guards rounding.
     target = u * p.sum(axis=0)
-    acc = p[0].copy()
-    idx = np.zeros(p.shape[1], dtype=np.intp)
-    for r in range(1, p.shape[0]):
-        idx += acc <= target
-        acc += p[r]
-    return np.minimum(idx, p.shape[0] - 1)
+    return np.minimum(_running_sums_at_or_below(p, target), p.shape[0] - 1)
+
+
+def _running_sums_at_or_below(weights: NDArray[np.floating], target: NDArray) -> NDArray[np.intp]:
+    """``(n,)`` how many of the running sums down ``(j, n)`` ``weights``, rows ``0..j-2``,
+    are at or below ``target``: with a uniform draw scaled to the total as the target, the
+    row drawn (a row at a time: numpy's cumulative sum down a column is several times
+    slower; the count is kept in bytes when it fits, 8x less memory to pass over)."""
+    j, n = weights.shape
+    small = j < 256
+    count = np.zeros(n, dtype=np.uint8 if small else np.intp)
+    if j:
+        acc = weights[0].copy()
+        hit = np.empty(n, dtype=bool)
+        for r in range(1, j):
+            np.less_equal(acc, target, out=hit)
+            count += hit.view(np.uint8) if small else hit
+            acc += weights[r]
+    return count.astype(np.intp, copy=False)
 
 
 class Draws(NamedTuple):
@@ -273,10 +286,13 @@ class Draws(NamedTuple):
     logsum: NDArray[np.float64]
     #: ``(j, m)`` float32 weights in the nest of the customers at ``columns``,
     #: ``exp(z_k / lambda)`` over a per-customer factor (None without ``columns``):
-    #: ``P_k = weights_k / sum(weights) * (1 - outside_frac)``.
-    weights: NDArray[np.float32] | None = None
+    #: ``P_k = weights_k / sum(weights) * (1 - outside_frac)``. With ``columns`` a
+    #: sequence of slices, a tuple of ``(j, m_g)`` views, one per slice (no copy).
+    weights: NDArray[np.float32] | tuple[NDArray[np.float32], ...] | None = None
     #: ``(m,)`` their probability of the outside option ``P_0``.
     outside_frac: NDArray[np.float64] | None = None
+    #: ``(m,)`` their ``sum(weights)`` over the offerings, in float64.
+    weight_sums: NDArray[np.float64] | None = None
 
 
 def draw_choices(
@@ -285,7 +301,7 @@ def draw_choices(
     outside: ArrayLike | None = None,
     *,
     nest_frac: float = 1.0,
-    columns: ArrayLike | None = None,
+    columns: ArrayLike | Sequence[slice] | None = None,
     overwrite_z: bool = False,
 ) -> Draws:
     """One nested-logit draw per customer, and the log-sum: :func:`logit` followed by
@@ -308,7 +324,8 @@ def draw_choices(
     uniforms
         ``(n,)`` draws from U[0, 1), one per customer (the caller owns the generator).
     columns
-        Optional ``(m,)`` customers whose nest weights and outside share to return.
+        Optional ``(m,)`` customers whose nest weights and outside share to return, or
+        a sequence of slices of customers (their weights are then views, not copies).
     overwrite_z
         Work in ``z`` itself when it is a float32 array (it is left holding the
         exponentials): saves a ``(j, n)`` array.
@@ -352,25 +369,23 @@ def draw_choices(
     total = 1.0 + other
     nest_share = np.where(nest_first, 1.0, other) / total
     p_out = np.where(nest_first, other, 1.0) / total
-    weights = outside_frac = None
+    weights = outside_frac = weight_sums = None
     if columns is not None:
-        cols = np.asarray(columns, dtype=np.intp)
-        weights, outside_frac = np.take(e, cols, axis=1), p_out[cols]
+        if all(isinstance(c, slice) for c in columns):
+            weights = tuple(e[:, c] for c in columns)
+            cols = np.concatenate([np.arange(n)[c] for c in columns]).astype(np.intp)
+        else:
+            cols = np.asarray(columns, dtype=np.intp)
+            weights = np.take(e, cols, axis=1)
+        outside_frac, weight_sums = p_out[cols], d[cols]
     # Past the outside option, u falls among the offerings where the running sum of
     # exp(z_k / lambda - shift) first exceeds (u - P_0) / P_nest * D.
     with np.errstate(over="ignore"):
         target = np.divide((u - p_out) * d, nest_share, out=np.full(n, -1.0), where=nest_share > 0)
     target = np.clip(target, -1.0, np.finfo(np.float32).max).astype(np.float32)
-    # Count the rows whose running sum is at or below the target, the last excepted (a
-    # row at a time: numpy's cumulative sum down a column is several times slower).
-    idx = np.zeros(n, dtype=np.intp)
-    if j:
-        acc = e[0].copy()
-        for r in range(1, j):
-            idx += acc <= target
-            acc += e[r]
-    rows = np.where(u < p_out, 0, 1 + idx)
-    return Draws(rows, top + np.log(total), weights, outside_frac)
+    # Count the rows whose running sum is at or below the target, the last excepted.
+    rows = np.where(u < p_out, 0, 1 + _running_sums_at_or_below(e, target))
+    return Draws(rows, top + np.log(total), weights, outside_frac, weight_sums)
 
 
 def logsum_surplus_usd(utility: ArrayLike, scale: ArrayLike) -> NDArray[np.float64]:

@@ -141,6 +141,7 @@ def nest_best_response_sums(
     *,
     nest_frac: float = 1.0,
     group_bounds: ArrayLike | None = None,
+    weight_sums: ArrayLike | None = None,
 ) -> NDArray[np.float64]:
     """:func:`best_response_sums` from the nest's parts instead of probabilities.
 
@@ -155,42 +156,56 @@ def nest_best_response_sums(
     ----------
     weights
         ``(j, n)`` each offering's weight in the nest, ``exp(z_k / lambda)`` up to a
-        per-customer factor (any float dtype; 0 where not sold).
+        per-customer factor (any float dtype; 0 where not sold); or a sequence of
+        ``(j, n_g)`` arrays, the columns of each group (``group_bounds`` then follows).
     outside_frac
         ``(n,)`` ``P_0``, each customer's probability of the outside option.
     pay_units, queries, scale_usd, nest_frac
         As in :func:`best_response_sums`.
     group_bounds
         Optional ``(g + 1,)`` bounds of contiguous column groups.
+    weight_sums
+        Optional ``(n,)`` column sums of ``weights`` in float64, if the caller has them.
 
     Returns
     -------
     ndarray
         ``(3, j)``, or ``(3, g, j)`` with groups.
     """
-    w = np.asarray(weights)
+    if isinstance(weights, (list, tuple)):
+        parts = [np.asarray(w) for w in weights]
+        grouped = True
+        bounds = np.concatenate(([0], np.cumsum([w.shape[1] for w in parts])))
+    else:
+        w = np.asarray(weights)
+        grouped = group_bounds is not None
+        bounds = np.asarray(group_bounds) if grouped else np.array([0, w.shape[1]])
+        parts = [w[:, lo:hi] for lo, hi in itertools.pairwise(bounds)]
+    j = parts[0].shape[0] if parts else 0
     p0 = np.asarray(outside_frac, dtype=float)
     a = np.asarray(pay_units, dtype=float)
     q = np.asarray(queries, dtype=float)
     s = np.asarray(scale_usd, dtype=float)
-    bounds = np.array([0, w.shape[1]]) if group_bounds is None else np.asarray(group_bounds)
     inv = 1.0 / nest_frac
-    d = w.sum(axis=0, dtype=np.float64)
+    if weight_sums is not None:
+        d = np.asarray(weight_sums, dtype=float)
+    else:
+        d = np.concatenate([w.sum(axis=0, dtype=np.float64) for w in parts]) if parts else p0 * 0
     recip = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
     inside = (1.0 - p0) * recip  # P_k = w_k N / sum w
     per_q, per_a = inside * q * a / s, inside * a * a / s
     linear = np.stack([inside * a, inv * per_q, inv * per_a], axis=1)  # (n, 3)
     quadratic = np.stack([per_q, per_a], axis=1) * ((inv - p0) * recip)[:, None]  # (n, 2)
-    out = np.zeros((3, bounds.shape[0] - 1, w.shape[0]))
+    out = np.zeros((3, bounds.shape[0] - 1, j))
     for g, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         if hi > lo:  # one group at a time: products small enough for one BLAS thread
-            part = w[:, lo:hi].astype(float)
+            part = parts[g].astype(float)
             lin = part @ linear[lo:hi]  # (j, 3)
             part *= part
             quad = part @ quadratic[lo:hi]  # (j, 2)
             out[0, g] = lin[:, 0]
             out[1:, g] = (lin[:, 1:] - quad).T
-    return out[:, 0] if group_bounds is None else out
+    return out if grouped else out[:, 0]
 
 
 def best_response_price_usd(sums: ArrayLike, cost_usd_per_query: ArrayLike) -> NDArray[np.float64]:

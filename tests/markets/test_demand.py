@@ -74,7 +74,7 @@ def test_draw_choices_follows_the_nested_logit() -> None:
     for nest in (1.0, 0.5):
         p, logsum = logit(z, outside=outside, nest_frac=nest)
         cols = np.arange(0, n, 1000)
-        rows, drawn_logsum, *sampled = draw_choices(
+        rows, drawn_logsum, *sampled, _ = draw_choices(
             z, rng.random(n), outside=outside, nest_frac=nest, columns=cols
         )
         freq = np.bincount(rows, minlength=5) / n
@@ -83,6 +83,26 @@ def test_draw_choices_follows_the_nested_logit() -> None:
         assert freq[2] == 0.0  # never an offering it cannot buy
         np.testing.assert_allclose(drawn_logsum, logsum, atol=1e-6)
         np.testing.assert_allclose(_probabilities(*sampled), p[:, cols], rtol=1e-6)
+
+
+def test_draw_choices_columns_as_slices_are_the_same_customers() -> None:
+    # Slices of customers give views of the same weights as an index array gives copies,
+    # and the weights' float64 column sums come with them.
+    rng = np.random.default_rng(4)
+    z = rng.normal(0.0, 2.0, (6, 300)).astype(np.float32)
+    z[rng.random(z.shape) < 0.2] = -np.inf
+    u = rng.random(300)
+    slices = (slice(0, 100, 7), slice(100, 100), slice(120, 300, 3))
+    cols = np.concatenate([np.arange(300)[c] for c in slices])
+    by_index = draw_choices(z, u, outside=0.3, nest_frac=0.5, columns=cols)
+    by_slice = draw_choices(z.copy(), u, outside=0.3, nest_frac=0.5, columns=slices)
+    np.testing.assert_array_equal(by_slice.rows, by_index.rows)
+    np.testing.assert_array_equal(np.concatenate(by_slice.weights, axis=1), by_index.weights)
+    np.testing.assert_array_equal(by_slice.outside_frac, by_index.outside_frac)
+    np.testing.assert_array_equal(
+        by_index.weight_sums, by_index.weights.sum(axis=0, dtype=np.float64)
+    )
+    np.testing.assert_array_equal(by_slice.weight_sums, by_index.weight_sums)
 
 
 @given(arrays(float, st.tuples(st.integers(1, 5), st.integers(1, 20)), elements=finite))
@@ -103,12 +123,13 @@ def test_draw_choices_log_sum_matches_logit_without_nan(z: np.ndarray) -> None:
 
 def test_draw_choices_with_nothing_for_sale_keeps_the_outside_option() -> None:
     z = np.full((2, 3), -np.inf)
-    rows, logsum, weights, outside_frac = draw_choices(
+    rows, logsum, weights, outside_frac, weight_sums = draw_choices(
         z, np.array([0.0, 0.5, 0.99]), outside=np.array([0.1, 0.2, 0.3]), columns=[1]
     )
     assert rows.tolist() == [0, 0, 0]
     assert weights.tolist() == [[0.0], [0.0]]
     assert outside_frac.tolist() == [1.0]
+    assert weight_sums.tolist() == [0.0]
     np.testing.assert_allclose(logsum, [0.1, 0.2, 0.3])
 
 

@@ -197,6 +197,12 @@ def test_nest_parts_give_the_same_sums_as_probabilities(
     got = nest_best_response_sums(weights, p[0], a, q, s, nest_frac=lam, group_bounds=bounds)
     scale = np.abs(expected).max(axis=-1, keepdims=True)
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * scale.max())
+    # The same groups given as separate arrays, with the column sums precomputed.
+    parts = (weights[:, : n // 2], weights[:, n // 2 :])
+    again = nest_best_response_sums(
+        parts, p[0], a, q, s, nest_frac=lam, weight_sums=weights.sum(axis=0)
+    )
+    np.testing.assert_array_equal(again, got)
 
 
 def test_sums_from_a_draw_match_float64_probabilities() -> None:
