@@ -454,7 +454,7 @@ class _SuccessRows:
     the last call are overwritten.
     """
 
-    __slots__ = ("_ease", "_ref", "_rows", "_slope", "_slot", "_weight")
+    __slots__ = ("_ease", "_free", "_ref", "_rows", "_slope", "_slot", "_weight")
 
     def __init__(
         self, weight: NDArray[np.float64], ease: NDArray[np.float64], ref: float, slope: float
@@ -462,6 +462,7 @@ class _SuccessRows:
         self._weight, self._ease, self._ref, self._slope = weight, ease, ref, slope
         self._rows = np.empty((0, weight.shape[1]), dtype=np.float32)
         self._slot: dict[float, int] = {}
+        self._free: list[int] = []  # rows holding nothing
 
     @classmethod
     def build(
@@ -483,25 +484,29 @@ class _SuccessRows:
 
     def slots(self, kappa: NDArray[np.float64]) -> list[int]:
         """Rows of :attr:`rows` holding the rates of ``(m,)`` capabilities, computed where
-        they are not cached (rows of capabilities not asked for in the last call may be
-        overwritten)."""
+        they are not cached. When the cache is full, rows of capabilities not asked for
+        now are reused before it grows."""
         keys = kappa.tolist()
         slot = self._slot
+        try:
+            return [slot[k] for k in keys]
+        except KeyError:
+            pass
         missing = [k for k in dict.fromkeys(keys) if k not in slot]
-        if missing:
+        if len(missing) > len(self._free):
             wanted = set(keys)
-            slot = {k: v for k, v in slot.items() if k in wanted}
-            free = sorted(set(range(self._rows.shape[0])) - set(slot.values()))
-            if len(free) < len(missing):
-                grown = max(2 * self._rows.shape[0], len(slot) + len(missing))
-                rows = np.empty((grown, self._rows.shape[1]), dtype=np.float32)
-                rows[: self._rows.shape[0]] = self._rows
-                free += list(range(self._rows.shape[0], grown))
-                self._rows = rows
-            new = free[: len(missing)]
-            self._rows[new] = self.compute(np.array(missing))
-            slot.update(zip(missing, new, strict=True))
-            self._slot = slot
+            for k in [k for k in slot if k not in wanted]:
+                self._free.append(slot.pop(k))
+        if len(missing) > len(self._free):
+            old = self._rows.shape[0]
+            grown = max(2 * old, len(slot) + len(missing))
+            rows = np.empty((grown, self._rows.shape[1]), dtype=np.float32)
+            rows[:old] = self._rows
+            self._rows = rows
+            self._free.extend(range(grown - 1, old - 1, -1))
+        new = [self._free.pop() for _ in missing]
+        self._rows[new] = self.compute(np.array(missing))
+        slot.update(zip(missing, new, strict=True))
         return [slot[k] for k in keys]
 
     @property

@@ -96,7 +96,7 @@ def _checked(
     at_most: float | None = None,
 ) -> NDArray[np.float64]:
     """``value`` as a float array; ``ValueError`` unless finite and in the stated range."""
-    if type(value) in (float, int) and (
+    if isinstance(value, (float, int)) and (
         math.isfinite(value)
         and (value >= 0 if allow_zero else value > 0)
         and (at_least is None or value >= at_least)

@@ -12,6 +12,7 @@ memory-bound serving gets cheaper more slowly than training (design.md section 4
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -94,6 +95,8 @@ def _out(x: ArrayLike) -> FloatOrArray:
 
 
 def _finite(name: str, value: ArrayLike) -> NDArray[np.float64]:
+    if isinstance(value, (float, int)) and math.isfinite(value):
+        return np.asarray(value, dtype=float)  # the common scalar case, without array checks
     x = np.asarray(value, dtype=float)
     if not np.isfinite(x).all():
         bad = float(x[~np.isfinite(x)].flat[0]) if x.ndim else float(x)
@@ -102,6 +105,8 @@ def _finite(name: str, value: ArrayLike) -> NDArray[np.float64]:
 
 
 def _positive(name: str, value: ArrayLike) -> NDArray[np.float64]:
+    if isinstance(value, (float, int)) and math.isfinite(value) and value > 0:
+        return np.asarray(value, dtype=float)
     x = _finite(name, value)
     if not (x > 0).all():
         bad = float(x[~(x > 0)].flat[0]) if x.ndim else float(x)

@@ -39,6 +39,12 @@ def shares(values: ArrayLike, fringe: ArrayLike = 0.0) -> NDArray[np.float64]:
     """
     x = np.asarray(values, dtype=float)
     f = np.asarray(fringe, dtype=float)
+    if x.ndim == 1 and f.ndim == 0:  # one market: scalar arithmetic, the same numbers
+        rest = float(f)
+        if rest < 0 or (x.size and x.min() < 0):
+            raise ValueError("shares need non-negative values")
+        total = float(x.sum()) + rest
+        return x / total if total > 0 else np.zeros_like(x)
     if np.any(x < 0) or np.any(f < 0):
         raise ValueError("shares need non-negative values")
     total = x.sum(axis=-1, keepdims=True) + (f[..., None] if f.ndim else f)

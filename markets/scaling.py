@@ -16,6 +16,7 @@ efficiency multiplier (design.md section 4).
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -121,6 +122,12 @@ def _out(x: ArrayLike) -> FloatOrArray:
 
 def _checked(name: str, value: ArrayLike, *, allow_zero: bool = False) -> NDArray[np.float64]:
     """``value`` as a float array; ``ValueError`` unless every element is finite and > 0."""
+    if (
+        isinstance(value, (float, int))
+        and math.isfinite(value)
+        and (value >= 0 if allow_zero else value > 0)
+    ):
+        return np.asarray(value, dtype=float)  # the common scalar case, without array checks
     x = np.asarray(value, dtype=float)
     ok = np.isfinite(x) & ((x >= 0) if allow_zero else (x > 0))
     if not ok.all():

@@ -7,6 +7,7 @@ one month, so the model also works with Mesa's tools (``mesa.batch_run``) unchan
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -77,6 +78,7 @@ class MarketModel(mesa.Model):
         self.params = params if params is not None else ModelParams()
         self.horizon_months = horizon_months
         self.start_month = start_month
+        self._training_multipliers: dict[int | float, float] = {}
         self.run_id = run_id
         self.env = simpy.Environment()
         self.gpus = GpuMarket(self.env, self.params.hardware)
@@ -219,10 +221,16 @@ class MarketModel(mesa.Model):
 
     def training_multiplier_at(self, month: Any) -> Any:
         """Algorithmic effective-compute multiplier of a model trained by ``month``
-        (a float, or an array like ``month``)."""
+        (a float, or an array like ``month``; floats are memoised)."""
+        scalar = isinstance(month, (int, float))
+        if scalar and month in self._training_multipliers:
+            return self._training_multipliers[month]
         alg = self.params.algorithms
         since = month_index(self.start_month) + np.asarray(month) - month_index(alg.reference_month)
-        return algorithmic_training_multiplier(since, halving_months=alg.training_halving_months)
+        out = algorithmic_training_multiplier(since, halving_months=alg.training_halving_months)
+        if scalar:
+            self._training_multipliers[month] = out
+        return out
 
     def sellers(self) -> list[Firm]:
         """Active firms with a model on sale."""
@@ -272,6 +280,7 @@ class MarketModel(mesa.Model):
             return prior
         return max((history[-1] - history[0]) / (len(history) - 1), 0.0)
 
+    @functools.cached_property
     def cost_decline_per_month(self) -> float:
         """Fractional monthly fall of serving cost from hardware and serving software."""
         hw, alg = self.params.hardware, self.params.algorithms

@@ -207,7 +207,7 @@ def _values(
         horizon_months=st.payback_months,
         discount_per_month=(1.0 + st.discount_rate_per_year) ** (-1.0 / 12.0),
         kappa_growth_oom_per_month=model.frontier_growth_oom_per_month(),
-        cost_decline_per_month=model.cost_decline_per_month(),
+        cost_decline_per_month=model.cost_decline_per_month,
         incumbent=incumbent,
         fixed_cost_usd_per_month=fixed_cost_usd_per_month,
     )
