@@ -373,11 +373,12 @@ def draw_choices(
     if columns is not None:
         if all(isinstance(c, slice) for c in columns):
             weights = tuple(e[:, c] for c in columns)
-            cols = np.concatenate([np.arange(n)[c] for c in columns]).astype(np.intp)
+            outside_frac = np.concatenate([p_out[c] for c in columns])
+            weight_sums = np.concatenate([d[c] for c in columns])
         else:
             cols = np.asarray(columns, dtype=np.intp)
             weights = np.take(e, cols, axis=1)
-        outside_frac, weight_sums = p_out[cols], d[cols]
+            outside_frac, weight_sums = p_out[cols], d[cols]
     # Past the outside option, u falls among the offerings where the running sum of
     # exp(z_k / lambda - shift) first exceeds (u - P_0) / P_nest * D.
     with np.errstate(over="ignore"):

@@ -261,7 +261,12 @@ class MarketModel(mesa.Model):
 
     def frontier_train_flop(self) -> float:
         """Training FLOP of the largest model on sale: the scale of budgets considered."""
-        flops = [f.trained.train_flop for f in self.suppliers()]
+        labs = (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
+        flops = [
+            f.trained.train_flop
+            for f in self.firms
+            if f.active and f.trained is not None and f.trained.business_model in labs
+        ]  # the suppliers' (see :meth:`suppliers`), without sorting them
         return max(flops) if flops else self.params.firms.upfront_training_flop
 
     def market_tokens_by_segment(self) -> np.ndarray:
