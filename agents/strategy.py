@@ -441,8 +441,10 @@ def monthly_profit_usd(
     g, cand = np.concatenate([g1] * t), np.concatenate([c1] * t)  # (P,) segment, candidate
     grid = sm.grid
     lam = sm.nest_frac
-    # (P, m) rows of the grid: each pair's segment.
-    denom = _competitor_denominator(view, shifts, factors)[:, grid.cols][mom, g]
+    # (P, m) rows of the grid: each pair's segment. The rivals' log nest weight is taken
+    # once per moment and sampled customer, before it is spread over the pairs.
+    with np.errstate(divide="ignore"):
+        log_rivals = np.log(_competitor_denominator(view, shifts, factors))[:, grid.cols][mom, g]
     h_frac = grid.hard_frac[g]
     succ = success_from_odds(
         sm.ease.factor(kappa[g, cand])[:, None],
@@ -459,12 +461,11 @@ def monthly_profit_usd(
     # weights over each cell's largest possible one, exp(h): the candidate's at price 0,
     # the rivals' and the outside option's. So every weight is at most 1 and none
     # overflows, whatever the utilities.
-    with np.errstate(divide="ignore"):
-        h = np.maximum(np.maximum(base, np.log(denom)), outside_z / lam)
+    h = np.maximum(np.maximum(base, log_rivals), outside_z / lam)
     f32 = np.float32
     base = (base - h).astype(f32)
-    denom = (denom * np.exp(-h)).astype(f32)
-    outside = np.exp(outside_z - lam * h).astype(f32)
+    denom = np.exp((log_rivals - h).astype(f32))
+    outside = np.exp((outside_z - lam * h).astype(f32))
     coef, aa_s, qa_s = grid.coef32[g], grid.aa_s32[g], grid.qa_s32[g]
     a32, aw, qw = grid.a32[g], grid.aw[g], grid.qw[g]  # aw, qw: a and q times weight
     cost = np.asarray(usd_per_query, dtype=float)[g, cand] * factors[mom]  # (P,)
