@@ -361,13 +361,17 @@ class CustomerPopulation(mesa.Agent):
             # Utilities of every offering for every customer, -inf where it is not sold
             # (float32: they are only sampled, and priced against at that precision).
             z_all = self._work_array((j, n))
-            z_all.fill(-np.inf)
             for g in range(s):
                 # Only the offerings sold in the segment enter its customers' choice.
                 lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
+                if hi == lo:
+                    continue
                 cols = np.flatnonzero(offers.available[g])
-                if hi == lo or cols.size == 0:
-                    continue  # nothing on sale here: everyone keeps the outside option
+                if cols.size < j:  # the rest are not sold here (with none, everyone keeps
+                    # the outside option)
+                    z_all[np.flatnonzero(~offers.available[g]), lo:hi] = -np.inf
+                if cols.size == 0:
+                    continue
                 # z = (p_success - price * a/(q v) - latency * latency_frac) / noise; a price
                 # cost past float32's range is as good as no sale (utility -inf)
                 price = np.minimum(offers.price_usd[g, cols], _F32_MAX).astype(np.float32)
