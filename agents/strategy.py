@@ -488,6 +488,12 @@ def monthly_profit_usd(
         np.maximum(e, f32(-80.0), out=e)
         np.exp(e, out=e)
         d = denom[:, None, :] + e
+        if not slope:  # P = P|nest * nest / (outside + nest), nest = d**lam, in 3 passes
+            t = d ** (1.0 - lam)  # a square root at lam = 1/2
+            t *= outside[:, None, :]
+            t += d
+            e /= t
+            return e, None
         nest = d**lam
         total = outside[:, None, :] + nest
         e /= d  # P|nest
