@@ -366,10 +366,11 @@ class CustomerPopulation(mesa.Agent):
                 lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
                 if hi == lo:
                     continue
-                cols = np.flatnonzero(offers.available[g])
+                sold = offers.available[g]
+                cols = sold.nonzero()[0]
                 if cols.size < j:  # the rest are not sold here (with none, everyone keeps
                     # the outside option)
-                    z_all[np.flatnonzero(~offers.available[g]), lo:hi] = -np.inf
+                    z_all[(~sold).nonzero()[0], lo:hi] = -np.inf
                 if cols.size == 0:
                     continue
                 # z = (p_success - price * a/(q v) - latency * latency_frac) / noise; a price

@@ -93,6 +93,7 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
         in (*_TRAINERS, BusinessModel.SPECIALIST, BusinessModel.OPEN_WEIGHTS)
     ]
     usage = ~model.customers.subscription
+    everywhere = np.ones(s, dtype=bool)
     tiers = [(Tier.STANDARD, hw.serving_batch)]
     if params.market.fast_tier and usage.any():
         tiers.append((Tier.FAST, hw.fast_batch))
@@ -113,7 +114,7 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
                 if specialist and tier is not Tier.STANDARD:
                     continue
                 # Priority processing is an API feature: usage segments only.
-                available = np.ones(s, dtype=bool) if tier is Tier.STANDARD else usage.copy()
+                available = (everywhere if tier is Tier.STANDARD else usage).copy()
                 if specialist:
                     available[:] = False
                     available[firm.trained.segment] = True
@@ -153,7 +154,7 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
                 cost=wholesale_usd_per_token(model, supply),
                 compute=supply.compute,
                 latency=supply.latency,
-                available=np.ones(s, dtype=bool),
+                available=everywhere.copy(),
                 supplier=supply.firm,
             )
         )

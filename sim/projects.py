@@ -116,10 +116,10 @@ def effort(
     run's regime)."""
     oom_per_oom, cap_oom = regime_tradeoff(model.params.market.regime)
     return reasoning_effort(
-        np.atleast_1d(np.asarray(base_kappa, dtype=float)),
-        np.atleast_1d(np.asarray(max_multiplier, dtype=float)),
-        np.atleast_1d(np.asarray(usd_per_token, dtype=float)),
-        np.atleast_1d(np.asarray(latency_s_per_token, dtype=float)),
+        np.array(base_kappa, dtype=float, ndmin=1, copy=None),
+        np.array(max_multiplier, dtype=float, ndmin=1, copy=None),
+        np.array(usd_per_token, dtype=float, ndmin=1, copy=None),
+        np.array(latency_s_per_token, dtype=float, ndmin=1, copy=None),
         model.segment_profile,
         oom_per_oom=oom_per_oom,
         cap_oom=cap_oom,
