@@ -281,7 +281,7 @@ class CustomerPopulation(mesa.Agent):
         Customers within a segment are independent draws, so evenly spaced columns are a
         random sample; per-segment sums scale back with :meth:`segment_weights`.
         """
-        return np.concatenate([np.arange(self.n)[c] for c in self._stratified_slices(size)])
+        return _indices(self._stratified_slices(size))
 
     def _stratified_slices(self, size: int) -> tuple[slice, ...]:
         """:meth:`stratified_columns` as one slice per segment."""
@@ -301,7 +301,7 @@ class CustomerPopulation(mesa.Agent):
 
     def _make_pricing_sample(self, size: int) -> PricingSample:
         slices = self._stratified_slices(size)
-        cols = np.concatenate([np.arange(self.n)[c] for c in slices])
+        cols = _indices(slices)
         share = np.concatenate([frac[cols] for frac, _ in self._streams])
         tiled = np.tile(cols, len(self._streams))
         return PricingSample(
@@ -518,6 +518,11 @@ class _SuccessRows:
     def rows(self) -> NDArray[np.float32]:
         """The cache, ``(r, w)``: index it with :meth:`slots`."""
         return self._rows
+
+
+def _indices(slices: tuple[slice, ...]) -> NDArray[np.intp]:
+    """The indices of bounded slices with steps, concatenated."""
+    return np.concatenate([np.arange(c.start, c.stop, c.step, dtype=np.intp) for c in slices])
 
 
 def _largest_remainder(n: int, fractions: NDArray[np.float64]) -> NDArray[np.int64]:
