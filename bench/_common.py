@@ -49,3 +49,20 @@ def save(name: str, figures: dict[str, Any]) -> Path:
     with (RESULTS / f"{name}.history.jsonl").open("a") as fh:
         fh.write(json.dumps(record) + "\n")
     return path
+
+
+def report(name: str, figures: dict[str, Any], *, float_format: str = ".4g") -> Path:
+    """Print ``figures`` one per line (floats as ``float_format``, integers with thousands
+    separators) and :func:`save` them."""
+    width = max(map(len, figures))
+    for key, value in figures.items():
+        if isinstance(value, float):
+            shown = format(value, float_format)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            shown = f"{value:,}"
+        else:
+            shown = str(value)
+        print(f"{key:>{width}}: {shown}")
+    path = save(name, figures)
+    print(f"wrote {path}")
+    return path

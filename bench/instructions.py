@@ -28,7 +28,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _common import save
+from _common import report
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "experiments" / "configs" / "baseline.toml"
@@ -84,9 +84,7 @@ def main() -> None:
         "instructions_per_run": with_two - with_one,
         "instructions_first_run_with_imports": with_one,
     }
-    for key, value in figures.items():
-        print(f"{key:>36}: {value:,}" if isinstance(value, int) else f"{key:>36}: {value}")
-    print(f"wrote {save('instructions', figures)}")
+    report("instructions", figures)
 
 
 if __name__ == "__main__":

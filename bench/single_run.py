@@ -15,7 +15,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from _common import peak_rss_mib, save
+from _common import peak_rss_mib, report
 
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "baseline.toml"
 
@@ -59,9 +59,7 @@ def main() -> None:
         "run_peak_alloc_mib": traced_peak / 2**20,
         "process_peak_rss_mib": peak_rss_mib(),
     }
-    for key, value in figures.items():
-        print(f"{key:>22}: {value:.3f}" if isinstance(value, float) else f"{key:>22}: {value}")
-    print(f"wrote {save('single_run', figures)}")
+    report("single_run", figures, float_format=".3f")
 
 
 if __name__ == "__main__":

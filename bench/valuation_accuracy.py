@@ -23,7 +23,7 @@ def main() -> None:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     import numpy as np
-    from _common import save
+    from _common import report
 
     import agents.strategy as strategy
     from experiments.config import load_config
@@ -68,9 +68,7 @@ def main() -> None:
         "error_frac_max": float(errors.max()),
         "per_call_ms": per_call_ms,
     }
-    for key, value in figures.items():
-        print(f"{key:>22}: {value:.4g}" if isinstance(value, float) else f"{key:>22}: {value}")
-    print(f"wrote {save('valuation_accuracy', figures)}")
+    report("valuation_accuracy", figures)
 
 
 if __name__ == "__main__":
