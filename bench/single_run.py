@@ -2,6 +2,12 @@
 
 Measured on one core: the process is pinned to one CPU and BLAS to one thread.
 
+This machine's speed drifts by tens of percent within minutes (docs/benchmarks.md), so
+each run is preceded by a fixed reference workload, the bare numpy logit-choice kernel of
+``bench/customer_scaling.py`` at the baseline's size (10,000 customers x 14 offerings x
+120 months). Its median and the ratio of the two medians are reported with the run's:
+the ratio compares code measured at different times; the wall time is what a user waits.
+
 Usage: ``python bench/single_run.py [--repeats N]``. Prints the figures and writes them to
 ``bench/results/single_run.json`` (and appends to its history).
 """
@@ -16,6 +22,7 @@ import tracemalloc
 from pathlib import Path
 
 from _common import peak_rss_mib, report
+from customer_scaling import child_kernel
 
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "baseline.toml"
 
@@ -36,8 +43,11 @@ def main() -> None:
     config = load_config(CONFIG)
     spec = base_point_specs(config)[0]
     run_one(spec)  # warm-up: imports and first-call costs
-    walls = []
+    walls, references = [], []
     for _ in range(args.repeats):
+        references.append(
+            child_kernel(config.model.customers, 14, config.experiment.horizon_months)["wall_s"]
+        )
         t0 = time.perf_counter()
         result = run_one(spec)
         walls.append(time.perf_counter() - t0)
@@ -56,6 +66,8 @@ def main() -> None:
         "wall_s_median": statistics.median(walls),
         "wall_s_min": min(walls),
         "wall_s_max": max(walls),
+        "reference_kernel_s_median": statistics.median(references),
+        "run_over_reference": statistics.median(walls) / statistics.median(references),
         "run_peak_alloc_mib": traced_peak / 2**20,
         "process_peak_rss_mib": peak_rss_mib(),
     }
