@@ -63,3 +63,18 @@ def test_cached_success_rows_match_the_blended_success_rate(population) -> None:
     again = np.array([31.0, 20.0, 24.0])
     np.testing.assert_array_equal(rows.take(again)[[0, 2]], rows.take(kappa)[[2, 0]])
     assert np.all(rows.take(again)[1] < expected[0])  # a weaker model does worse
+
+
+def test_success_row_cache_reuses_rows_without_mixing_them_up(population) -> None:
+    # Capabilities come and go month by month: rows of ones no longer asked for are
+    # reused before the cache grows, and every row asked for is always its own.
+    customers, _ = population
+    rows = customers._success[0][1]
+    rng = np.random.default_rng(3)
+    pool = np.round(rng.uniform(20.0, 32.0, 40), 3)
+    sizes = []
+    for _ in range(60):
+        kappa = rng.choice(pool, size=int(rng.integers(1, 9)))
+        np.testing.assert_array_equal(rows.take(kappa), rows.compute(kappa).astype(np.float32))
+        sizes.append(rows.rows.shape[0])
+    assert max(sizes) <= 16  # bounded by twice the largest set asked for at once
