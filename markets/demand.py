@@ -371,10 +371,10 @@ def draw_choices(
     p_out = np.where(nest_first, other, 1.0) / total
     weights = outside_frac = weight_sums = None
     if columns is not None:
-        if all(isinstance(c, slice) for c in columns):
+        if isinstance(columns, (list, tuple)) and all(isinstance(c, slice) for c in columns):
             weights = tuple(e[:, c] for c in columns)
-            outside_frac = np.concatenate([p_out[c] for c in columns])
-            weight_sums = np.concatenate([d[c] for c in columns])
+            outside_frac = np.concatenate([p_out[c] for c in columns] or [p_out[:0]])
+            weight_sums = np.concatenate([d[c] for c in columns] or [d[:0]])
         else:
             cols = np.asarray(columns, dtype=np.intp)
             weights = np.take(e, cols, axis=1)
