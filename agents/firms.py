@@ -93,8 +93,8 @@ class Firm(mesa.Agent):
         """Revenue of the last twelve months, annualised if the firm is younger."""
         if not self.revenue_history:
             return 0.0
-        recent = self.revenue_history[-12:]
-        return float(np.mean(recent) * 12)
+        recent = self.revenue_history  # at most the last twelve months (see :meth:`book`)
+        return sum(recent) / len(recent) * 12
 
     def book(
         self,

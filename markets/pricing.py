@@ -165,7 +165,7 @@ def nest_best_response_sums(
     group_bounds
         Optional ``(g + 1,)`` bounds of contiguous column groups.
     weight_sums
-        Optional ``(n,)`` column sums of ``weights`` in float64, if the caller has them.
+        Optional ``(n,)`` column sums of ``weights``, if the caller has them.
 
     Returns
     -------

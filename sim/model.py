@@ -248,10 +248,15 @@ class MarketModel(mesa.Model):
 
     def supply_row(self, supplier: Firm) -> OfferRow | None:
         """This month's standard offering of a lab, or None if it has none on sale."""
-        for row in self.offer_rows:
-            if row.firm is supplier and row.supplier is None and int(row.tier) == 0:
-                return row
-        return None
+        cached = self.memo.get("supply_rows")
+        if cached is None or cached[0] is not self.offer_rows:  # new offerings: rebuild
+            rows = {
+                row.firm.firm_id: row
+                for row in reversed(self.offer_rows)  # a firm's first such row wins
+                if row.supplier is None and int(row.tier) == 0
+            }
+            cached = self.memo["supply_rows"] = (self.offer_rows, rows)
+        return cached[1].get(supplier.firm_id)
 
     def best_supply(self) -> OfferRow | None:
         """The standard offering of the most capable lab on sale (a distillation teacher):
