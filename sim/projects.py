@@ -134,33 +134,21 @@ def build_candidates(
     never resells the deciding firm's own tokens).
 
     Candidates depend on the month's technology, the models on sale and the number of
-    sellers, not on who asks, so they are built once a month for every business model
-    any firm may choose (labs' and entrants'), and each firm gets its part of the list.
+    sellers, not on who asks, so they are memoised on that state: every firm reviewing in
+    a month shares one list.
     """
-    params = model.params
-    every = tuple(
-        b
-        for b in BusinessModel
-        if b in business_models
-        or b in params.firms.business_models
-        or b in params.entry.business_models
-    )
     key = (
         model.month,
-        every,
+        business_models,
         model.frontier_train_flop(),
         len(model.sellers()),
         id(model.offer_rows),
     )
-    cached = model.memo.get("candidates")
-    if cached is None or cached[0] != key:  # one month's state at a time
-        cached = model.memo["candidates"] = (key, _all_candidates(model, every))
-    return [
-        c
-        for c in cached[1]
-        if c.business_model in business_models
-        and (c.supplier_id is None or c.supplier_id != exclude_firm)
-    ]
+    cache = model.memo.setdefault("candidates", {})
+    if key not in cache:
+        cache.clear()  # one month's state at a time
+        cache[key] = _all_candidates(model, business_models)
+    return [c for c in cache[key] if c.supplier_id is None or c.supplier_id != exclude_firm]
 
 
 def _all_candidates(

@@ -1,4 +1,4 @@
-"""What deciding firms are offered: candidate lists and the labs' offerings behind them."""
+"""What deciding firms are offered: the labs' offerings behind wrappers and distillation."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ import dataclasses
 
 import pytest
 
-from agents.business import BusinessModel, Tier
+from agents.business import Tier
 from sim import MarketModel, ModelParams
-from sim.projects import build_candidates
 
 
 @pytest.fixture
@@ -27,25 +26,6 @@ def model() -> MarketModel:
     for _ in range(3):
         m.step()
     return m
-
-
-def test_each_firm_gets_its_part_of_one_list(model: MarketModel) -> None:
-    labs = (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
-    supplier = model.suppliers()[0].firm_id
-    everything = build_candidates(model, model.params.entry.business_models)
-    for_lab = build_candidates(model, labs, exclude_firm=supplier)
-    # A lab is offered the entrants' trained candidates, the same objects in the same
-    # order: the list is built once for the month.
-    expected = [c for c in everything if c.business_model in labs]
-    assert len(for_lab) == len(expected) > 0
-    assert all(a is b for a, b in zip(for_lab, expected, strict=True))
-    wrappers = [c for c in everything if c.business_model is BusinessModel.WRAPPER]
-    assert supplier in {c.supplier_id for c in wrappers}
-    # A wrapper never resells the asking firm's own tokens.
-    mine = build_candidates(model, (BusinessModel.WRAPPER,), exclude_firm=supplier)
-    assert mine
-    assert supplier not in {c.supplier_id for c in mine}
-    assert len(mine) == len(wrappers) - 1
 
 
 def test_a_labs_supply_row_is_its_standard_offering_of_the_month(model: MarketModel) -> None:
