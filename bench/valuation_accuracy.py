@@ -118,15 +118,8 @@ def _larger_sample(model, factor: int):
     times larger."""
     from sim.projects import customer_sample
 
-    kept = model.valuation_columns, model.memo.pop("customer_sample", None)
-    model.valuation_columns = model.customers.stratified_columns(
-        factor * model.params.strategy.valuation_customers
-    )
-    try:
-        return customer_sample(model)
-    finally:
-        model.valuation_columns = kept[0]
-        model.memo["customer_sample"] = kept[1]
+    size = factor * model.params.strategy.valuation_customers
+    return customer_sample(model, model.customers.stratified_columns(size))
 
 
 if __name__ == "__main__":

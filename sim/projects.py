@@ -376,13 +376,15 @@ def incumbent_candidate(model: MarketModel, firm: Firm) -> Candidate | None:
     return None
 
 
-def customer_sample(model: MarketModel) -> CustomerSample:
+def customer_sample(model: MarketModel, columns: np.ndarray | None = None) -> CustomerSample:
     """The valuation sample of customers (``strategy.valuation_customers`` of them), built
-    once per run: every firm values its projects against the same customers."""
-    sample = model.memo.get("customer_sample")
+    once per run: every firm values its projects against the same customers. With
+    ``columns``, a sample of those customers instead (not kept)."""
+    sample = model.memo.get("customer_sample") if columns is None else None
     if sample is None:
-        c, cols, demand = model.customers, model.valuation_columns, model.params.demand
-        sample = model.memo["customer_sample"] = CustomerSample(
+        c, demand = model.customers, model.params.demand
+        cols = model.valuation_columns if columns is None else columns
+        sample = CustomerSample(
             difficulty_kappa=c.difficulty_kappa[cols],
             hard_frac=c.hard_frac[cols],
             hard_extra_oom=c.hard_extra_oom[cols],
@@ -400,6 +402,8 @@ def customer_sample(model: MarketModel) -> CustomerSample:
             slope_per_oom=demand.success_slope_per_oom,
             segment_tokens=c.tokens_per_query,
         )
+        if columns is None:
+            model.memo["customer_sample"] = sample
     return sample
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from agents.business import Tier
 from sim import MarketModel, ModelParams
+from sim.projects import customer_sample
 
 
 @pytest.fixture
@@ -43,3 +45,15 @@ def test_a_labs_supply_row_is_its_standard_offering_of_the_month(model: MarketMo
     model.offer_rows = [dataclasses.replace(r) for r in model.offer_rows if r.firm is not lab]
     assert model.supply_row(lab) is None
     assert model.best_supply() is not old
+
+
+def test_the_valuation_sample_is_kept_and_another_can_be_drawn(model: MarketModel) -> None:
+    kept = customer_sample(model)
+    assert customer_sample(model) is kept  # one sample for every valuation of the run
+    columns = model.customers.stratified_columns(4 * model.params.strategy.valuation_customers)
+    larger = customer_sample(model, columns)
+    assert larger.segment.shape[0] == columns.shape[0] > kept.segment.shape[0]
+    np.testing.assert_array_equal(
+        larger.difficulty_kappa, model.customers.difficulty_kappa[columns]
+    )
+    assert customer_sample(model) is kept
