@@ -1,4 +1,9 @@
-"""Helpers shared by the benchmark scripts: machine facts and result files."""
+"""Helpers shared by the benchmark scripts: machine facts and result files.
+
+Importing this module pins numpy's and OpenBLAS's SIMD code as the ``aimarket`` command
+does (:func:`experiments.numerics.pin_numerics`), so the scripts measure what a user runs;
+each script imports it before anything that loads numpy.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ import resource
 import subprocess
 from pathlib import Path
 from typing import Any
+
+from experiments.numerics import pin_numerics
+
+pin_numerics()
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -32,7 +41,28 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
+        **cpu(),
     }
+
+
+def cpu() -> dict[str, Any]:
+    """The CPU's model name, whether it has AVX-512, and what the runs computed with
+    (:func:`sim.run.numerics`). Times taken on different CPUs are not comparable: the
+    same code ran the baseline in 1.04-1.10 s on an AVX2 machine (session 6) and in
+    0.69 s unpinned, 0.83 s pinned, on an AVX-512 one (session 7; docs/benchmarks.md)."""
+    from sim.run import numerics
+
+    model, flags = None, set()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name") and model is None:
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return {"cpu_model": model, "cpu_avx512": "avx512f" in flags, "numerics": numerics()}
 
 
 def peak_rss_mib() -> float:

@@ -30,6 +30,9 @@ parent peak RSS / batch_run parent peak RSS. Goals at 1,000 runs: >= 1.0 and <= 
 
 from __future__ import annotations
 
+import _common  # noqa: F401  (pins numpy's SIMD code; must load before numpy)
+
+# isort: split
 import argparse
 import functools
 import json

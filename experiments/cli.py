@@ -49,6 +49,7 @@ from experiments.sweep import (
     parse_shard,
     replace_store,
     select_shard,
+    store_numerics,
     store_status,
 )
 
@@ -341,6 +342,7 @@ def _print_summary(report: SweepReport, store: Store, console: Console) -> None:
             table.add_row(f"gross margin, {name}", _fmt(value, "{:.1%}"))
     console.print(table)
     console.print(f"tables: {report.out}/table=<{'|'.join(TABLES)}>/*.parquet")
+    _warn_mixed_numerics(store_numerics(store), console)
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -353,8 +355,21 @@ def _status(args: argparse.Namespace) -> int:
         table.add_row(key, str(info[key]))
     table.add_row("parts", ", ".join(f"{k} {v}" for k, v in info["parts"].items()))
     table.add_row("run time, total", f"{info['wall_s_total']:.1f} s")
-    Console().print(table)
+    table.add_row("numerics", "; ".join(f"{k} ({v} runs)" for k, v in info["numerics"].items()))
+    console = Console()
+    console.print(table)
+    _warn_mixed_numerics(info["numerics"], console)
     return 0
+
+
+def _warn_mixed_numerics(numerics: dict[str, int], console: Console) -> None:
+    if len(numerics) > 1:
+        console.print(
+            "[yellow]warning:[/] this store's runs were computed with different numerics "
+            f"({'; '.join(numerics)}): a run's tables may differ from a re-run's by more than "
+            "rounding. Run every worker through `aimarket` or with the variables of "
+            'docs/sweeps.md, "Same tables on every machine".'
+        )
 
 
 HEADLINE_METRICS = (

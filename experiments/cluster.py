@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from experiments.config import ClusterSection, ConfigError
+from experiments.numerics import shell_exports
 
 __all__ = ["cluster_kwargs", "dask_client"]
 
@@ -33,14 +34,19 @@ def _require_distributed() -> Any:
 
 
 def cluster_kwargs(section: ClusterSection) -> dict[str, Any]:
-    """Keyword arguments for the dask-jobqueue cluster class of ``section.kind``."""
+    """Keyword arguments for the dask-jobqueue cluster class of ``section.kind``.
+
+    The job script pins numpy's and OpenBLAS's SIMD code before the worker starts
+    (:func:`experiments.numerics.shell_exports`), so runs give the same tables whatever
+    node they land on; the config's own prologue lines come after and can override it.
+    """
     kwargs: dict[str, Any] = {
         "cores": section.cores,
         "memory": section.memory,
         "walltime": section.walltime,
         "processes": section.processes or 1,
         "job_extra_directives": list(section.job_extra_directives),
-        "job_script_prologue": list(section.job_script_prologue),
+        "job_script_prologue": [*shell_exports(), *section.job_script_prologue],
     }
     optional = {
         "queue": section.queue,

@@ -37,6 +37,7 @@ __all__ = [
     "parse_shard",
     "replace_store",
     "select_shard",
+    "store_numerics",
     "store_status",
 ]
 
@@ -278,7 +279,25 @@ def store_status(out: Path) -> dict[str, Any]:
         "pending": len(planned - done - failed),
         "parts": {t: len(list(store.table_dir(t).glob("part-*.parquet"))) for t in TABLES},
         "wall_s_total": float(committed["wall_s"].sum() or 0.0),
+        "numerics": store_numerics(store),
     }
+
+
+def store_numerics(store: Store) -> dict[str, int]:
+    """Finished runs by what they computed with (the ``runs`` table's ``numerics``), most
+    first. More than one key means the store's tables may differ from a re-run's in more
+    than rounding (``experiments.numerics``); runs of stores made before this was recorded
+    count as ``"not recorded"``."""
+    runs = store.scan("runs").filter(pl.col("status") == "done")
+    if "numerics" not in runs.collect_schema().names():
+        runs = runs.with_columns(numerics=pl.lit(None, pl.String))
+    counts = (
+        runs.group_by(pl.col("numerics").fill_null("not recorded"))
+        .len()
+        .sort(["len", "numerics"], descending=[True, False])
+        .collect()
+    )
+    return dict(zip(counts["numerics"].to_list(), counts["len"].to_list(), strict=True))
 
 
 def compact_store(out: Path) -> dict[str, int]:

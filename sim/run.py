@@ -5,9 +5,11 @@ The same call runs in a test, a local process pool or a Dask worker.
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 import polars as pl
@@ -15,7 +17,7 @@ import polars as pl
 from sim.params import ModelParams
 from sim.record import to_table
 
-__all__ = ["RunResult", "RunSpec", "run_one", "summarise"]
+__all__ = ["RunResult", "RunSpec", "numerics", "run_one", "summarise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +98,34 @@ def run_one(spec: RunSpec) -> RunResult:
             "months": [model.month if model is not None else 0],
             "wall_s": [wall_s],
             "error": [error],
+            "numerics": [numerics()],
         },
     )
     return RunResult(spec.run_id, status, tables, wall_s, error)
+
+
+@cache
+def numerics() -> str:
+    """What this process computes with, as far as it changes a run's numbers: numpy's
+    version and widest SIMD target in use, and OpenBLAS's kernels (``auto``: chosen by the
+    CPU), e.g. ``"numpy 2.4.6 X86_V3, OpenBLAS Haswell"``.
+
+    Runs that record the same string give the same tables for the same spec; see
+    ``experiments.numerics`` for how the ``aimarket`` command fixes both.
+    """
+    try:
+        from numpy._core._multiarray_umath import (
+            __cpu_baseline__,
+            __cpu_dispatch__,
+            __cpu_features__,
+        )
+
+        used = [f for f in __cpu_dispatch__ if __cpu_features__.get(f)]
+        level = used[-1] if used else (__cpu_baseline__[-1] if __cpu_baseline__ else "none")
+    except ImportError:  # numpy's private module moved
+        level = "unknown"
+    blas = os.environ.get("OPENBLAS_CORETYPE") or "auto"
+    return f"numpy {np.__version__} {level}, OpenBLAS {blas}"
 
 
 def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:

@@ -158,7 +158,7 @@ class SummarySchema(dy.Schema):
 
 
 class RunsSchema(dy.Schema):
-    """One row per run: identity, seed, outcome and wall time."""
+    """One row per run: identity, seed, outcome, wall time and numerics."""
 
     run_id = dy.String(primary_key=True)
     point_id = dy.Int64(min=0)
@@ -169,6 +169,7 @@ class RunsSchema(dy.Schema):
     months = dy.Int32(min=0)
     wall_s = dy.Float64(min=0)
     error = dy.String(nullable=True)
+    numerics = dy.String()  # numpy version and SIMD level, OpenBLAS kernels (sim.run.numerics)
 
 
 SCHEMAS: dict[str, type[dy.Schema]] = {

@@ -282,6 +282,7 @@ def test_slurm_job_script_from_cluster_table() -> None:
         walltime="02:00:00",
         account="econ",
         job_extra_directives=("--qos=normal",),
+        job_script_prologue=("source ~/aimarket/.venv/bin/activate",),
     )
     with jobqueue.SLURMCluster(
         **cluster_kwargs(section), scheduler_options={"host": "127.0.0.1"}
@@ -291,3 +292,6 @@ def test_slurm_job_script_from_cluster_table() -> None:
     assert "#SBATCH -t 02:00:00" in script
     assert "#SBATCH -A econ" in script
     assert "#SBATCH --qos=normal" in script
+    # The worker's numerics are pinned before it starts, then the config's own lines run.
+    pin = script.index("export NPY_DISABLE_CPU_FEATURES=")
+    assert pin < script.index("source ~/aimarket/.venv/bin/activate") < script.index("python")

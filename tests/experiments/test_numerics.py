@@ -1,0 +1,139 @@
+"""The numerics pin: what it sets, when it stays out of the way, that `aimarket` runs under
+it, and that a store mixing numerics says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from experiments import numerics
+from experiments.cli import main
+from experiments.numerics import NUMPY_DISABLE, pin_numerics, pinned_variables, shell_exports
+from experiments.store import Store
+
+TINY = """
+[experiment]
+name = "tiny"
+seed = 42
+replications = 2
+horizon_months = 4
+
+[model]
+labs = 2
+customers = 200
+"""
+
+# numpy's dispatch targets that use AVX-512 (written out, not taken from the module tested)
+_ABOVE_AVX2 = {"X86_V4", "AVX512_ICL", "AVX512_SPR"}
+_VARIABLES = ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")
+
+
+def _cpu_has(*flags: str) -> bool:
+    cpu = numerics._cpu_flags()
+    return cpu is not None and set(flags) <= cpu
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _VARIABLES}
+
+
+@pytest.mark.parametrize(
+    ("environ", "flags", "expected"),
+    [
+        ({}, {"avx2", "fma", "avx512f"}, {"NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE"}),
+        ({}, {"sse4_2"}, {"NPY_DISABLE_CPU_FEATURES"}),  # no AVX2: OpenBLAS's own choice
+        ({"NPY_ENABLE_CPU_FEATURES": "X86_V3"}, {"avx2", "fma"}, {"OPENBLAS_CORETYPE"}),
+        ({"OPENBLAS_CORETYPE": "Zen"}, {"avx2", "fma"}, {"NPY_DISABLE_CPU_FEATURES"}),
+        ({"NPY_DISABLE_CPU_FEATURES": "", "OPENBLAS_CORETYPE": ""}, {"avx2", "fma"}, set()),
+    ],
+)
+def test_pinned_variables_leave_the_users_alone(
+    environ: dict[str, str], flags: set[str], expected: set[str]
+) -> None:
+    assert set(pinned_variables(environ, machine="x86_64", cpu_flags=flags)) == expected
+    assert pinned_variables(environ, machine="arm64", cpu_flags=flags) == {}
+
+
+def test_pin_is_a_no_op_once_numpy_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert "numpy" in sys.modules
+    assert pin_numerics() is False
+    assert not any(name in os.environ for name in _VARIABLES)
+
+
+def test_job_script_lines_pass_the_users_choice_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    lines = shell_exports()
+    assert lines[0] == f"export NPY_DISABLE_CPU_FEATURES='{NUMPY_DISABLE}'"
+    assert "grep -qw avx2 /proc/cpuinfo" in lines[1]  # decided on the node, not here
+    monkeypatch.setenv("NPY_ENABLE_CPU_FEATURES", "X86_V3")
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Zen")
+    assert shell_exports() == [
+        "export NPY_ENABLE_CPU_FEATURES='X86_V3'",
+        "export OPENBLAS_CORETYPE='Zen'",
+    ]
+
+
+def test_a_fresh_process_computes_at_the_pinned_level() -> None:
+    code = (
+        "from experiments.numerics import pin_numerics\n"
+        "assert pin_numerics()\n"
+        "from sim.run import numerics\n"
+        "print(numerics())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=_clean_env(), check=True
+    ).stdout.strip()
+    numpy_part, blas_part = out.split(", ")
+    assert numpy_part.split()[-1] not in _ABOVE_AVX2, out
+    assert blas_part == ("OpenBLAS Haswell" if _cpu_has("avx2", "fma") else "OpenBLAS auto")
+
+
+def test_aimarket_records_its_numerics_and_status_reports_them(tmp_path: Path) -> None:
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    out = tmp_path / "out"
+    subprocess.run(
+        [sys.executable, "-m", "experiments", "run", str(config), "--out", str(out), "--quiet"],
+        env=_clean_env(),
+        check=True,
+        capture_output=True,
+    )
+    recorded = Store(out).read("runs")["numerics"].unique().to_list()
+    assert len(recorded) == 1
+    assert recorded[0].split(",")[0].split()[-1] not in _ABOVE_AVX2
+    status = subprocess.run(
+        [sys.executable, "-m", "experiments", "status", str(out), "--json"],
+        env=_clean_env(),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(status.stdout)["numerics"] == {recorded[0]: 2}
+
+
+def test_a_store_that_mixes_numerics_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sim.run
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    out = tmp_path / "mixed"
+    args = ["sweep", str(config), "--out", str(out), "--quiet", "--workers", "1"]
+    monkeypatch.setattr(sim.run, "numerics", lambda: "numpy 2.4.6 X86_V3, OpenBLAS Haswell")
+    assert main([*args, "--shard", "0/2"]) == 0
+    assert "warning" not in capsys.readouterr().out
+    monkeypatch.setattr(sim.run, "numerics", lambda: "numpy 2.4.6 AVX512_ICL, OpenBLAS auto")
+    assert main([*args, "--shard", "1/2"]) == 0
+    warning = "this store's runs were computed with different numerics"
+    assert warning in " ".join(capsys.readouterr().out.split())  # rich wraps lines
+    assert main(["status", str(out)]) == 0
+    assert warning in " ".join(capsys.readouterr().out.split())
