@@ -49,7 +49,7 @@ def cpu() -> dict[str, Any]:
     """The CPU's model name, whether it has AVX-512, and what the runs computed with
     (:func:`sim.run.numerics`). Times taken on different CPUs are not comparable: the
     same code ran the baseline in 1.04-1.10 s on an AVX2 machine (session 6) and in
-    0.69 s unpinned, 0.83 s pinned, on an AVX-512 one (session 7; docs/benchmarks.md)."""
+    0.69-0.78 s on an AVX-512 one, pinned or not (session 7; docs/benchmarks.md)."""
     from sim.run import numerics
 
     model, flags = None, set()

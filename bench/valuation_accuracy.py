@@ -24,6 +24,8 @@ import os
 import time
 from pathlib import Path
 
+from _common import report
+
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "baseline.toml"
 
 
@@ -31,7 +33,6 @@ def main() -> None:
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     import numpy as np
-    from _common import report
 
     import agents.strategy as strategy
     from agents.strategy import MarketView
