@@ -157,13 +157,21 @@ class Store:
 
     def scan(self, table: str) -> pl.LazyFrame:
         """Lazily read a table's committed rows (one copy of each stored run)."""
+        from sim.schemas import polars_schema
+
         files = sorted(self.table_dir(table).glob("part-*.parquet"))
         if not files:
-            from sim.schemas import polars_schema
-
             return pl.LazyFrame(schema=polars_schema(table))
         keys = self.committed().select("run_id", "part").lazy()
-        frame = pl.scan_parquet(files, hive_partitioning=False, include_file_paths="_file")
+        # Read every part against the declared schema: a column added since a part was
+        # written (a store resumed under a newer version) reads as null there.
+        frame = pl.scan_parquet(
+            files,
+            hive_partitioning=False,
+            include_file_paths="_file",
+            schema=polars_schema(table),
+            missing_columns="insert",
+        )
         part = pl.col("_file").str.extract(r"part-(.+)\.parquet$", 1)
         return (
             frame.with_columns(part.alias("part"))

@@ -137,3 +137,26 @@ def test_a_store_that_mixes_numerics_warns(
     assert warning in " ".join(capsys.readouterr().out.split())  # rich wraps lines
     assert main(["status", str(out)]) == 0
     assert warning in " ".join(capsys.readouterr().out.split())
+
+
+def test_a_store_from_before_numerics_were_recorded_still_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import polars as pl
+
+    from experiments.sweep import store_numerics
+
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    out = tmp_path / "old"
+    args = ["sweep", str(config), "--out", str(out), "--quiet", "--workers", "1"]
+    assert main([*args, "--shard", "0/2"]) == 0
+    # What an earlier version wrote: a runs part without the numerics column.
+    (part,) = (out / "table=runs").glob("part-*.parquet")
+    pl.read_parquet(part).drop("numerics").write_parquet(part)
+    assert main([*args, "--shard", "1/2", "--resume"]) == 0
+    capsys.readouterr()
+    runs = Store(out).read("runs").sort("run_id")
+    assert runs.height == 2
+    assert runs["numerics"].null_count() == 1
+    assert set(store_numerics(Store(out))) == {"not recorded", runs["numerics"].drop_nulls()[0]}
