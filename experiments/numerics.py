@@ -2,12 +2,13 @@
 numpy loads.
 
 numpy and OpenBLAS choose their machine code when they load, by the CPU. With AVX-512,
-numpy's float64 ``exp``, ``log`` and ``power`` are vector code whose results differ from
-the AVX2 code's in the last bit, and OpenBLAS sums dot products in another order. A run's
-firms compare such numbers, so one last bit can send a run down another path: the
+numpy's float64 ``exp`` and ``log`` (among others) are vector code whose results differ
+from the AVX2 code's in the last bit, and OpenBLAS sums dot products in another order. A
+run's firms compare such numbers, so one last bit can send a run down another path: the
 baseline's replicate 0 ends at an HHI of 640 on an AVX2 machine and of 693 on an AVX-512
-one (docs/design.md, "Numerics"). Tables would then depend on which cluster node ran a
-run, and the figures in docs/ would not reproduce on the reader's machine.
+one (docs/sweeps.md, "Same tables on every machine"). Tables would then depend on which
+cluster node ran a run, and the figures in docs/ would not reproduce on the reader's
+machine.
 
 :func:`pin_numerics` caps both at the AVX2 level (x86-64-v3: every x86 server CPU since
 2015) by setting two environment variables before numpy is imported:

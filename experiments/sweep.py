@@ -288,11 +288,10 @@ def store_numerics(store: Store) -> dict[str, int]:
     first. More than one key means the store's tables may differ from a re-run's in more
     than rounding (``experiments.numerics``); runs of stores made before this was recorded
     count as ``"not recorded"``."""
-    runs = store.scan("runs").filter(pl.col("status") == "done")
-    if "numerics" not in runs.collect_schema().names():
-        runs = runs.with_columns(numerics=pl.lit(None, pl.String))
     counts = (
-        runs.group_by(pl.col("numerics").fill_null("not recorded"))
+        store.scan("runs")
+        .filter(pl.col("status") == "done")
+        .group_by(pl.col("numerics").fill_null("not recorded"))
         .len()
         .sort(["len", "numerics"], descending=[True, False])
         .collect()
