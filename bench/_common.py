@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from experiments.numerics import pin_numerics
+from experiments.numerics import pin_numerics, read_cpu_flags
 
 pin_numerics()
 
@@ -52,17 +52,16 @@ def cpu() -> dict[str, Any]:
     0.69-0.78 s on an AVX-512 one, pinned or not (session 7; docs/benchmarks.md)."""
     from sim.run import numerics
 
-    model, flags = None, set()
+    model = None
     try:
         with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name") and model is None:
-                    model = line.split(":", 1)[1].strip()
-                elif line.startswith("flags") and not flags:
-                    flags = set(line.split(":", 1)[1].split())
+            model = next(
+                (ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), None
+            )
     except OSError:
         pass
-    return {"cpu_model": model, "cpu_avx512": "avx512f" in flags, "numerics": numerics()}
+    avx512 = "avx512f" in (read_cpu_flags() or set())
+    return {"cpu_model": model, "cpu_avx512": avx512, "numerics": numerics()}
 
 
 def peak_rss_mib() -> float:

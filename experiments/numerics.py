@@ -36,7 +36,14 @@ import platform
 import sys
 from collections.abc import MutableMapping
 
-__all__ = ["NUMPY_DISABLE", "OPENBLAS_CORE", "pin_numerics", "pinned_variables", "shell_exports"]
+__all__ = [
+    "NUMPY_DISABLE",
+    "OPENBLAS_CORE",
+    "pin_numerics",
+    "pinned_variables",
+    "read_cpu_flags",
+    "shell_exports",
+]
 
 NUMPY_DISABLE = "X86_V4 AVX512_ICL AVX512_SPR"
 """numpy's dispatch targets above x86-64-v3, as ``NPY_DISABLE_CPU_FEATURES`` takes them."""
@@ -48,7 +55,7 @@ _X86 = {"x86_64", "amd64"}
 _SET_HERE: dict[str, str] = {}  # what pin_numerics set in this process
 
 
-def _cpu_flags() -> set[str] | None:
+def read_cpu_flags() -> set[str] | None:
     """The CPU's feature flags from ``/proc/cpuinfo``; None where it cannot be read."""
     try:
         with open("/proc/cpuinfo") as fh:
@@ -86,7 +93,7 @@ def pinned_variables(
     # numpy refuses to load with both of its variables set.
     if "NPY_DISABLE_CPU_FEATURES" not in env and "NPY_ENABLE_CPU_FEATURES" not in env:
         out["NPY_DISABLE_CPU_FEATURES"] = NUMPY_DISABLE
-    flags = cpu_flags if cpu_flags is not None else _cpu_flags()
+    flags = cpu_flags if cpu_flags is not None else read_cpu_flags()
     if "OPENBLAS_CORETYPE" not in env and flags is not None and {"avx2", "fma"} <= flags:
         out["OPENBLAS_CORETYPE"] = OPENBLAS_CORE
     return out

@@ -34,7 +34,7 @@ _VARIABLES = ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "OPENBLAS_C
 
 
 def _cpu_has(*flags: str) -> bool:
-    cpu = numerics._cpu_flags()
+    cpu = numerics.read_cpu_flags()
     return cpu is not None and set(flags) <= cpu
 
 
