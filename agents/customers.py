@@ -17,9 +17,9 @@ import mesa
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.business import Offers
-from markets.demand import draw_choices, odds, success_from_odds
-from markets.pricing import nest_best_response_sums
+from aimarket.agents.business import Offers
+from aimarket.markets.demand import draw_choices, odds, success_from_odds
+from aimarket.markets.pricing import nest_best_response_sums
 
 __all__ = ["Choice", "CustomerPopulation", "SegmentLike"]
 

@@ -15,8 +15,8 @@ import mesa
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.business import BusinessModel, Tier, TrainedModel
-from agents.strategy import Candidate
+from aimarket.agents.business import BusinessModel, Tier, TrainedModel
+from aimarket.agents.strategy import Candidate
 
 __all__ = ["Firm", "Lab", "OpenWeights", "Project", "Startup"]
 

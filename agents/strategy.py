@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.business import Allocation, BusinessModel
-from markets.demand import odds, success_from_odds, success_probability
-from markets.testtime import testtime_gain_oom
+from aimarket.agents.business import Allocation, BusinessModel
+from aimarket.markets.demand import odds, success_from_odds, success_probability
+from aimarket.markets.testtime import testtime_gain_oom
 
 __all__ = [
     "Candidate",

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from experiments.numerics import pin_numerics, read_cpu_flags
+from aimarket.experiments.numerics import pin_numerics, read_cpu_flags
 
 pin_numerics()
 
@@ -50,7 +50,7 @@ def cpu() -> dict[str, Any]:
     (:func:`sim.run.numerics`). Times taken on different CPUs are not comparable: the
     same code ran the baseline in 1.04-1.10 s on an AVX2 machine (session 6) and in
     0.69-0.78 s on an AVX-512 one, pinned or not (session 7; docs/benchmarks.md)."""
-    from sim.run import numerics
+    from aimarket.sim.run import numerics
 
     model = None
     try:

@@ -33,8 +33,8 @@ def child_run(customers: int, months: int) -> dict:
     """One run of the baseline at ``customers``; wall time, memory, offerings on sale."""
     import polars as pl
 
-    from sim.params import ModelParams
-    from sim.run import RunSpec, run_one
+    from aimarket.sim.params import ModelParams
+    from aimarket.sim.run import RunSpec, run_one
 
     params = ModelParams(customers=customers)
     spec = RunSpec(

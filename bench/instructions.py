@@ -36,9 +36,9 @@ CONFIG = ROOT / "experiments" / "configs" / "baseline.toml"
 _CHILD = """
 import sys
 sys.path.insert(0, {root!r})
-from experiments.config import load_config
-from experiments.runner import base_point_specs
-from sim.run import run_one
+from aimarket.experiments.config import load_config
+from aimarket.experiments.runner import base_point_specs
+from aimarket.sim.run import run_one
 spec = base_point_specs(load_config({config!r}))[{index}]
 for _ in range({runs}):
     assert run_one(spec).status == "done"

@@ -33,9 +33,9 @@ def main() -> None:
         os.environ.setdefault(var, "1")
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    from experiments.config import load_config
-    from experiments.runner import base_point_specs
-    from sim.run import run_one
+    from aimarket.experiments.config import load_config
+    from aimarket.experiments.runner import base_point_specs
+    from aimarket.sim.run import run_one
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)

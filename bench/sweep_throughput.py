@@ -60,7 +60,7 @@ def bench_config(
     grid: dict[str, list[Any]] | None = None,
 ) -> Any:
     """The shipped baseline config with the benchmark's run size and design."""
-    from experiments.config import validate_config
+    from aimarket.experiments.config import validate_config
 
     raw = tomllib.loads(CONFIG.read_text())
     raw["experiment"].update(name="bench", replications=replications, horizon_months=horizon_months)
@@ -137,9 +137,9 @@ def aimarket_sweep(job: dict[str, Any]) -> dict[str, Any]:
     ``job`` holds ``bench_config`` keyword arguments and ``workers``. Call it in a fresh
     process: the peak RSS it reports is the process's whole life so far.
     """
-    from experiments.design import plan_runs, points_frame
-    from experiments.manifest import build_manifest
-    from experiments.sweep import execute, open_store
+    from aimarket.experiments.design import plan_runs, points_frame
+    from aimarket.experiments.manifest import build_manifest
+    from aimarket.experiments.sweep import execute, open_store
 
     job = dict(job)
     workers = job.pop("workers")

@@ -34,11 +34,11 @@ def main() -> None:
         os.environ.setdefault(var, "1")
     import numpy as np
 
-    import agents.strategy as strategy
-    from agents.strategy import MarketView
-    from experiments.config import load_config
-    from experiments.runner import base_point_specs
-    from sim.model import MarketModel
+    import aimarket.agents.strategy as strategy
+    from aimarket.agents.strategy import MarketView
+    from aimarket.experiments.config import load_config
+    from aimarket.experiments.runner import base_point_specs
+    from aimarket.sim.model import MarketModel
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="baseline replications to record")
@@ -117,7 +117,7 @@ def _errors(values: list, reference: list):
 def _larger_sample(model, factor: int):
     """The run's valuation sample, drawn the same way from its population but ``factor``
     times larger."""
-    from sim.projects import customer_sample
+    from aimarket.sim.projects import customer_sample
 
     size = factor * model.params.strategy.valuation_customers
     return customer_sample(model, model.customers.stratified_columns(size))

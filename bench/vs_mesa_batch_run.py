@@ -52,10 +52,10 @@ from sweep_throughput import (
     require_done,
 )
 
-from experiments.runner import run_id_for
-from sim.model import MarketModel
-from sim.params import ModelParams
-from sim.schemas import polars_schema
+from aimarket.experiments.runner import run_id_for
+from aimarket.sim.model import MarketModel
+from aimarket.sim.params import ModelParams
+from aimarket.sim.schemas import polars_schema
 
 NAME = "vs_mesa_batch_run"
 CUSTOMERS, LABS, WORKERS = 300, 3, 2
@@ -228,8 +228,8 @@ def check_same_rows(horizon_months: int, runs: int = 2) -> int:
 
     Returns the number of values compared; raises ``AssertionError`` on the first mismatch.
     """
-    from experiments.runner import base_point_specs
-    from sim.run import run_one
+    from aimarket.experiments.runner import base_point_specs
+    from aimarket.sim.run import run_one
 
     config = bench_config(
         replications=runs, horizon_months=horizon_months, customers=CUSTOMERS, labs=LABS

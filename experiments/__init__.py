@@ -12,10 +12,10 @@ from typing import Any
 __all__ = ["ConfigError", "ExperimentConfig", "Store", "load_config"]
 
 _HOME = {
-    "ConfigError": "experiments.config",
-    "ExperimentConfig": "experiments.config",
-    "load_config": "experiments.config",
-    "Store": "experiments.store",
+    "ConfigError": "aimarket.experiments.config",
+    "ExperimentConfig": "aimarket.experiments.config",
+    "load_config": "aimarket.experiments.config",
+    "Store": "aimarket.experiments.store",
 }
 
 

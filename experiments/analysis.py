@@ -22,9 +22,9 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from experiments.config import ConfigError, ExperimentConfig
-from experiments.design import Design, build_design
-from experiments.store import Store
+from aimarket.experiments.config import ConfigError, ExperimentConfig
+from aimarket.experiments.design import Design, build_design
+from aimarket.experiments.store import Store
 
 __all__ = [
     "Reduction",

@@ -19,9 +19,9 @@ from typing import Any
 import polars as pl
 import tomli_w
 
-from experiments.analysis import parameters
-from experiments.config import ConfigError, ExperimentConfig
-from experiments.targets import Target, month_label
+from aimarket.experiments.analysis import parameters
+from aimarket.experiments.config import ConfigError, ExperimentConfig
+from aimarket.experiments.targets import Target, month_label
 
 __all__ = ["Choice", "choose", "write_calibrated"]
 

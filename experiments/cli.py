@@ -34,14 +34,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from experiments import econ
-from experiments.config import ConfigError, ExperimentConfig, load_config
-from experiments.design import plan_runs
-from experiments.executors import RunStatus
-from experiments.manifest import build_manifest
-from experiments.runner import base_point_specs, headline
-from experiments.store import TABLES, Store
-from experiments.sweep import (
+from aimarket.experiments import econ
+from aimarket.experiments.config import ConfigError, ExperimentConfig, load_config
+from aimarket.experiments.design import plan_runs
+from aimarket.experiments.executors import RunStatus
+from aimarket.experiments.manifest import build_manifest
+from aimarket.experiments.runner import base_point_specs, headline
+from aimarket.experiments.store import TABLES, Store
+from aimarket.experiments.sweep import (
     SweepReport,
     compact_store,
     execute,
@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compare":
             return _compare(args)
         if args.command == "report":
-            from experiments.report import write_report  # matplotlib loads only here
+            from aimarket.experiments.report import write_report  # matplotlib loads only here
 
             print(write_report(args.out))
             return 0
@@ -242,7 +242,7 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
     if shard is not None and args.scheduler:
         raise ConfigError("--shard and --scheduler: expected one or the other")
     design, specs = plan_runs(config, config_dir=args.config.resolve().parent)
-    from experiments.design import points_frame
+    from aimarket.experiments.design import points_frame
 
     manifest = build_manifest(config, command="sweep", config_path=str(args.config))
     manifest["design"] = {"kind": design.kind, "variables": list(design.variables)}
@@ -384,7 +384,7 @@ HEADLINE_METRICS = (
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from experiments import analysis  # scipy and SALib load only when needed
+    from aimarket.experiments import analysis  # scipy and SALib load only when needed
 
     if not Store.is_store(args.out):
         raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
@@ -442,7 +442,7 @@ def _analyze(args: argparse.Namespace) -> int:
 
 
 def _comparison_table(frame: pl.DataFrame, title: str) -> Table:
-    from experiments.targets import month_label
+    from aimarket.experiments.targets import month_label
 
     table = Table(title=title)
     for col in ("point", "target", "observed", "simulated", "95% CI", "within", "unit"):
@@ -467,8 +467,8 @@ def _comparison_table(frame: pl.DataFrame, title: str) -> Table:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from experiments.analysis import run_counts
-    from experiments.targets import compare, load_targets
+    from aimarket.experiments.analysis import run_counts
+    from aimarket.experiments.targets import compare, load_targets
 
     targets = load_targets(args.targets)
     if not Store.is_store(args.out):
@@ -493,8 +493,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace, err: Console) -> int:
-    from experiments.calibrate import choose, write_calibrated
-    from experiments.targets import compare, load_targets
+    from aimarket.experiments.calibrate import choose, write_calibrated
+    from aimarket.experiments.targets import compare, load_targets
 
     targets = load_targets(args.targets)  # before any run: a bad file writes nothing
     config = _load(args)

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from experiments.config import ClusterSection, ConfigError
-from experiments.numerics import shell_exports
+from aimarket.experiments.config import ClusterSection, ConfigError
+from aimarket.experiments.numerics import shell_exports
 
 __all__ = ["cluster_kwargs", "dask_client"]
 

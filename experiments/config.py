@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from sim.clock import normalise_month
-from sim.params import Frozen, ModelParams
+from aimarket.sim.clock import normalise_month
+from aimarket.sim.params import Frozen, ModelParams
 
 __all__ = [
     "ClusterSection",

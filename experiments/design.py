@@ -28,9 +28,14 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ValidationError
 
-from experiments.config import ConfigError, ExperimentConfig, SweepSection, format_validation_error
-from sim.params import ModelParams
-from sim.run import RunSpec
+from aimarket.experiments.config import (
+    ConfigError,
+    ExperimentConfig,
+    SweepSection,
+    format_validation_error,
+)
+from aimarket.sim.params import ModelParams
+from aimarket.sim.run import RunSpec
 
 __all__ = [
     "DESIGN_SPAWN_KEY",
@@ -276,7 +281,7 @@ def point_params(base: ModelParams, values: Mapping[str, Scalar]) -> ModelParams
     >>> point_params(ModelParams(), {"hardware.serving_batch": 0})
     Traceback (most recent call last):
     ...
-    experiments.config.ConfigError: hardware.serving_batch = 0: expected greater than or equal to 1
+    aimarket.experiments.config.ConfigError: hardware.serving_batch = 0: expected greater than or equal to 1
     """
     if not values:
         return base
@@ -746,7 +751,7 @@ def plan_runs(
      ('p000001-r0000', 3, (0,)), ('p000001-r0001', 3, (1,))]
     """
     # imported here: experiments.runner may import this module to plan its runs
-    from experiments.runner import run_id_for
+    from aimarket.experiments.runner import run_id_for
 
     design = build_design(config, config_dir=config_dir)
     exp = config.experiment

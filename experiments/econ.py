@@ -16,7 +16,7 @@ value and what was expected; no traceback.
 :func:`add_parser` registers ``econ`` on the ``aimarket`` command's subparsers and sets
 ``func``; :func:`run_parsed` (also ``args.func(args)``) runs a parsed namespace and returns
 the exit status; :func:`main` runs it standalone
-(``python -m experiments.econ compute-optimal --flop 1e24``).
+(``python -m aimarket.experiments.econ compute-optimal --flop 1e24``).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from markets.costs import serving_cost, training_cost
-from markets.hardware import GPUS, get_gpu
-from markets.scaling import (
+from aimarket.markets.costs import serving_cost, training_cost
+from aimarket.markets.hardware import GPUS, get_gpu
+from aimarket.markets.scaling import (
     CONSTANTS,
     DEFAULT_CONSTANTS,
     compute_optimal,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from experiments.store import Store, new_writer_id
-from sim.run import RunSpec, run_one
+from aimarket.experiments.store import Store, new_writer_id
+from aimarket.sim.run import RunSpec, run_one
 
 __all__ = [
     "RunStatus",

@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from experiments.config import ExperimentConfig, config_hash
+from aimarket.experiments.config import ExperimentConfig, config_hash
 
 __all__ = ["build_manifest", "git_sha", "package_versions"]
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from experiments.analysis import (
+from aimarket.experiments.analysis import (
     design_of,
     parameters,
     point_statistics,
@@ -27,8 +27,8 @@ from experiments.analysis import (
     scan,
     sensitivity,
 )
-from experiments.config import ConfigError
-from experiments.store import Store
+from aimarket.experiments.config import ConfigError
+from aimarket.experiments.store import Store
 
 __all__ = ["MAX_LINES", "write_report"]
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from experiments.config import ExperimentConfig
-from experiments.store import Store
-from sim.run import RunSpec
+from aimarket.experiments.config import ExperimentConfig
+from aimarket.experiments.store import Store
+from aimarket.sim.run import RunSpec
 
 __all__ = ["base_point_specs", "headline", "run_id_for"]
 

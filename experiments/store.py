@@ -28,7 +28,7 @@ from typing import Any
 
 import polars as pl
 
-from sim.run import RunResult
+from aimarket.sim.run import RunResult
 
 __all__ = [
     "MANIFEST",
@@ -157,7 +157,7 @@ class Store:
 
     def scan(self, table: str) -> pl.LazyFrame:
         """Lazily read a table's committed rows (one copy of each stored run)."""
-        from sim.schemas import polars_schema
+        from aimarket.sim.schemas import polars_schema
 
         files = sorted(self.table_dir(table).glob("part-*.parquet"))
         if not files:

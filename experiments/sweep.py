@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from experiments.config import ConfigError
-from experiments.executors import (
+from aimarket.experiments.config import ConfigError
+from aimarket.experiments.executors import (
     RunStatus,
     batches,
     default_workers,
@@ -25,9 +25,9 @@ from experiments.executors import (
     iter_pool,
     iter_serial,
 )
-from experiments.runner import run_id_for
-from experiments.store import TABLES, Store, new_writer_id, write_parquet_atomic
-from sim.run import RunSpec
+from aimarket.experiments.runner import run_id_for
+from aimarket.experiments.store import TABLES, Store, new_writer_id, write_parquet_atomic
+from aimarket.sim.run import RunSpec
 
 __all__ = [
     "SweepReport",
@@ -171,7 +171,7 @@ def execute(
     )
     t0 = time.perf_counter()
     if use_dask:
-        from experiments.cluster import dask_client
+        from aimarket.experiments.cluster import dask_client
 
         with dask_client(scheduler=scheduler, cluster=cluster) as (client, threads):
             report.workers = threads

@@ -32,10 +32,10 @@ import polars as pl
 from pydantic import Field, ValidationError, model_validator
 from scipy import stats
 
-from experiments.analysis import parameters, scan
-from experiments.config import ConfigError, format_validation_error
-from sim.clock import month_index, normalise_month
-from sim.params import Frozen
+from aimarket.experiments.analysis import parameters, scan
+from aimarket.experiments.config import ConfigError, format_validation_error
+from aimarket.sim.clock import month_index, normalise_month
+from aimarket.sim.params import Frozen
 
 __all__ = ["Target", "Targets", "compare", "load_targets", "month_label", "run_values"]
 

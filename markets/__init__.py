@@ -26,7 +26,7 @@ keyword-only past its first argument, carries units in its names and cites the s
 its constants (``docs/model.md``). The public API of each submodule is re-exported here.
 """
 
-from markets.costs import (
+from aimarket.markets.costs import (
     HOURS_PER_MONTH,
     ServingCost,
     TrainingCost,
@@ -37,7 +37,7 @@ from markets.costs import (
     serving_cost,
     training_cost,
 )
-from markets.demand import (
+from aimarket.markets.demand import (
     choice_probabilities,
     logit,
     logsum_surplus_usd,
@@ -45,7 +45,7 @@ from markets.demand import (
     success_probability,
     utility_usd,
 )
-from markets.hardware import (
+from aimarket.markets.hardware import (
     GPUS,
     GpuSpec,
     algorithmic_inference_multiplier,
@@ -59,7 +59,7 @@ from markets.hardware import (
     inference_chip_factor,
     memory_bandwidth_multiplier,
 )
-from markets.metrics import (
+from aimarket.markets.metrics import (
     concentration_ratio,
     gross_margin,
     hhi,
@@ -67,13 +67,13 @@ from markets.metrics import (
     operating_margin,
     shares,
 )
-from markets.pricing import (
+from aimarket.markets.pricing import (
     best_response_price_usd,
     best_response_sums,
     markup_price_usd,
     nest_best_response_sums,
 )
-from markets.scaling import (
+from aimarket.markets.scaling import (
     CONSTANTS,
     DEFAULT_CONSTANTS,
     InferenceOptimum,
@@ -89,7 +89,7 @@ from markets.scaling import (
     iso_loss_tokens,
     training_flop,
 )
-from markets.testtime import (
+from aimarket.markets.testtime import (
     TRADEOFFS,
     TaskClass,
     TradeoffParams,

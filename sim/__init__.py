@@ -12,14 +12,14 @@ import importlib
 from typing import Any
 
 _WHERE = {
-    "ROLES": "sim.model",
-    "MarketModel": "sim.model",
-    "as_seed_sequence": "sim.model",
-    "ModelParams": "sim.params",
-    "Regime": "sim.params",
-    "RunResult": "sim.run",
-    "RunSpec": "sim.run",
-    "run_one": "sim.run",
+    "ROLES": "aimarket.sim.model",
+    "MarketModel": "aimarket.sim.model",
+    "as_seed_sequence": "aimarket.sim.model",
+    "ModelParams": "aimarket.sim.params",
+    "Regime": "aimarket.sim.params",
+    "RunResult": "aimarket.sim.run",
+    "RunSpec": "aimarket.sim.run",
+    "run_one": "aimarket.sim.run",
 }
 
 __all__ = sorted(_WHERE)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import simpy
 
-from markets.costs import HOURS_PER_MONTH
-from markets.hardware import gpu_rental_usd_per_hour, gpu_supply_multiplier
-from sim.params import HardwareParams
+from aimarket.markets.costs import HOURS_PER_MONTH
+from aimarket.markets.hardware import gpu_rental_usd_per_hour, gpu_supply_multiplier
+from aimarket.sim.params import HardwareParams
 
 __all__ = ["GpuMarket"]
 

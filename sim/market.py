@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from agents.business import BusinessModel, Offers, Tier
-from agents.customers import Choice
-from agents.firms import Firm
-from agents.policies import next_price_usd
-from markets.pricing import best_response_price_usd, markup_price_usd
-from sim.projects import effort, offer_economics, wholesale_usd_per_token
+from aimarket.agents.business import BusinessModel, Offers, Tier
+from aimarket.agents.customers import Choice
+from aimarket.agents.firms import Firm
+from aimarket.agents.policies import next_price_usd
+from aimarket.markets.pricing import best_response_price_usd, markup_price_usd
+from aimarket.sim.projects import effort, offer_economics, wholesale_usd_per_token
 
 if TYPE_CHECKING:
-    from sim.model import MarketModel
+    from aimarket.sim.model import MarketModel
 
 __all__ = ["MonthOutcome", "OfferRow", "build_offers", "clear_market", "set_prices"]
 

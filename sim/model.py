@@ -15,20 +15,20 @@ import mesa
 import numpy as np
 import simpy
 
-from agents.business import Allocation, BusinessModel, Offers, TrainedModel
-from agents.customers import CustomerPopulation
-from agents.firms import Firm, Lab, OpenWeights
-from markets.costs import training_cost
-from markets.hardware import algorithmic_training_multiplier, flop_per_usd_multiplier
-from markets.scaling import capability_index, compute_optimal
-from sim.clock import month_index
-from sim.gpus import GpuMarket
-from sim.market import MonthOutcome, OfferRow
-from sim.params import ModelParams
-from sim.processes import start_processes
-from sim.projects import segment_profile
-from sim.record import Recorder
-from sim.technology import Technology, technology_at
+from aimarket.agents.business import Allocation, BusinessModel, Offers, TrainedModel
+from aimarket.agents.customers import CustomerPopulation
+from aimarket.agents.firms import Firm, Lab, OpenWeights
+from aimarket.markets.costs import training_cost
+from aimarket.markets.hardware import algorithmic_training_multiplier, flop_per_usd_multiplier
+from aimarket.markets.scaling import capability_index, compute_optimal
+from aimarket.sim.clock import month_index
+from aimarket.sim.gpus import GpuMarket
+from aimarket.sim.market import MonthOutcome, OfferRow
+from aimarket.sim.params import ModelParams
+from aimarket.sim.processes import start_processes
+from aimarket.sim.projects import segment_profile
+from aimarket.sim.record import Recorder
+from aimarket.sim.technology import Technology, technology_at
 
 __all__ = ["ROLES", "MarketModel", "as_seed_sequence"]
 

@@ -10,12 +10,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from agents.business import Tier
-from markets.metrics import concentration_ratio, gross_margin, hhi, lerner_index, operating_margin
-from markets.metrics import shares as shares_of
+from aimarket.agents.business import Tier
+from aimarket.markets.metrics import (
+    concentration_ratio,
+    gross_margin,
+    hhi,
+    lerner_index,
+    operating_margin,
+)
+from aimarket.markets.metrics import shares as shares_of
 
 if TYPE_CHECKING:
-    from sim.model import MarketModel
+    from aimarket.sim.model import MarketModel
 
 __all__ = ["observe"]
 

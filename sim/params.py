@@ -12,10 +12,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agents.business import BusinessModel
-from markets.hardware import GPUS
-from markets.testtime import TRADEOFFS, TaskClass
-from sim.clock import normalise_month
+from aimarket.agents.business import BusinessModel
+from aimarket.markets.hardware import GPUS
+from aimarket.markets.testtime import TRADEOFFS, TaskClass
+from aimarket.sim.clock import normalise_month
 
 __all__ = [
     "AlgorithmParams",

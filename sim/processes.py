@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from agents.business import BusinessModel, TrainedModel
-from agents.firms import Firm, Project, Startup
-from agents.policies import funding_offer_usd
-from agents.strategy import Candidate, choose_project, value_candidates
-from markets.costs import HOURS_PER_MONTH
-from markets.scaling import capability_index
-from sim.clock import Phase, at_phase
-from sim.market import clear_market, set_prices
-from sim.observe import observe
-from sim.projects import (
+from aimarket.agents.business import BusinessModel, TrainedModel
+from aimarket.agents.firms import Firm, Project, Startup
+from aimarket.agents.policies import funding_offer_usd
+from aimarket.agents.strategy import Candidate, choose_project, value_candidates
+from aimarket.markets.costs import HOURS_PER_MONTH
+from aimarket.markets.scaling import capability_index
+from aimarket.sim.clock import Phase, at_phase
+from aimarket.sim.market import clear_market, set_prices
+from aimarket.sim.observe import observe
+from aimarket.sim.projects import (
     SECONDS_PER_MONTH,
     build_candidates,
     incumbent_candidate,
@@ -33,7 +33,7 @@ from sim.projects import (
 )
 
 if TYPE_CHECKING:
-    from sim.model import MarketModel
+    from aimarket.sim.model import MarketModel
 
 __all__ = [
     "arrivals",

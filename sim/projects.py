@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from agents.business import Allocation, BusinessModel, Offers
-from agents.firms import Firm
-from agents.strategy import (
+from aimarket.agents.business import Allocation, BusinessModel, Offers
+from aimarket.agents.firms import Firm
+from aimarket.agents.strategy import (
     Candidate,
     CustomerSample,
     MarketView,
@@ -22,13 +22,13 @@ from agents.strategy import (
     SegmentProfile,
     reasoning_effort,
 )
-from markets.costs import HOURS_PER_MONTH, serving_cost
-from markets.scaling import capability_index, compute_optimal, inference_optimal
-from sim.params import ModelParams, regime_tradeoff
-from sim.technology import Technology
+from aimarket.markets.costs import HOURS_PER_MONTH, serving_cost
+from aimarket.markets.scaling import capability_index, compute_optimal, inference_optimal
+from aimarket.sim.params import ModelParams, regime_tradeoff
+from aimarket.sim.technology import Technology
 
 if TYPE_CHECKING:
-    from sim.model import MarketModel
+    from aimarket.sim.model import MarketModel
 
 __all__ = [
     "build_candidates",

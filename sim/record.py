@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from sim.clock import month_start_date
-from sim.schemas import SCHEMAS, polars_schema
+from aimarket.sim.clock import month_start_date
+from aimarket.sim.schemas import SCHEMAS, polars_schema
 
 __all__ = ["Recorder", "to_table", "validate"]
 

@@ -14,8 +14,8 @@ from functools import cache
 import numpy as np
 import polars as pl
 
-from sim.params import ModelParams
-from sim.record import to_table
+from aimarket.sim.params import ModelParams
+from aimarket.sim.record import to_table
 
 __all__ = ["RunResult", "RunSpec", "numerics", "run_one", "summarise"]
 
@@ -62,7 +62,7 @@ def run_one(spec: RunSpec) -> RunResult:
     """
     import mesa  # the model and mesa load in workers only
 
-    from sim.model import MarketModel
+    from aimarket.sim.model import MarketModel
 
     t0 = time.perf_counter()
     model: MarketModel | None = None

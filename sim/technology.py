@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markets.hardware import (
+from aimarket.markets.hardware import (
     algorithmic_inference_multiplier,
     algorithmic_training_multiplier,
     gpu_at,
     inference_chip_factor,
 )
-from sim.clock import month_index
-from sim.params import ModelParams
+from aimarket.sim.clock import month_index
+from aimarket.sim.params import ModelParams
 
 __all__ = ["Technology", "technology_at"]
 

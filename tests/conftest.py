@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.params import ModelParams
+from aimarket.sim.params import ModelParams
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from experiments import econ
-from markets.costs import serving_cost
-from markets.hardware import GPUS
-from markets.scaling import compute_optimal
+from aimarket.experiments import econ
+from aimarket.markets.costs import serving_cost
+from aimarket.markets.hardware import GPUS
+from aimarket.markets.scaling import compute_optimal
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -130,7 +130,7 @@ def test_bad_input_exits_2_with_one_line(argv, option: str, detail: str, capsys)
 
 def test_error_message_format() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "experiments.econ", "compute-optimal", "--flop", "-1"],
+        [sys.executable, "-m", "aimarket.experiments.econ", "compute-optimal", "--flop", "-1"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -143,7 +143,7 @@ def test_error_message_format() -> None:
 
 def test_module_runs_standalone_and_prints_json() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "experiments.econ", "compute-optimal", "--flop", "1e24"],
+        [sys.executable, "-m", "aimarket.experiments.econ", "compute-optimal", "--flop", "1e24"],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -27,11 +27,14 @@ def test_layers_contract_is_kept() -> None:
 
 
 def test_layers_contract_catches_an_upward_import(tmp_path: Path) -> None:
-    for pkg in PACKAGES:
+    (tmp_path / "aimarket").mkdir()
+    shutil.copy(ROOT / "aimarket" / "__init__.py", tmp_path / "aimarket" / "__init__.py")
+    for pkg in PACKAGES:  # the layout of the repository: top-level folders, linked in
         shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+        (tmp_path / "aimarket" / pkg).symlink_to(Path("..") / pkg)
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     with (tmp_path / "markets" / "metrics.py").open("a") as fh:
-        fh.write("\nimport sim.params  # noqa: E402\n")
+        fh.write("\nimport aimarket.sim.params  # noqa: E402\n")
     done = _lint(tmp_path)
     assert done.returncode != 0
     assert "BROKEN" in done.stdout

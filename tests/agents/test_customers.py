@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from agents.strategy import blended_success
-from sim.model import MarketModel
-from sim.params import ModelParams
+from aimarket.agents.strategy import blended_success
+from aimarket.sim.model import MarketModel
+from aimarket.sim.params import ModelParams
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.business import Allocation, BusinessModel
-from agents.policies import funding_offer_usd
-from agents.strategy import (
+from aimarket.agents.business import Allocation, BusinessModel
+from aimarket.agents.policies import funding_offer_usd
+from aimarket.agents.strategy import (
     EFFORT_STEPS_PER_OOM,
     Candidate,
     CustomerSample,
@@ -24,8 +24,8 @@ from agents.strategy import (
     reasoning_effort,
     value_candidates,
 )
-from markets.demand import logit
-from markets.testtime import testtime_gain_oom
+from aimarket.markets.demand import logit
+from aimarket.markets.testtime import testtime_gain_oom
 
 
 def _segments(value_usd: float = 10.0, difficulty: float = 27.0, s: int = 1) -> SegmentProfile:

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from experiments import analysis
-from experiments.cli import main
-from experiments.config import ConfigError
+from aimarket.experiments import analysis
+from aimarket.experiments.cli import main
+from aimarket.experiments.config import ConfigError
 
 GRID = """
 [experiment]

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from experiments.cli import main
-from experiments.store import Store
+from aimarket.experiments.cli import main
+from aimarket.experiments.store import Store
 
 TINY = """
 [experiment]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli import main
-from experiments.config import ConfigError, config_hash, load_config, parse_override
-from sim.params import Regime
+from aimarket.experiments.cli import main
+from aimarket.experiments.config import ConfigError, config_hash, load_config, parse_override
+from aimarket.sim.params import Regime
 
 DESIGN_EXAMPLE = """
 [experiment]

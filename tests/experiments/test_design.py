@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiments.config import ConfigError, ExperimentConfig, load_config, validate_config
-from experiments.design import (
+from aimarket.experiments.config import ConfigError, ExperimentConfig, load_config, validate_config
+from aimarket.experiments.design import (
     Design,
     build_design,
     parameter_paths,
@@ -22,7 +22,7 @@ from experiments.design import (
     point_params,
     points_frame,
 )
-from sim.params import ModelParams, Regime
+from aimarket.sim.params import ModelParams, Regime
 
 DESIGN_EXAMPLE = """
 [experiment]

@@ -11,10 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from experiments import numerics
-from experiments.cli import main
-from experiments.numerics import NUMPY_DISABLE, pin_numerics, pinned_variables, shell_exports
-from experiments.store import Store
+from aimarket.experiments import numerics
+from aimarket.experiments.cli import main
+from aimarket.experiments.numerics import (
+    NUMPY_DISABLE,
+    pin_numerics,
+    pinned_variables,
+    shell_exports,
+)
+from aimarket.experiments.store import Store
 
 TINY = """
 [experiment]
@@ -101,7 +106,7 @@ def test_aimarket_records_its_numerics_and_status_reports_them(tmp_path: Path) -
     config.write_text(TINY)
     out = tmp_path / "out"
     subprocess.run(
-        [sys.executable, "-m", "experiments", "run", str(config), "--out", str(out), "--quiet"],
+        [sys.executable, "-m", "aimarket", "run", str(config), "--out", str(out), "--quiet"],
         env=_clean_env(),
         check=True,
         capture_output=True,
@@ -110,7 +115,7 @@ def test_aimarket_records_its_numerics_and_status_reports_them(tmp_path: Path) -
     assert len(recorded) == 1
     assert recorded[0].split(",")[0].split()[-1] not in _ABOVE_AVX2
     status = subprocess.run(
-        [sys.executable, "-m", "experiments", "status", str(out), "--json"],
+        [sys.executable, "-m", "aimarket", "status", str(out), "--json"],
         env=_clean_env(),
         check=True,
         capture_output=True,
@@ -122,7 +127,8 @@ def test_aimarket_records_its_numerics_and_status_reports_them(tmp_path: Path) -
 def test_a_store_that_mixes_numerics_warns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import sim.run
+    import aimarket.sim.run  # noqa: F401
+    from aimarket import sim
 
     config = tmp_path / "tiny.toml"
     config.write_text(TINY)
@@ -144,7 +150,7 @@ def test_a_store_from_before_numerics_were_recorded_still_reads(
 ) -> None:
     import polars as pl
 
-    from experiments.sweep import store_numerics
+    from aimarket.experiments.sweep import store_numerics
 
     config = tmp_path / "tiny.toml"
     config.write_text(TINY)

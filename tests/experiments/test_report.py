@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments.cli import main
-from experiments.config import ConfigError
-from experiments.report import write_report
+from aimarket.experiments.cli import main
+from aimarket.experiments.config import ConfigError
+from aimarket.experiments.report import write_report
 
 SWEEP = """
 [experiment]

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import polars as pl
 
-from experiments.store import Store
-from sim import ModelParams, RunSpec, run_one
+from aimarket.experiments.store import Store
+from aimarket.sim import ModelParams, RunSpec, run_one
 
 
 def _results(n: int) -> list:

@@ -14,12 +14,12 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from experiments.cli import main
-from experiments.config import load_config
-from experiments.design import plan_runs, points_frame
-from experiments.manifest import build_manifest
-from experiments.store import Store
-from experiments.sweep import execute, open_store, parse_shard, select_shard
+from aimarket.experiments.cli import main
+from aimarket.experiments.config import load_config
+from aimarket.experiments.design import plan_runs, points_frame
+from aimarket.experiments.manifest import build_manifest
+from aimarket.experiments.store import Store
+from aimarket.experiments.sweep import execute, open_store, parse_shard, select_shard
 
 SWEEP = """
 [experiment]
@@ -188,7 +188,15 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(tmp_path: Path, worke
     whole = tmp_path / "whole"
     assert sweep(config, whole, "--workers", "1") == 0
     out = tmp_path / "killed"
-    exe = [sys.executable, "-m", "experiments.cli", "sweep", str(config), "--out", str(out)]
+    exe = [
+        sys.executable,
+        "-m",
+        "aimarket.experiments.cli",
+        "sweep",
+        str(config),
+        "--out",
+        str(out),
+    ]
     _kill_midway([*exe, "--quiet", "--workers", workers], out, at_least=2)
     done_before = len(Store(out).done_run_ids())
     assert done_before < 12, "killed before the end"
@@ -202,7 +210,8 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(tmp_path: Path, worke
 def test_raising_run_is_recorded_and_the_others_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import sim.model
+    import aimarket.sim.model  # noqa: F401
+    from aimarket import sim
 
     real = sim.model.MarketModel
 
@@ -271,8 +280,8 @@ def test_shard_selection_partitions_the_plan() -> None:
 
 def test_slurm_job_script_from_cluster_table() -> None:
     jobqueue = pytest.importorskip("dask_jobqueue")
-    from experiments.cluster import cluster_kwargs
-    from experiments.config import ClusterSection
+    from aimarket.experiments.cluster import cluster_kwargs
+    from aimarket.experiments.config import ClusterSection
 
     section = ClusterSection(
         kind="slurm",

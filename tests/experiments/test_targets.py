@@ -10,10 +10,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from experiments.analysis import scan
-from experiments.cli import main
-from experiments.config import ConfigError, load_config
-from experiments.targets import compare, load_targets, month_label, run_values
+from aimarket.experiments.analysis import scan
+from aimarket.experiments.cli import main
+from aimarket.experiments.config import ConfigError, load_config
+from aimarket.experiments.targets import compare, load_targets, month_label, run_values
 
 ROOT = Path(__file__).resolve().parents[2]
 

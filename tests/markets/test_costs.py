@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from markets.costs import (
+from aimarket.markets.costs import (
     HOURS_PER_MONTH,
     ServingCost,
     critical_batch,
@@ -17,7 +17,7 @@ from markets.costs import (
     serving_cost,
     training_cost,
 )
-from markets.hardware import GPUS
+from aimarket.markets.hardware import GPUS
 
 H100 = GPUS["h100"]
 H100_KW = {

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from markets.demand import (
+from aimarket.markets.demand import (
     choice_probabilities,
     draw_choices,
     logit,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from markets.costs import critical_batch
-from markets.hardware import (
+from aimarket.markets.costs import critical_batch
+from aimarket.markets.hardware import (
     GPUS,
     GpuSpec,
     algorithmic_inference_multiplier,

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy.optimize import minimize_scalar
 
-from agents.policies import next_price_usd
-from markets.demand import logit
-from markets.metrics import concentration_ratio, gross_margin, hhi, lerner_index, shares
-from markets.pricing import (
+from aimarket.agents.policies import next_price_usd
+from aimarket.markets.demand import logit
+from aimarket.markets.metrics import concentration_ratio, gross_margin, hhi, lerner_index, shares
+from aimarket.markets.pricing import (
     best_response_price_usd,
     best_response_sums,
     markup_price_usd,
@@ -208,7 +208,7 @@ def test_nest_parts_give_the_same_sums_as_probabilities(
 def test_sums_from_a_draw_match_float64_probabilities() -> None:
     # The population's pricing sums come from the draw's float32 exponentials: they agree
     # with the float64 logit's to about 1e-6 (relative), far below the sample's own noise.
-    from markets.demand import draw_choices
+    from aimarket.markets.demand import draw_choices
 
     rng = np.random.default_rng(8)
     j, n, lam = 5, 400, 0.5

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from markets.scaling import (
+from aimarket.markets.scaling import (
     CONSTANTS,
     DEFAULT_CONSTANTS,
     InferenceOptimum,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import markets.testtime as tt
-from markets.testtime import TRADEOFFS, TaskClass, TradeoffParams
+import aimarket.markets.testtime as tt
+from aimarket.markets.testtime import TRADEOFFS, TaskClass, TradeoffParams
 
 # Epoch (Villalobos & Atkinson 2023; calibration.md): (inference OOM range, training OOM range)
 EPOCH_ROWS = {

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from sim import MarketModel, ModelParams, RunSpec, run_one
-from sim.record import validate
-from sim.schemas import SCHEMAS
+from aimarket.sim import MarketModel, ModelParams, RunSpec, run_one
+from aimarket.sim.record import validate
+from aimarket.sim.schemas import SCHEMAS
 
 
 def _run(params: ModelParams, seed: int, months: int = 24) -> dict[str, pl.DataFrame]:
@@ -211,7 +211,7 @@ def test_a_market_with_nothing_on_sale_still_runs() -> None:
 def test_phase_order_does_not_depend_on_start_order(first: str) -> None:
     import simpy
 
-    from sim.clock import Phase, at_phase
+    from aimarket.sim.clock import Phase, at_phase
 
     env = simpy.Environment()
     log: list[str] = []

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from agents.business import Tier
-from sim import MarketModel, ModelParams
-from sim.projects import customer_sample
+from aimarket.agents.business import Tier
+from aimarket.sim import MarketModel, ModelParams
+from aimarket.sim.projects import customer_sample
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from experiments.config import load_config
-from experiments.design import plan_runs
-from sim import run_one
+from aimarket.experiments.config import load_config
+from aimarket.experiments.design import plan_runs
+from aimarket.sim import run_one
 
 CONFIGS = Path(__file__).resolve().parents[2] / "experiments" / "configs"
 SMALL = (
