@@ -1,7 +1,7 @@
-"""Decision makers of the market: firms, customers, and their policies as pure functions.
+"""Decision makers of the market: firms, customers, and their policies.
 
 Names are imported on first use (PEP 562), so that importing a light module such as
-:mod:`agents.business` does not load mesa.
+:mod:`aimarket.agents.business` does not load mesa.
 """
 
 from __future__ import annotations
@@ -12,20 +12,23 @@ from typing import Any
 _WHERE = {
     "Allocation": "aimarket.agents.business",
     "BusinessModel": "aimarket.agents.business",
-    "Offers": "aimarket.agents.business",
-    "Tier": "aimarket.agents.business",
-    "TrainedModel": "aimarket.agents.business",
+    "CONDUCT": "aimarket.agents.conduct",
+    "Candidate": "aimarket.agents.strategy",
     "Choice": "aimarket.agents.customers",
     "CustomerPopulation": "aimarket.agents.customers",
     "Firm": "aimarket.agents.firms",
     "Lab": "aimarket.agents.firms",
+    "MarketContext": "aimarket.agents.context",
+    "Model": "aimarket.agents.products",
+    "Offers": "aimarket.agents.products",
+    "OpenWeights": "aimarket.agents.open_weights",
+    "Product": "aimarket.agents.valuation",
     "Project": "aimarket.agents.firms",
     "Startup": "aimarket.agents.firms",
+    "Tier": "aimarket.agents.products",
+    "choose_project": "aimarket.agents.strategy",
     "funding_offer_usd": "aimarket.agents.policies",
     "next_price_usd": "aimarket.agents.policies",
-    "Candidate": "aimarket.agents.strategy",
-    "MarketView": "aimarket.agents.strategy",
-    "choose_project": "aimarket.agents.strategy",
     "value_candidates": "aimarket.agents.strategy",
 }
 

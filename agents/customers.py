@@ -3,8 +3,10 @@
 A run can hold a million customers without a million Python objects: customer ``i`` is
 column ``i`` of every array, and customers are stored segment by segment (contiguous), so
 per-segment work is slicing. Each month every customer picks one offering or none (the
-outside option) by multinomial logit, paying a switching cost to move away from what they
-used last month. With routing, a customer's routine and hard work are two separate choices.
+outside option) by nested logit (:mod:`aimarket.markets.demand`), paying a switching cost
+to move away from what they used last month. Usage (API) customers pay the same price per
+token of an offering as everyone else; subscribers pay a plan's monthly fee and are served
+up to its allowance. With routing, a customer's routine and hard work are two choices.
 """
 
 from __future__ import annotations
@@ -17,15 +19,17 @@ import mesa
 import numpy as np
 from numpy.typing import NDArray
 
-from aimarket.agents.business import Offers
-from aimarket.markets.demand import draw_choices, odds, success_from_odds
-from aimarket.markets.pricing import nest_best_response_sums
+from aimarket.agents.products import Offers
+from aimarket.markets.demand import draw_choices, odds, success_from_odds, utility_z
+from aimarket.markets.pricing import LineSums, line_pricing_sums
 
 __all__ = ["Choice", "CustomerPopulation", "SegmentLike"]
 
+F32 = np.float32
+
 
 class SegmentLike(Protocol):
-    """What a customer segment must provide (``sim.params.SegmentParams`` does)."""
+    """What a customer segment must provide (``agents.params.SegmentParams`` does)."""
 
     name: str
     weight_frac: float
@@ -51,29 +55,34 @@ class Choice:
     Attributes
     ----------
     queries_by_segment
-        ``(s, j)`` queries each offering served.
+        ``(s, j)`` queries each offering served (a plan serves up to its allowance; the
+        rest of a subscriber's work is done the non-AI way).
+    tokens_by_segment
+        ``(s, j)`` tokens each offering served (reasoning included).
     pay_units_by_segment
-        ``(s, j)`` units of price paid (queries for usage segments, subscriptions for
-        subscription segments): revenue is ``price * pay_units``.
-    spend_usd
-        ``(j,)`` what customers paid each offering, summed customer by customer.
-    pricing_sums
-        ``(3, s, j)`` the demand each offering faced on the pricing sample (see
-        :attr:`CustomerPopulation.pricing`), as the cost-free sums of its first-order
-        condition (:func:`markets.pricing.best_response_sums`).
+        ``(s, j)`` units of price paid: tokens for per-token offerings, subscriptions for
+        plans. Revenue is ``price * pay_units``.
+    spend_by_segment
+        ``(s, j)`` what customers of each segment paid each offering, summed customer by
+        customer.
+    pricing
+        The demand each offering faced on the pricing sample (see
+        :attr:`CustomerPopulation.pricing`), as the cost-free sums of the multi-product
+        first-order condition (:func:`aimarket.markets.pricing.line_pricing_sums`).
     surplus_usd
-        Expected consumer surplus (logit log-sum, switching costs included).
+        Expected consumer surplus over the outside option (switching costs included).
     adopters_frac
         Fraction of customers who used any offering.
     subscribers_unprofitable_frac
-        Of the customers on a flat subscription, the fraction whose queries cost the
-        seller more to serve than their fee (NaN when nobody subscribes).
+        Of the customers on a plan, the fraction whose queries cost the seller more to
+        serve than their fee (NaN when nobody subscribes).
     """
 
     queries_by_segment: NDArray[np.float64]
+    tokens_by_segment: NDArray[np.float64]
     pay_units_by_segment: NDArray[np.float64]
-    spend_usd: NDArray[np.float64]
-    pricing_sums: NDArray[np.float64]
+    spend_by_segment: NDArray[np.float64]
+    pricing: LineSums
     surplus_usd: float
     adopters_frac: float
     subscribers_unprofitable_frac: float = float("nan")
@@ -83,22 +92,15 @@ class Choice:
         """``(j,)`` queries each offering served."""
         return self.queries_by_segment.sum(axis=0)
 
+    @property
+    def spend_usd(self) -> NDArray[np.float64]:
+        """``(j,)`` what customers paid each offering."""
+        return self.spend_by_segment.sum(axis=0)
 
-@dataclass(frozen=True, slots=True)
-class PricingSample:
-    """Customers firms observe to price: ``m`` (customer, work stream) pairs.
-
-    ``pay_units``, ``queries`` and ``scale_usd`` are ``(m,)`` inputs of
-    :func:`markets.pricing.nest_best_response_sums`; ``segment`` groups them.
-    """
-
-    columns: NDArray[np.intp]
-    #: The same columns as one slice of the population per segment.
-    slices: tuple[slice, ...]
-    segment: NDArray[np.intp]
-    pay_units: NDArray[np.float64]
-    queries: NDArray[np.float64]
-    scale_usd: NDArray[np.float64]
+    @property
+    def tokens(self) -> NDArray[np.float64]:
+        """``(j,)`` tokens each offering served."""
+        return self.tokens_by_segment.sum(axis=0)
 
 
 class CustomerPopulation(mesa.Agent):
@@ -119,12 +121,15 @@ class CustomerPopulation(mesa.Agent):
         Number of customers.
     rng
         The customers' own generator (a role stream of the run seed).
-    choice_noise_frac
-        Logit taste-noise scale as a fraction of a customer's monthly value at stake.
+    elasticity
+        Weight of the log of value for money in a customer's utility (see
+        :func:`aimarket.markets.demand.utility_z`).
     switching_inertia
-        Switching (and adoption) cost in units of the taste-noise scale.
+        Switching (and adoption) cost in units of utility (a factor ``exp(inertia /
+        elasticity)`` of value for money).
     success_slope_per_oom
-        Slope of task success in capability (see :func:`markets.demand.success_probability`).
+        Slope of task success in capability (see
+        :func:`aimarket.markets.demand.success_probability`).
     represented
         Real customers the population stands for (default ``n``); each simulated customer
         carries its segment's weight in queries, spend and surplus.
@@ -134,7 +139,7 @@ class CustomerPopulation(mesa.Agent):
         About how many customers firms observe when they price.
     nest_frac
         Nested-logit dissimilarity of the offerings (1: plain logit; see
-        :func:`markets.demand.logit`).
+        :func:`aimarket.markets.demand.nest_shares`).
     """
 
     def __init__(
@@ -144,7 +149,7 @@ class CustomerPopulation(mesa.Agent):
         segments: tuple[SegmentLike, ...],
         n: int,
         rng: np.random.Generator,
-        choice_noise_frac: float,
+        elasticity: float,
         switching_inertia: float,
         success_slope_per_oom: float,
         represented: float | None = None,
@@ -154,7 +159,7 @@ class CustomerPopulation(mesa.Agent):
     ) -> None:
         super().__init__(model)
         self._rng = rng
-        self.choice_noise_frac = choice_noise_frac
+        self.elasticity = elasticity
         self.switching_inertia = switching_inertia
         self.success_slope_per_oom = success_slope_per_oom
         self.routing = routing
@@ -168,6 +173,8 @@ class CustomerPopulation(mesa.Agent):
         self.subscription = np.array([s.subscription for s in segments], dtype=bool)
         #: ``(s,)`` tokens of a non-reasoning answer in each segment.
         self.tokens_per_query = np.array([s.tokens_per_query for s in segments], dtype=float)
+        #: ``(s,)`` value lost per second of waiting, as a share of a query's value.
+        self.latency_frac = np.array([s.latency_value_frac_per_s for s in segments], float)
 
         def per_segment(attr: str) -> NDArray[np.float64]:
             return np.array([getattr(s, attr) for s in segments], dtype=float)[self.segment]
@@ -184,7 +191,6 @@ class CustomerPopulation(mesa.Agent):
         self.queries_per_month = per_segment("queries_per_month") * np.exp(
             queries_sd * z_queries - 0.5 * queries_sd**2
         )
-        self.latency_value_frac_per_s = per_segment("latency_value_frac_per_s")
         self.hard_frac = per_segment("hard_task_frac")
         self.hard_extra_oom = per_segment("hard_task_extra_oom")
         #: What the best non-AI way of doing the work is worth, as a fraction of the value of
@@ -194,36 +200,20 @@ class CustomerPopulation(mesa.Agent):
             0.0,
             0.99,
         )
-        self.scale_usd = choice_noise_frac * self.queries_per_month * self.value_usd_per_success
-        sub = self.subscription[self.segment]
-        #: What a customer pays per unit of price: queries (usage) or 1 (subscription).
-        self.pay_units = np.where(sub, 1.0, self.queries_per_month)
-        #: Normalised utility lost per USD of price: ``pay_units / (q v)``.
-        self.price_coef = self.pay_units / (self.queries_per_month * self.value_usd_per_success)
+        #: ``(n,)`` plain-answer tokens of a customer's work a month, and value per token.
+        self.plain_tokens = self.queries_per_month * self.tokens_per_query[self.segment]
+        self.value_usd_per_token = self.value_usd_per_success / self.tokens_per_query[self.segment]
+        self._value32 = self.value_usd_per_token.astype(F32)
+        self._outside32 = self.outside_value_frac.astype(F32)
         total = represented if represented is not None else n
         #: ``(s,)`` real customers each simulated customer of a segment stands for.
         self.segment_weight = np.divide(
             total * weights, counts, out=np.zeros(len(segments)), where=counts > 0
         )
-        # Per-customer coefficients of the normalised utility, divided by the noise once.
-        self._price_z = (self.price_coef / choice_noise_frac).astype(np.float32)
-        self._latency_z = self.latency_value_frac_per_s / choice_noise_frac
-        self._outside_z = self.outside_value_frac / choice_noise_frac + switching_inertia
         self._streams = self._make_streams()
-        self._work = np.empty(0, dtype=np.float32)
         people = self.segment_weight[self.segment]
         #: ``(n,)`` real customers each simulated customer stands for, and their sum.
         self._people, self._people_total = people, float(people.sum())
-        #: ``(n,)`` whether each customer pays a subscription.
-        self._subscriber = sub
-        self._stream_weights = [
-            (
-                self.queries_per_month * frac * people,
-                self.pay_units * frac * people,
-                self.scale_usd * frac * people,
-            )
-            for frac, _ in self._streams
-        ]
         self.current_offer = [np.zeros(n, dtype=np.int64) for _ in self._streams]  # 0: none
         #: Per work stream and segment, success rates by capability (cached rows).
         self._success = [
@@ -236,18 +226,13 @@ class CustomerPopulation(mesa.Agent):
             ]
             for k in range(len(self._streams))
         ]
-        self.pricing = self._make_pricing_sample(pricing_sample_size)
+        #: The customers firms observe to price: one slice of each segment.
+        self.pricing = self._stratified_slices(pricing_sample_size)
+        self._pricing_columns = [_indices((sl,)) for sl in self.pricing]
+        #: Real customers each of them stands for.
+        self._pricing_weights = [self.segment_weights(cols) for cols in self._pricing_columns]
 
     # -- set-up -------------------------------------------------------------------------
-
-    def _work_array(self, shape: tuple[int, ...]) -> NDArray[np.float32]:
-        """A float32 array of ``shape`` kept from month to month (grown when needed): a
-        fresh one each month costs page faults and cache misses comparable to the
-        arithmetic done in it."""
-        size = math.prod(shape)
-        if self._work.shape[0] < size:
-            self._work = np.empty(max(size, 2 * self._work.shape[0]), dtype=np.float32)
-        return self._work[:size].reshape(shape)
 
     def _make_streams(self) -> list[tuple[NDArray[np.float64], NDArray[np.float64] | None]]:
         """Work streams as ``(share of each customer's queries, difficulty offset)``.
@@ -263,17 +248,14 @@ class CustomerPopulation(mesa.Agent):
     def _success_terms(
         self, stream: int, lo: int, hi: int
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """``(weights, difficulties)``, each ``(t, hi - lo)``: a stream's success rate over
-        the taste noise is ``sum_t weights_t * p(kappa - difficulties_t)``."""
+        """``(weights, difficulties)``, each ``(t, hi - lo)``: a stream's success rate is
+        ``sum_t weights_t * p(kappa - difficulties_t)``."""
         _, offset = self._streams[stream]
         d = self.difficulty_kappa[lo:hi]
-        noise = self.choice_noise_frac
         if offset is None:  # routine and hard work blended in one choice
             h = self.hard_frac[lo:hi]
-            return np.stack([(1.0 - h) / noise, h / noise]), np.stack(
-                [d, d + self.hard_extra_oom[lo:hi]]
-            )
-        return np.full((1, hi - lo), 1.0 / noise), (d + offset[lo:hi])[None, :]
+            return np.stack([1.0 - h, h]), np.stack([d, d + self.hard_extra_oom[lo:hi]])
+        return np.ones((1, hi - lo)), (d + offset[lo:hi])[None, :]
 
     def stratified_columns(self, size: int) -> NDArray[np.intp]:
         """About ``size`` customers, the same number from every segment (all of a small one).
@@ -299,20 +281,6 @@ class CustomerPopulation(mesa.Agent):
         sampled = np.bincount(seg, minlength=self.n_segments)
         return (np.diff(self.bounds) / np.maximum(sampled, 1) * self.segment_weight)[seg]
 
-    def _make_pricing_sample(self, size: int) -> PricingSample:
-        slices = self._stratified_slices(size)
-        cols = _indices(slices)
-        share = np.concatenate([frac[cols] for frac, _ in self._streams])
-        tiled = np.tile(cols, len(self._streams))
-        return PricingSample(
-            columns=cols,
-            slices=slices,
-            segment=self.segment[tiled],
-            pay_units=self.pay_units[tiled] * share,
-            queries=self.queries_per_month[tiled] * share,
-            scale_usd=self.scale_usd[tiled] * share,
-        )
-
     @property
     def n(self) -> int:
         """Number of customers."""
@@ -328,124 +296,218 @@ class CustomerPopulation(mesa.Agent):
     def choose(self, offers: Offers) -> Choice:
         """Every customer picks one of the ``j`` offers or none, for each work stream.
 
-        Normalised utility of offering ``k`` for customer ``i`` in segment ``g`` (utility
-        over the logit scale ``noise * q_i * v_i``):
+        Utility is the log of value for money (:func:`aimarket.markets.demand.utility_z`):
 
-        ``z_ik = (p_success_ik - price_gk * a_i / (q_i v_i) - latency_frac_i * latency_k)
-        / noise``; the outside option (no AI) is worth ``outside_value_frac_i / noise``; and a
-        switching cost of ``inertia`` falls on every option but last month's (implemented
-        as a bonus of ``inertia`` on last month's offering and on the outside option, which
-        leaves choice probabilities unchanged). Surplus is measured against the outside
-        option, so it is what AI adds.
+        ``z_ik = eta * log(v_i / T_g * h_ik * (success_ik - outside_i - latency_g * wait_gk)
+        / price_ik)``
+
+        with ``price_ik`` the price per token times the offering's tokens per plain token
+        (per-token offerings), or the plan's fee over the customer's plain tokens a month;
+        ``h_ik`` is the share of the work a plan's allowance covers (1 otherwise). The
+        outside option (no AI) has ``z = 0``; a switching cost of ``inertia`` falls on
+        every option but last month's (a bonus on last month's offering and on the outside
+        option, which leaves choice probabilities unchanged). Consumer surplus is what the
+        chosen offerings' work is worth over the outside option, less what it costs (taste
+        shocks left out).
         """
         j, n, s = offers.size, self.n, self.n_segments
-        seg = self.segment
-        pricing = self.pricing
-        m = pricing.columns.shape[0]
-        people, sub = self._people, self._subscriber
-        queries_by = np.zeros((s, j))
-        pay_by = np.zeros((s, j))
-        spend = np.zeros(j)
-        pricing_sums = np.zeros((3, s, j))
+        seg, people = self.segment, self._people
+        queries_by, tokens_by, units_by = np.zeros((s, j)), np.zeros((s, j)), np.zeros((s, j))
+        spend = np.zeros((s, j))
+        pricing = LineSums(np.zeros(j), np.zeros((j, j)), np.zeros((j, j)))
         surplus = 0.0
         adopters = np.zeros(n, dtype=bool)
         subscribers = unprofitable = 0.0
-        cost_q = offers.per_query(offers.usd_per_token, self.tokens_per_query)  # (s, j)
-        latency = offers.per_query(offers.latency_s_per_token, self.tokens_per_query)  # (s, j)
+        per_query = offers.tokens_per_query(self.tokens_per_query)  # (s, j)
+        latency = self.latency_frac[:, None] * offers.latency_s_per_query(self.tokens_per_query)
         ids = np.concatenate(([0], offers.offer_ids))
-        price_pad = np.concatenate((np.zeros((s, 1)), offers.price_usd), axis=1)  # col 0: none
-        cost_pad = np.concatenate((np.zeros((s, 1)), cost_q), axis=1)
+        plan_pad = np.concatenate(([False], offers.plan))
+        price_pad = np.concatenate(([0.0], offers.price_usd))
+        allow_pad = np.concatenate(([0.0], offers.allowance_queries))
+        cost_pad = np.concatenate(([0.0], offers.usd_per_token))
+        tok_pad = np.concatenate((np.zeros((s, 1)), per_query), axis=1)  # (s, j + 1)
+        lat_pad = np.concatenate((np.zeros((s, 1)), latency), axis=1)
+        sold_by = [offers.available[g].nonzero()[0] for g in range(s)]
         for k, (frac, _) in enumerate(self._streams):
             uniforms = self._rng.random(n)
-            current = self.current_offer[k]
-            # Utilities of every offering for every customer, -inf where it is not sold
-            # (float32: they are only sampled, and priced against at that precision).
-            z_all = self._work_array((j, n))
+            last = self._last_columns(offers, self.current_offer[k])
+            row = np.zeros(n, dtype=np.intp)  # 0: the outside option, 1 + column otherwise
+            rate = np.zeros(n)  # the chosen offering's success rate
             for g in range(s):
-                # Only the offerings sold in the segment enter its customers' choice.
                 lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
-                if hi == lo:
-                    continue
-                sold = offers.available[g]
-                cols = sold.nonzero()[0]
-                if cols.size < j:  # the rest are not sold here (with none, everyone keeps
-                    # the outside option)
-                    z_all[(~sold).nonzero()[0], lo:hi] = -np.inf
-                if cols.size == 0:
-                    continue
-                # z = (p_success - price * a/(q v) - latency * latency_frac) / noise; a price
-                # cost past float32's range is as good as no sale (utility -inf)
-                price = np.minimum(offers.price_usd[g, cols], _F32_MAX).astype(np.float32)
-                with np.errstate(over="ignore"):
-                    z = np.multiply.outer(price, self._price_z[lo:hi])
-                latency_z = latency[g, cols] * self._latency_z[lo]  # one value a segment
-                z += latency_z.astype(np.float32)[:, None]
-                success = self._success[k][g]
-                slots = success.slots(offers.kappa[g, cols])
-                if cols.size == j:  # straight into the population's block
-                    block = z_all[:, lo:hi]
-                    np.take(success.rows, slots, axis=0, out=block)
-                    block -= z
-                else:
-                    z_all[cols, lo:hi] = np.subtract(success.rows[slots], z, out=z)
-            if self.switching_inertia > 0 and j:
-                # Last month's offering gets the inertia bonus (one scatter, not a pass).
-                col_of_id = np.full(max(int(ids.max()), int(current.max(initial=0))) + 1, -1)
-                col_of_id[offers.offer_ids] = np.arange(j)
-                col = np.where(current > 0, col_of_id[current], -1)  # 0: no offering
-                stay = np.flatnonzero(col >= 0)
-                z_all.reshape(-1)[col[stay] * n + stay] += self.switching_inertia
-            outside = self._outside_z
-            row, logsum, weights, outside_frac, weight_sums = draw_choices(
-                z_all,
-                uniforms,
-                outside=outside,
-                nest_frac=self.nest_frac,
-                columns=pricing.slices,
-                overwrite_z=True,
-            )
-            # The demand firms price against: the pricing sample's sums of the
-            # first-order condition, which only the cost completes.
-            part = slice(k * m, (k + 1) * m)
-            pricing_sums += nest_best_response_sums(
-                weights,
-                outside_frac,
-                pricing.pay_units[part],
-                pricing.queries[part],
-                pricing.scale_usd[part],
-                nest_frac=self.nest_frac,
-                weight_sums=weight_sums,
-            )
+                if hi > lo and sold_by[g].size:
+                    choice = _SegmentChoice(g, lo, hi, sold_by[g], uniforms, last, row, rate)
+                    pricing = pricing + self._segment_choice(
+                        offers, k, choice, latency, per_query, frac
+                    )
             picked = row > 0
             adopters |= picked
-            # Per customer, weighted to the market: queries, units of price, surplus scale.
-            queries_w, units_w, scale_w = self._stream_weights[k]
+            # Per customer, weighted to the market: queries and tokens served, units paid.
+            served_q = frac * np.minimum(self.queries_per_month, allow_pad[row])
             cell = seg * (j + 1) + row  # (segment, offering or none) of each customer
+            tokens = served_q * tok_pad.reshape(-1)[cell]
+            plan = plan_pad[row]
+            units = np.where(plan, frac, tokens) * picked
+            paid = units * price_pad[row]
             size = s * (j + 1)
-            queries_by += (np.bincount(cell, queries_w, size).reshape(s, j + 1))[:, 1:]
-            pay_by += (np.bincount(cell, units_w, size).reshape(s, j + 1))[:, 1:]
-            paid = price_pad.take(cell)  # price_pad[seg, row]
-            spend += np.bincount(row, units_w * paid, j + 1)[1:]
-            if sub.any():
-                # A subscriber pays the fee for this stream whatever it sends.
-                served = self.queries_per_month * frac * cost_pad.take(cell)
-                on = picked & sub
+            for total, values in (
+                (queries_by, served_q),
+                (tokens_by, tokens),
+                (units_by, units),
+                (spend, paid),
+            ):
+                total += np.bincount(cell, values * people, size).reshape(s, j + 1)[:, 1:]
+            on = picked & plan
+            if on.any():
+                served = tokens * cost_pad[row]
                 subscribers += float(people[on].sum())
-                unprofitable += float(people[on & (served > paid * frac)].sum())
-            surplus += float(np.vecdot(scale_w, logsum - outside))
+                unprofitable += float(people[on & (served > paid)].sum())
+            # What the chosen work is worth over the outside option, less what it cost.
+            gain = rate - self.outside_value_frac - lat_pad.reshape(-1)[cell]
+            worth = np.where(picked, self.value_usd_per_success * served_q * gain, 0.0)
+            surplus += float(np.vecdot(worth - paid, people))
             self.current_offer[k] = ids[row]
         return Choice(
             queries_by_segment=queries_by,
-            pay_units_by_segment=pay_by,
-            spend_usd=spend,
-            pricing_sums=pricing_sums,
+            tokens_by_segment=tokens_by,
+            pay_units_by_segment=units_by,
+            spend_by_segment=spend,
+            pricing=pricing,
             surplus_usd=surplus,
             adopters_frac=float(people[adopters].sum() / self._people_total) if n else 0.0,
             subscribers_unprofitable_frac=unprofitable / subscribers if subscribers else math.nan,
         )
 
+    @staticmethod
+    def _last_columns(offers: Offers, current: NDArray[np.int64]) -> NDArray[np.intp]:
+        """``(n,)`` each customer's offering of last month as a column (``j``: none, or
+        one no longer sold)."""
+        j = offers.size
+        if not j:
+            return np.zeros(current.shape[0], dtype=np.intp)
+        order = np.argsort(offers.offer_ids)
+        found = np.searchsorted(offers.offer_ids, current, sorter=order)
+        found = np.minimum(found, j - 1)
+        col = order[found]
+        return np.where(offers.offer_ids[col] == current, col, j)
 
-_F32_MAX = float(np.finfo(np.float32).max)
+    def _segment_choice(
+        self,
+        offers: Offers,
+        stream: int,
+        seg: _SegmentChoice,
+        latency: NDArray[np.float64],
+        per_query: NDArray[np.float64],
+        frac: NDArray[np.float64],
+    ) -> LineSums:
+        """A segment's customers choose among the offerings sold to them (``seg.cols``):
+        fills their ``row`` (0 or 1 + column) and the chosen ``rate`` of success; returns
+        the pricing sample's sums of the first-order condition."""
+        g, lo, hi, cols = seg.segment, seg.lo, seg.hi, seg.cols
+        success = self._success[stream][g]
+        slots = success.slots(offers.kappa[g, cols])  # first: it may grow the cache
+        rates = success.rows[slots]  # (c, n_g)
+        served: float | NDArray[np.float32] = 1.0
+        if self.subscription[g]:
+            q = self.queries_per_month[lo:hi]
+            served = np.minimum(1.0, offers.allowance_queries[cols][:, None] / q).astype(F32)
+            price = np.multiply.outer(offers.price_usd[cols], 1.0 / self.plain_tokens[lo:hi])
+        else:
+            price = (offers.price_usd[cols] * offers.inference_multiplier[g, cols])[:, None]
+        z = utility_z(
+            self._value32[lo:hi],
+            rates,
+            self._outside32[lo:hi],
+            latency[g, cols][:, None].astype(F32),
+            price.astype(F32),
+            served,
+            elasticity=self.elasticity,
+        )
+        c, m = cols.size, hi - lo
+        if self.switching_inertia > 0:
+            # Last month's offering gets the inertia bonus (one scatter, not a pass); so
+            # does the outside option (a switching cost on everything else).
+            position = np.full(offers.size + 1, -1)
+            position[cols] = np.arange(c)
+            mine = position[seg.last[lo:hi]]
+            stay = np.flatnonzero(mine >= 0)
+            z.reshape(-1)[mine[stay] * m + stay] += np.float32(self.switching_inertia)
+        sample = self.pricing[g]
+        rows, _, weights, outside_frac, weight_sums = draw_choices(
+            z,
+            seg.uniforms[lo:hi],
+            outside=self.switching_inertia,
+            nest_frac=self.nest_frac,
+            columns=[slice(sample.start - lo, sample.stop - lo, sample.step)],
+            overwrite_z=True,
+        )
+        chosen = np.flatnonzero(rows)
+        seg.row[lo + chosen] = cols[rows[chosen] - 1] + 1
+        seg.rate[lo + chosen] = rates[rows[chosen] - 1, chosen]
+        return self._pricing_sums(
+            offers, g, cols, weights[0], outside_frac, weight_sums, per_query, frac
+        )
+
+    def _pricing_sums(
+        self,
+        offers: Offers,
+        g: int,
+        cols: NDArray[np.intp],
+        weights: NDArray[np.float32],
+        outside_frac: NDArray[np.float64],
+        weight_sums: NDArray[np.float32],
+        per_query: NDArray[np.float64],
+        frac: NDArray[np.float64],
+    ) -> LineSums:
+        """The pricing sample's sums of the first-order condition in segment ``g``, over
+        the offerings sold there (``cols``), weighted to the market, as ``(j, ...)``."""
+        j, m = offers.size, weights.shape[1]
+        out = LineSums(np.zeros(j), np.zeros((j, j)), np.zeros((j, j)))
+        if m == 0:
+            return out
+        columns = self._pricing_columns[g]
+        sums = weight_sums.astype(float)
+        within = np.divide(weights, sums, out=np.zeros((cols.size, m)), where=sums > 0)
+        f, q = frac[columns], self.queries_per_month[columns]
+        tokens = per_query[g, cols][:, None]
+        if self.subscription[g]:
+            pay = f[None, :]
+            serve = f * np.minimum(q, offers.allowance_queries[cols][:, None]) * tokens
+        else:
+            pay = (f * q) * tokens
+            serve = pay
+        # z = eta * (log gain - log price): a price moves utility by -eta / price.
+        price_coef = (self.elasticity / offers.price_usd[cols])[:, None]
+        part = line_pricing_sums(
+            within,
+            outside_frac,
+            pay,
+            price_coef,
+            serve,
+            self._pricing_weights[g],
+            nest_frac=self.nest_frac,
+        )
+        block = np.ix_(cols, cols)
+        out.revenue_units[cols] = part.revenue_units
+        out.price_slope[block] = part.price_slope
+        out.cost_slope[block] = part.cost_slope
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _SegmentChoice:
+    """One segment's customers ``lo:hi`` and the offerings sold to them (``cols``), with
+    the stream's arrays its choice reads (``uniforms``, ``last``) and fills (``row``,
+    ``rate``)."""
+
+    segment: int
+    lo: int
+    hi: int
+    cols: NDArray[np.intp]
+    uniforms: NDArray[np.float64]
+    last: NDArray[np.intp]
+    row: NDArray[np.intp]
+    rate: NDArray[np.float64]
 
 
 class _SuccessRows:

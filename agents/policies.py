@@ -12,35 +12,41 @@ __all__ = ["funding_offer_usd", "next_price_usd"]
 
 
 def next_price_usd(
-    floor_usd: ArrayLike,
+    fallback_usd: ArrayLike,
     *,
     previous_price_usd: ArrayLike,
     best_response_usd: ArrayLike,
     damping_frac: float,
+    max_step: float = 2.0,
 ) -> NDArray[np.float64]:
-    """This month's price: a damped step toward the logit best response.
+    """This month's price: a damped step toward the best response, in logarithms.
 
-    ``price = previous + damping * (best_response - previous)``, never below ``floor_usd``
-    (cost for a usage price, 0 for a subscription fee). Damping makes the fixed-point
-    iteration converge instead of oscillating. Where the best response is undefined (no
-    demand at all, NaN) the firm steps toward the floor instead. Arrays broadcast (one
-    price per customer segment).
+    ``log price = log previous + damping * (log target - log previous)``, the step limited
+    to a factor ``max_step`` either way: the best response is computed holding last
+    month's demand fixed, so a full step overshoots wherever demand bends, and a firm that
+    knows this moves part of the way. Where the best response is undefined (no demand at
+    all, NaN) the firm steps toward ``fallback_usd`` instead (its unit cost). Arrays
+    broadcast; prices are positive.
 
     Examples
     --------
-    >>> next_price_usd(1.0, previous_price_usd=[3.0, 3.0],
-    ...                best_response_usd=[2.0, np.nan], damping_frac=0.5).tolist()
-    [2.5, 2.0]
+    >>> next_price_usd(1.0, previous_price_usd=[4.0, 4.0, 4.0],
+    ...                best_response_usd=[1.0, 100.0, np.nan], damping_frac=0.5).tolist()
+    [2.0, 8.0, 2.0]
     """
-    floor = np.asarray(floor_usd, dtype=float)
+    fallback = np.asarray(fallback_usd, dtype=float)
     previous = np.asarray(previous_price_usd, dtype=float)
     target = np.asarray(best_response_usd, dtype=float)
-    if not np.isfinite(previous).all():
-        raise ValueError("previous prices must be finite")
+    if not (np.isfinite(previous).all() and (previous > 0).all()):
+        raise ValueError("previous prices must be positive and finite")
     if not 0 < damping_frac <= 1:
         raise ValueError(f"damping_frac must be in (0, 1], got {damping_frac}")
-    target = np.where(np.isfinite(target), target, floor)
-    return np.maximum(previous + damping_frac * (target - previous), floor)
+    if max_step <= 1:
+        raise ValueError(f"max_step must exceed 1, got {max_step}")
+    target = np.where(np.isfinite(target) & (target > 0), target, fallback)
+    limit = np.log(max_step)
+    step = np.clip(damping_frac * np.log(target / previous), -limit, limit)
+    return previous * np.exp(step)
 
 
 def funding_offer_usd(

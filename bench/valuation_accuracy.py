@@ -1,17 +1,21 @@
 """Accuracy and cost of firms' project valuations: the price search and the customer sample.
 
-Records every call of ``agents.strategy.monthly_profit_usd`` in baseline runs, then
-re-values a sample of them
+Records every call of :func:`aimarket.agents.valuation.line_profit_usd` (firms value their
+candidate lines with it, through ``agents.strategy.value_candidates``) in baseline runs,
+with the month's offerings and the deciding firm, keeps every k-th and re-values each
 
-- with the default search and with a reference search (400 starting prices, 10 steps):
-  the *search error*;
-- against ten times as many sampled customers (``strategy.valuation_customers`` x 10,
-  stratified the same way, from the run's own population), with the default search: the
-  *sampling error* of the valuation sample;
+- with the default price search and with a reference search (60 starting markups from 1%
+  to 1,000 times cost instead of 5, 40 steps instead of 4): the *search error*;
+- against ten times as many customers (``strategy.valuation_customers`` x 10, stratified
+  the same way from the run's own population; the month's rivals weighed on them), with
+  the default search: the *sampling error* of the valuation sample.
 
-and prints each as a fraction of the call's largest candidate profit (median, 90th
-percentile, worst), with the time per call and how often the candidate with the largest
-profit now (first moment) is the same.
+Each error is, per call, the largest difference over lines and moments as a fraction of
+the call's largest reference (or larger-sample) profit, over the calls where some line
+earns something. Prints their median, 90th percentile and worst; how often the line most
+profitable now (first moment) is the same on both samples; how often the default search
+finds more than the reference (it should not, beyond rounding); the time per call of both
+searches; and two checks that the re-valuation reproduces what the runs computed.
 
 Usage: ``python bench/valuation_accuracy.py [--runs N] [--every K]``. Writes
 ``bench/results/valuation_accuracy.json`` (and appends to its history).
@@ -22,11 +26,40 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from _common import report
 
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from aimarket.agents.products import Offers
+    from aimarket.agents.valuation import CustomerSample, Product
+    from aimarket.sim.model import MarketModel
+
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "baseline.toml"
+REFERENCE_MARKUPS = (0.01, 1000.0, 60)  # np.geomspace's arguments
+REFERENCE_REACH = 40  # starts on the way to the most eager customer's price
+REFERENCE_ITERATIONS = 40
+SAMPLE_FACTOR = 10
+ROUNDING = 1e-5  # of the call's largest profit: the search evaluates demand in float32
+
+
+@dataclass(frozen=True)
+class Call:
+    """One recorded valuation, and the month's offerings and deciding firm behind it."""
+
+    run: int
+    lines: list[tuple[Product, ...]]
+    sample: CustomerSample
+    rivals_log_weight: NDArray[np.float64]
+    kw: dict[str, Any]  # elasticity, kappa_shift, cost_factor
+    offers: Offers | None  # None: nothing on sale yet
+    firm_id: int | None  # None: a would-be entrant
+    profit: NDArray[np.float64]  # what the run computed
 
 
 def main() -> None:
@@ -34,93 +67,161 @@ def main() -> None:
         os.environ.setdefault(var, "1")
     import numpy as np
 
-    import aimarket.agents.strategy as strategy
-    from aimarket.agents.strategy import MarketView
-    from aimarket.experiments.config import load_config
-    from aimarket.experiments.runner import base_point_specs
-    from aimarket.sim.model import MarketModel
+    from aimarket.agents import valuation
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="baseline replications to record")
     parser.add_argument("--every", type=int, default=6, help="keep every k-th valuation")
     args = parser.parse_args()
 
-    calls = []
-    solve = strategy.monthly_profit_usd
-
-    def record(*a, **kw):
-        calls.append((a, kw, len(models)))
-        return solve(*a, **kw)
-
-    models = []
-    strategy.monthly_profit_usd = record
-    try:
-        config = load_config(CONFIG)
-        for spec in base_point_specs(config)[: args.runs]:
-            model = MarketModel(
-                spec.params,
-                seed=spec.seed,
-                horizon_months=spec.horizon_months,
-                start_month=spec.start_month,
-            )
-            model.run_model()
-            models.append(model)
-    finally:
-        strategy.monthly_profit_usd = solve
-    sample = calls[:: args.every]
-    reference = [solve(*a, **{**kw, "start_prices": 400, "iterations": 10}) for a, kw, _ in sample]
+    models, calls, recorded = record_runs(args.runs, args.every)
+    solve = valuation.line_profit_usd
     t0 = time.perf_counter()
-    default = [solve(*a, **kw) for a, kw, _ in sample]
-    per_call_ms = (time.perf_counter() - t0) / len(sample) * 1e3
-    larger = [_larger_sample(m, 10) for m in models]
-    resampled = [
-        solve(*a[:4], MarketView(larger[run], a[4].rivals, a[4].own), *a[5:], **kw)
-        for a, kw, run in sample
+    default = [solve(c.lines, c.sample, c.rivals_log_weight, **c.kw) for c in calls]
+    default_s = time.perf_counter() - t0
+    markups, reach = valuation._MARKUPS, valuation._REACH
+    valuation._MARKUPS = np.geomspace(*REFERENCE_MARKUPS)
+    valuation._REACH = np.linspace(0.1, 1.0, REFERENCE_REACH)
+    try:
+        t0 = time.perf_counter()
+        reference = [
+            solve(c.lines, c.sample, c.rivals_log_weight, **c.kw, iterations=REFERENCE_ITERATIONS)
+            for c in calls
+        ]
+        reference_s = time.perf_counter() - t0
+    finally:
+        valuation._MARKUPS, valuation._REACH = markups, reach
+    larger = [larger_sample(m, SAMPLE_FACTOR) for m in models]
+    resampled = [solve(c.lines, larger[c.run], rivals_on(c, larger[c.run]), **c.kw) for c in calls]
+
+    search = errors(default, reference)
+    sampling = errors(default, resampled)
+    above = np.array(
+        [(d - r).max() / r.max() for d, r in zip(default, reference, strict=True) if r.max() > 0]
+    )
+    same_best = [
+        np.argmax(d[0]) == np.argmax(r[0])
+        for d, r in zip(default, resampled, strict=True)
+        if r.max() > 0
     ]
-    search = _errors(default, reference)
-    sampling = _errors(default, resampled)
     figures = {
-        "valuations": len(sample),
-        "error_frac_median": float(np.median(search)),
-        "error_frac_p90": float(np.percentile(search, 90)),
-        "error_frac_max": float(search.max()),
-        "per_call_ms": per_call_ms,
+        "calls_recorded": recorded,
+        "calls_revalued": len(calls),
+        "calls_with_profit": int(search.size),
+        "search_error_frac_median": float(np.median(search)),
+        "search_error_frac_p90": float(np.percentile(search, 90)),
+        "search_error_frac_max": float(search.max()),
+        "default_above_reference_frac": float(np.mean(above > ROUNDING)),
+        "default_above_reference_max_frac": float(above.max()),
+        "default_ms_per_call": default_s / len(calls) * 1e3,
+        "reference_ms_per_call": reference_s / len(calls) * 1e3,
         "sampling_customers": int(larger[0].segment.shape[0]),
         "sampling_error_frac_median": float(np.median(sampling)),
         "sampling_error_frac_p90": float(np.percentile(sampling, 90)),
         "sampling_error_frac_max": float(sampling.max()),
-        "same_best_now_frac": float(
-            np.mean(
-                [
-                    np.argmax(np.atleast_2d(d)[0]) == np.argmax(np.atleast_2d(r)[0])
-                    for d, r in zip(default, resampled, strict=True)
-                ]
-            )
+        "same_best_now_frac": float(np.mean(same_best)),
+        "recorded_reproduced_frac": float(
+            np.mean([np.array_equal(d, c.profit) for d, c in zip(default, calls, strict=True)])
+        ),
+        "rivals_reproduced_frac": float(
+            np.mean([np.allclose(rivals_on(c, c.sample), c.rivals_log_weight) for c in calls])
         ),
     }
     report("valuation_accuracy", figures)
 
 
-def _errors(values: list, reference: list):
-    """Per call: the largest difference as a fraction of the reference's largest value."""
+def record_runs(runs: int, every: int) -> tuple[list[MarketModel], list[Call], int]:
+    """Run ``runs`` baseline replications; every ``every``-th valuation made in them (from
+    the first), and how many were made."""
+    import aimarket.agents.strategy as strategy
+    import aimarket.agents.valuation as valuation
+    from aimarket.agents.context import MarketContext
+    from aimarket.experiments.config import load_config
+    from aimarket.experiments.runner import base_point_specs
+    from aimarket.sim.model import MarketModel
+
+    solve, weigh = valuation.line_profit_usd, MarketContext.rivals_log_weight
+    models: list[MarketModel] = []
+    calls: list[Call] = []
+    count = 0
+    last: tuple[Any, Offers | None, int | None] = (None, None, None)
+
+    def rivals_log_weight(ctx: MarketContext, firm_id: int | None) -> NDArray[np.float64]:
+        nonlocal last
+        out = weigh(ctx, firm_id)
+        rivals = ctx.rivals()
+        last = (out, None if rivals is None else rivals.offers, firm_id)
+        return out
+
+    def line_profit_usd(lines: Any, sample: Any, weight: Any, **kw: Any) -> NDArray[np.float64]:
+        nonlocal count
+        profit = solve(lines, sample, weight, **kw)
+        if count % every == 0:
+            if last[0] is not weight:
+                raise RuntimeError("a valuation against rivals not from MarketContext")
+            calls.append(Call(len(models), lines, sample, weight, kw, last[1], last[2], profit))
+        count += 1
+        return profit
+
+    valuation.line_profit_usd = strategy.line_profit_usd = line_profit_usd
+    MarketContext.rivals_log_weight = rivals_log_weight
+    try:
+        for spec in base_point_specs(load_config(CONFIG))[:runs]:
+            model = MarketModel(
+                spec.params,
+                seed=spec.seed,
+                horizon_months=spec.horizon_months,
+                start_month=spec.start_month,
+                run_id=spec.run_id,
+            )
+            model.run_model()
+            models.append(model)
+    finally:
+        valuation.line_profit_usd = strategy.line_profit_usd = solve
+        MarketContext.rivals_log_weight = weigh
+    return models, calls, count
+
+
+def larger_sample(model: MarketModel, factor: int) -> CustomerSample:
+    """The run's valuation sample, drawn the same way from its population but ``factor``
+    times larger."""
+    size = factor * model.params.strategy.valuation_customers
+    return model._customer_sample(model.customers.stratified_columns(size))
+
+
+def rivals_on(call: Call, sample: CustomerSample) -> NDArray[np.float64]:
+    """``(t, m)`` the nest weight on ``sample`` of the offerings the call's firm faced."""
+    import numpy as np
+
+    from aimarket.agents.valuation import Rivals
+
+    kw = call.kw
+    if call.offers is None:
+        return np.full((kw["kappa_shift"].shape[0], sample.segment.shape[0]), -np.inf)
+    rivals = Rivals.build(
+        call.offers,
+        sample,
+        elasticity=kw["elasticity"],
+        kappa_shift=kw["kappa_shift"],
+        cost_factor=kw["cost_factor"],
+    )
+    return rivals.log_weight(None if call.firm_id is None else call.offers.firm_ids == call.firm_id)
+
+
+def errors(
+    values: list[NDArray[np.float64]], reference: list[NDArray[np.float64]]
+) -> NDArray[np.float64]:
+    """Per call with some profit: the largest difference as a fraction of the reference's
+    largest value."""
     import numpy as np
 
     return np.array(
         [
-            np.abs(v - r).max() / np.abs(r).max()
+            np.abs(v - r).max() / r.max()
             for v, r in zip(values, reference, strict=True)
-            if np.abs(r).max() > 0
+            if r.max() > 0
         ]
     )
-
-
-def _larger_sample(model, factor: int):
-    """The run's valuation sample, drawn the same way from its population but ``factor``
-    times larger."""
-    from aimarket.sim.projects import customer_sample
-
-    size = factor * model.params.strategy.valuation_customers
-    return customer_sample(model, model.customers.stratified_columns(size))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from aimarket.sim.clock import normalise_month
+from aimarket.markets.calendar import normalise_month
 from aimarket.sim.params import Frozen, ModelParams
 
 __all__ = [

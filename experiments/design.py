@@ -278,10 +278,10 @@ def point_params(base: ModelParams, values: Mapping[str, Scalar]) -> ModelParams
     >>> p = point_params(ModelParams(), {"labs": 6, "market.regime": "inference_heavy"})
     >>> p.labs, p.market.regime.value
     (6, 'inference_heavy')
-    >>> point_params(ModelParams(), {"hardware.serving_batch": 0})
+    >>> point_params(ModelParams(), {"hardware.serving_batch": 0})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    aimarket.experiments.config.ConfigError: hardware.serving_batch = 0: expected greater than or equal to 1
+    aimarket.experiments.config.ConfigError: hardware.serving_batch = 0: expected greater ...
     """
     if not values:
         return base
@@ -426,7 +426,7 @@ def build_design(config: ExperimentConfig, *, config_dir: Path | None = None) ->
 
     Examples
     --------
-    >>> from experiments.config import validate_config
+    >>> from aimarket.experiments.config import validate_config
     >>> cfg = validate_config({
     ...     "experiment": {"name": "x", "seed": 1},
     ...     "sweep": {"grid": {"labs": [2, 4], "market.regime": ["balanced", "upfront_heavy"]},
@@ -742,7 +742,7 @@ def plan_runs(
 
     Examples
     --------
-    >>> from experiments.config import validate_config
+    >>> from aimarket.experiments.config import validate_config
     >>> cfg = validate_config({"experiment": {"name": "x", "seed": 7, "replications": 2},
     ...                        "sweep": {"grid": {"labs": [2, 3]}}})
     >>> design, specs = plan_runs(cfg)

@@ -42,7 +42,7 @@ __all__ = [
 
 MANIFEST = "manifest.json"
 #: Tables every run writes, in write order.
-TABLES: tuple[str, ...] = ("runs", "summary", "market", "firms", "models", "events")
+TABLES: tuple[str, ...] = ("runs", "summary", "market", "firms", "offers", "models", "events")
 _LEDGER_SCHEMA = {
     "run_id": pl.String,
     "status": pl.String,

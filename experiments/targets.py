@@ -34,7 +34,7 @@ from scipy import stats
 
 from aimarket.experiments.analysis import parameters, scan
 from aimarket.experiments.config import ConfigError, format_validation_error
-from aimarket.sim.clock import month_index, normalise_month
+from aimarket.markets.calendar import month_index, normalise_month
 from aimarket.sim.params import Frozen
 
 __all__ = ["Target", "Targets", "compare", "load_targets", "month_label", "run_values"]

@@ -15,9 +15,12 @@ costs
     Training cost and duration, the decode roofline (cost per token and latency vs batch),
     prefill, query and node costs.
 demand
-    Task success, customer utility, logit choice, sampling and consumer surplus.
+    Task success, customer utility, nested-logit shares and draws, consumer surplus: the
+    one demand kernel that customers' choice, firms' valuations and pricing all use.
 pricing
-    Cost-plus prices and the logit best-response markup.
+    Cost-plus prices and the multi-product nested-logit best response of a product line.
+calendar
+    Month labels and offsets.
 metrics
     Shares, HHI, CR-k, gross and operating margins, the Lerner index.
 
@@ -26,6 +29,7 @@ keyword-only past its first argument, carries units in its names and cites the s
 its constants (``docs/model.md``). The public API of each submodule is re-exported here.
 """
 
+from aimarket.markets.calendar import add_months, month_index, month_start_date, normalise_month
 from aimarket.markets.costs import (
     HOURS_PER_MONTH,
     ServingCost,
@@ -38,12 +42,12 @@ from aimarket.markets.costs import (
     training_cost,
 )
 from aimarket.markets.demand import (
-    choice_probabilities,
-    logit,
-    logsum_surplus_usd,
-    sample_choices,
+    NestShares,
+    consumer_surplus_usd,
+    draw_choices,
+    nest_shares,
     success_probability,
-    utility_usd,
+    utility_z,
 )
 from aimarket.markets.hardware import (
     GPUS,
@@ -68,10 +72,11 @@ from aimarket.markets.metrics import (
     shares,
 )
 from aimarket.markets.pricing import (
-    best_response_price_usd,
-    best_response_sums,
+    LineSums,
+    line_best_response,
+    line_pricing_sums,
     markup_price_usd,
-    nest_best_response_sums,
+    owner_best_response,
 )
 from aimarket.markets.scaling import (
     CONSTANTS,
@@ -109,26 +114,28 @@ __all__ = [
     "TRADEOFFS",
     "GpuSpec",
     "InferenceOptimum",
+    "LineSums",
+    "NestShares",
     "ScalingConstants",
     "ServingCost",
     "TaskClass",
     "TradeoffParams",
     "TrainingCost",
+    "add_months",
     "algorithmic_inference_multiplier",
     "algorithmic_training_multiplier",
-    "best_response_price_usd",
-    "best_response_sums",
     "capability_index",
     "capability_index_for_loss",
     "chinchilla_loss",
-    "choice_probabilities",
     "compute_optimal",
     "compute_optimal_flop_for_loss",
     "compute_optimal_loss",
     "concentration_ratio",
+    "consumer_surplus_usd",
     "coverage",
     "critical_batch",
     "doubling_multiplier",
+    "draw_choices",
     "fit_coverage",
     "flop_per_usd_multiplier",
     "get_constants",
@@ -142,16 +149,19 @@ __all__ = [
     "inference_optimal",
     "iso_loss_tokens",
     "lerner_index",
-    "logit",
-    "logsum_surplus_usd",
+    "line_best_response",
+    "line_pricing_sums",
     "markup_price_usd",
     "memory_bandwidth_multiplier",
-    "nest_best_response_sums",
+    "month_index",
+    "month_start_date",
+    "nest_shares",
     "node_cost_usd_per_day",
+    "normalise_month",
     "operating_margin",
+    "owner_best_response",
     "prefill_cost_usd_per_token",
     "query_cost_usd",
-    "sample_choices",
     "samples_for_coverage",
     "serving_cost",
     "shares",
@@ -161,5 +171,5 @@ __all__ = [
     "testtime_gain_oom",
     "training_cost",
     "training_flop",
-    "utility_usd",
+    "utility_z",
 ]

@@ -1,9 +1,15 @@
-"""Customer demand: task success, utility, logit choice and consumer surplus.
+"""Customer demand: task success, utility, nested-logit shares and draws, surplus.
 
-Every function is pure numpy and vectorised. Arrays over offerings and customers have shape
-``(j, n)``: offerings first, customers along the contiguous axis, which keeps the inner
-loops long when there are many customers and few offerings. The outside option (no AI) is
-never an input row: it has utility 0 and is added inside :func:`logit`.
+The one demand kernel of the simulator: the monthly choice of the customer population,
+firms' valuations of projects and their price setting (:mod:`markets.pricing`) all use
+these functions. Every function is pure numpy and vectorised. Arrays over offerings and
+customers have shape ``(..., j, n)``: offerings first, customers along the contiguous axis,
+which keeps the inner loops long when there are many customers and few offerings. The
+outside option (no AI) is never an input row: its utility is a separate ``(n,)`` argument.
+
+Utility is measured per token of a customer's work (a plain, non-reasoning answer's
+tokens) and normalised by the scale of the customer's taste noise (see
+:func:`utility_z`); the offerings form one nest of a nested logit (:func:`nest_shares`).
 """
 
 from __future__ import annotations
@@ -16,15 +22,14 @@ from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "Draws",
-    "choice_probabilities",
+    "NestShares",
+    "consumer_surplus_usd",
     "draw_choices",
-    "logit",
-    "logsum_surplus_usd",
+    "nest_shares",
     "odds",
-    "sample_choices",
     "success_from_odds",
     "success_probability",
-    "utility_usd",
+    "utility_z",
 ]
 
 
@@ -104,159 +109,162 @@ def success_from_odds(
     return out
 
 
-def utility_usd(
-    queries_per_month: ArrayLike,
-    value_usd_per_success: ArrayLike,
-    p_success: ArrayLike,
-    price_usd_per_query: ArrayLike,
-    latency_cost_usd_per_query: ArrayLike = 0.0,
-) -> NDArray[np.float64]:
-    """Monthly utility of an offering, in USD per month, relative to not using AI.
+def utility_z(
+    value_usd: ArrayLike,
+    success: ArrayLike,
+    outside_success: ArrayLike,
+    latency_cost: ArrayLike,
+    price_usd: ArrayLike,
+    served_frac: ArrayLike = 1.0,
+    *,
+    elasticity: float,
+) -> NDArray[np.floating]:
+    """Normalised utility of offerings relative to the outside option: the log of what an
+    offering gains a customer per dollar it costs, times the elasticity ``eta``.
 
-    ``U = queries * (value * p_success - price - latency_cost)``, broadcast over offerings
-    ``(j, 1)`` and customers ``(n,)`` to ``(j, n)``.
+    ``z = eta * log(gain / price)``, ``gain = value * served_frac * (success -
+    outside_success - latency_cost)``
+
+    per token of the customer's work: ``value`` is a successful query's worth per plain
+    token (USD), ``outside_success`` what the best non-AI way achieves as a share of that
+    worth (net of its cost), ``latency_cost`` the share lost to waiting, ``served_frac``
+    the share of the work the offering takes (a plan's allowance over the customer's
+    queries; the rest is done the non-AI way) and ``price`` what the customer pays per
+    plain token (a per-token price times the offering's tokens per plain token, or a
+    plan's fee over the month's plain tokens). ``z = -inf`` where nothing is gained. The
+    outside option has ``z = 0``: a customer is indifferent when the gain equals the price.
+
+    This is logit choice in logarithms of value for money, i.e. nested CES demand
+    (Anderson, de Palma & Thisse 1992, ch. 3): taste shocks are a share of value for money,
+    so a customer's price elasticity is ``eta * (1 - share)`` whatever the work is worth,
+    and markups come from ``eta``, the nest and the shares of close rivals, not from the
+    value at stake. Arrays broadcast, e.g. ``(j, 1)`` offerings against ``(n,)`` customers
+    give ``(j, n)``; float32 inputs give a float32 result.
+
+    Examples
+    --------
+    >>> round(float(utility_z(100.0, 0.9, 0.5, 0.0, 10.0, elasticity=2.0)), 6)
+    2.772589
+    >>> float(utility_z(100.0, 0.4, 0.5, 0.0, 10.0, elasticity=2.0))
+    -inf
     """
-    q = np.asarray(queries_per_month, dtype=float)
-    v = np.asarray(value_usd_per_success, dtype=float)
-    return q * (
-        v * np.asarray(p_success, dtype=float)
-        - np.asarray(price_usd_per_query, dtype=float)
-        - np.asarray(latency_cost_usd_per_query, dtype=float)
-    )
+    gain = np.asarray(np.subtract(success, outside_success))  # 0-d stays an array
+    factor = np.multiply(value_usd, served_frac, dtype=gain.dtype)
+    shape = np.broadcast_shapes(gain.shape, np.shape(latency_cost), factor.shape)
+    if gain.shape != shape:
+        gain = np.broadcast_to(gain, shape).copy()
+    gain -= latency_cost
+    gain *= factor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.log(np.maximum(gain, 0.0, out=gain), out=gain)
+    gain -= np.log(price_usd, dtype=gain.dtype)
+    gain *= elasticity
+    return gain
 
 
-def logit(
-    z: ArrayLike, outside: ArrayLike | None = None, *, nest_frac: float = 1.0
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Nested-logit probabilities and log-sum, with the offerings in one nest.
+class NestShares(NamedTuple):
+    """What :func:`nest_shares` returns (``...`` the batch shape of the inputs)."""
 
-    The offerings form a nest whose members are closer substitutes for one another than
-    for the outside option (no AI): ``nest_frac`` (``lambda`` in ``(0, 1]``) is the nest's
-    dissimilarity parameter (McFadden 1978). With ``D = sum_k exp(z_k / lambda)``,
+    #: ``(..., j, n)`` probability ``P_k`` that a customer buys each offering.
+    probability: NDArray[np.float64]
+    #: ``(..., j, n)`` each offering's share of the customer's nest weight ``c_k`` (the
+    #: weight of rivals outside the ``j`` rows included), so ``P_k = c_k (1 - P_0)``.
+    within: NDArray[np.float64]
+    #: ``(..., n)`` probability ``P_0`` of the outside option.
+    outside: NDArray[np.float64]
+    #: ``(..., n)`` ``log(exp(z_0) + W**lambda)``: the expected maximum utility.
+    logsum: NDArray[np.float64]
 
-    ``P_k = exp(z_k / lambda) / D * D**lambda / (exp(z_0) + D**lambda)``,
 
-    and ``lambda = 1`` is the plain multinomial logit.
+def nest_shares(
+    z: ArrayLike,
+    outside: ArrayLike | None = None,
+    *,
+    nest_frac: float = 1.0,
+    rivals_log_weight: ArrayLike | None = None,
+) -> NestShares:
+    """Nested-logit choice probabilities, the offerings in one nest.
+
+    The offerings are closer substitutes for one another than for the outside option (no
+    AI): ``nest_frac`` (``lambda`` in ``(0, 1]``) is the nest's dissimilarity parameter
+    (McFadden 1978). With the nest weight ``W = sum_k exp(z_k / lambda)`` (plus the
+    rivals' weight, when given),
+
+    ``P_k = exp(z_k / lambda) / W * W**lambda / (exp(z_0) + W**lambda)``;
+
+    ``lambda = 1`` is the multinomial logit. Computed in logarithms, so extreme
+    utilities neither overflow nor produce NaN.
 
     Parameters
     ----------
     z
-        ``(j, n)`` utilities of ``j`` offerings for ``n`` customers, each divided by the
-        customer's taste-noise scale (dimensionless). ``-inf`` marks an offering a customer
-        cannot buy.
+        ``(..., j, n)`` utilities of ``j`` offerings for ``n`` customers, normalised by each
+        customer's taste-noise scale; ``-inf`` marks an offering a customer cannot buy.
     outside
-        ``(n,)`` or scalar normalised utility ``z_0`` of the outside option (default 0).
+        ``(..., n)`` or scalar utility ``z_0`` of the outside option (default 0).
     nest_frac
         ``lambda``: 1 is plain logit; toward 0 the offerings become perfect substitutes.
-
-    Returns
-    -------
-    probabilities : ndarray
-        ``(j + 1, n)``; row 0 is the outside option, row ``k + 1`` offering ``k``. Columns
-        sum to 1. Computed with the max-subtraction trick, so extreme utilities neither
-        overflow nor produce NaN.
-    logsum : ndarray
-        ``(n,)`` ``log(exp(z_0) + D**lambda)``: the expected maximum utility, in units of
-        the scale.
+    rivals_log_weight
+        ``(..., n)`` ``log sum exp(z_l / lambda)`` over offerings in the nest that are not
+        among the ``j`` rows (default: none), e.g. a firm's rivals when it values a line.
 
     Examples
     --------
-    >>> p, ls = logit([[0.0], [0.0]])
-    >>> p.round(3).ravel().tolist(), round(float(ls[0]), 4)
-    ([0.333, 0.333, 0.333], 1.0986)
-    >>> p, _ = logit([[0.0], [0.0]], nest_frac=0.5)
-    >>> p.round(3).ravel().tolist()
-    [0.414, 0.293, 0.293]
+    >>> s = nest_shares([[0.0], [0.0]])
+    >>> s.probability.round(3).ravel().tolist(), s.outside.round(3).tolist()
+    ([0.333, 0.333], [0.333])
+    >>> nest_shares([[0.0], [0.0]], nest_frac=0.5).outside.round(3).tolist()
+    [0.414]
+    >>> nest_shares([[0.0]], rivals_log_weight=[0.0]).probability.round(3).ravel().tolist()
+    [0.333]
     """
     if not 0 < nest_frac <= 1:
         raise ValueError(f"nest_frac must be in (0, 1], got {nest_frac}")
-    zz = np.asarray(z, dtype=float)
-    if zz.ndim != 2:
-        raise ValueError(f"utilities must be 2-D (offerings, customers), got shape {zz.shape}")
-    z0 = np.broadcast_to(np.asarray(0.0 if outside is None else outside, dtype=float), zz.shape[1:])
-    e = np.empty((zz.shape[0] + 1, zz.shape[1]))
-    if nest_frac == 1.0:
-        e[0] = z0
-        e[1:] = zz
-        m = e.max(axis=0)
-        e -= m
-        np.exp(e, out=e)
-        total = e.sum(axis=0)
-        e /= total
-        return e, m + np.log(total)
-    inner = e[1:]
-    np.divide(zz, nest_frac, out=inner)
-    mz = inner.max(axis=0) if zz.shape[0] else np.full(zz.shape[1], -np.inf)
-    finite = np.isfinite(mz)
-    shift = np.where(finite, mz, 0.0)
-    inner -= shift
-    np.exp(inner, out=inner)
-    d = inner.sum(axis=0)  # D / exp(shift)
+    zz = np.asarray(z)
+    if zz.dtype != np.float32:
+        zz = zz.astype(float)
+    zz = zz / zz.dtype.type(nest_frac)
+    if zz.ndim < 2:
+        raise ValueError(f"utilities must be (..., offerings, customers), got shape {zz.shape}")
+    batch = zz.shape[:-2] + zz.shape[-1:]
+    dtype = zz.dtype
+    z0 = np.broadcast_to(np.asarray(0.0 if outside is None else outside, dtype=dtype), batch)
+    top = zz.max(axis=-2) if zz.shape[-2] else np.full(batch, -np.inf, dtype=dtype)
+    rivals = None
+    if rivals_log_weight is not None:
+        rivals = np.broadcast_to(np.asarray(rivals_log_weight, dtype=dtype), batch)
+        top = np.maximum(top, rivals)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    e = np.exp(zz - shift[..., None, :])
+    total = e.sum(axis=-2)
+    if rivals is not None:
+        total = total + np.exp(rivals - shift)
     with np.errstate(divide="ignore"):
-        nest_log = np.where(finite, nest_frac * (shift + np.log(d)), -np.inf)  # log D**lambda
-    top = np.maximum(nest_log, z0)
-    nest_w, out_w = np.exp(nest_log - top), np.exp(z0 - top)
-    total = nest_w + out_w
-    inner *= np.divide(nest_w / total, d, out=np.zeros_like(d), where=d > 0)
-    e[0] = out_w / total
-    return e, top + np.log(total)
+        nest_log = nest_frac * (shift + np.log(total))  # log W**lambda; -inf: nothing sold
+    h = np.maximum(nest_log, z0)
+    nest_w, out_w = np.exp(nest_log - h), np.exp(z0 - h)
+    denom = nest_w + out_w
+    p0 = out_w / denom
+    within = np.divide(e, total[..., None, :], out=np.zeros_like(e), where=total[..., None, :] > 0)
+    return NestShares(within * (1.0 - p0)[..., None, :], within, p0, h + np.log(denom))
 
 
-def choice_probabilities(
-    utility: ArrayLike, scale: ArrayLike, *, nest_frac: float = 1.0
+def consumer_surplus_usd(
+    logsum: ArrayLike, outside: ArrayLike, scale_usd: ArrayLike
 ) -> NDArray[np.float64]:
-    """Multinomial-logit choice probabilities with an outside option of utility 0.
+    """Expected consumer surplus over the outside option, USD: ``s * (logsum - z_0)``.
 
-    Parameters
-    ----------
-    utility
-        ``(j, n)`` utilities of the offerings, any unit.
-    scale
-        ``(n,)`` Gumbel scale of each customer's taste noise, same unit as ``utility``
-        (strictly positive).
-
-    Returns
-    -------
-    ndarray
-        ``(j + 1, n)`` probabilities, outside option first (see :func:`logit`).
+    The log-sum of a (nested) logit is the expected maximum utility in units of the
+    taste-noise scale ``s`` (Small & Rosen 1981; McFadden 1978 for the nested form), so
+    this is what the offerings add to a customer's month. Shapes broadcast.
 
     Examples
     --------
-    >>> p = choice_probabilities([[0.0], [0.0]], [1.0])
-    >>> p.round(3).ravel().tolist()
-    [0.333, 0.333, 0.333]
+    >>> float(consumer_surplus_usd(nest_shares([[0.0]]).logsum, 0.0, 2.0)[0].round(4))
+    1.3863
     """
-    u = np.asarray(utility, dtype=float) / np.asarray(scale, dtype=float)
-    return logit(u, nest_frac=nest_frac)[0]
-
-
-def sample_choices(probabilities: ArrayLike, uniforms: ArrayLike) -> NDArray[np.intp]:
-    """Draw one alternative per column by inverse CDF.
-
-    Parameters
-    ----------
-    probabilities
-        ``(k, n)`` columns summing to 1.
-    uniforms
-        ``(n,)`` draws from U[0, 1), one per column (the caller owns the generator).
-
-    Returns
-    -------
-    ndarray
-        ``(n,)`` row indices in ``[0, k)``.
-
-    Examples
-    --------
-    >>> sample_choices([[0.2, 0.5], [0.8, 0.5]], [0.1, 0.9]).tolist()
-    [0, 1]
-    """
-    p = np.asarray(probabilities, dtype=float)
-    u = np.asarray(uniforms, dtype=float)
-    # Count the rows whose running CDF is at or below u (scaled by the column total
-    # against rounding), one row at a time: no (k, n) temporaries. The last row's CDF is
-    # the total, never below u * total; the minimum guards rounding.
-    target = u * p.sum(axis=0)
-    return np.minimum(_running_sums_at_or_below(p, target), p.shape[0] - 1)
+    diff = np.subtract(logsum, outside, dtype=float)
+    return np.multiply(scale_usd, diff)
 
 
 def _running_sums_at_or_below(weights: NDArray[np.floating], target: NDArray) -> NDArray[np.intp]:
@@ -282,7 +290,7 @@ class Draws(NamedTuple):
 
     #: ``(n,)`` in ``[0, j]``: 0 is the outside option, ``k + 1`` offering ``k``.
     rows: NDArray[np.intp]
-    #: ``(n,)`` as returned by :func:`logit`.
+    #: ``(n,)`` as returned by :func:`nest_shares`.
     logsum: NDArray[np.float64]
     #: ``(j, m)`` float32 weights in the nest of the customers at ``columns``,
     #: ``exp(z_k / lambda)`` over a per-customer factor (None without ``columns``):
@@ -304,8 +312,8 @@ def draw_choices(
     columns: ArrayLike | Sequence[slice] | None = None,
     overwrite_z: bool = False,
 ) -> Draws:
-    """One nested-logit draw per customer, and the log-sum: :func:`logit` followed by
-    :func:`sample_choices`, fused, for a population too large to keep probabilities.
+    """One nested-logit draw per customer, and the log-sum: :func:`nest_shares` followed
+    by an inverse-CDF draw, fused, for a population too large to keep probabilities.
 
     The exponentials and logarithms are taken in float32, 3-4x faster than in float64,
     with a relative error of about 1e-6 in each probability. That is far below the sampling
@@ -318,7 +326,7 @@ def draw_choices(
     Parameters
     ----------
     z, outside, nest_frac
-        As in :func:`logit`: ``(j, n)`` normalised utilities (``-inf``: cannot buy;
+        As in :func:`nest_shares`: ``(j, n)`` normalised utilities (``-inf``: cannot buy;
         float32 is taken as is), the outside option's ``(n,)`` or scalar utility, the
         nest's ``lambda``.
     uniforms
@@ -391,19 +399,3 @@ def draw_choices(
     # Count the rows whose running sum is at or below the target, the last excepted.
     rows = np.where(u < p_out, 0, 1 + _running_sums_at_or_below(e, target))
     return Draws(rows, top + np.log(total.astype(np.float32)), weights, outside_frac, weight_sums)
-
-
-def logsum_surplus_usd(utility: ArrayLike, scale: ArrayLike) -> NDArray[np.float64]:
-    """Expected consumer surplus of a logit choice, in the unit of ``utility``.
-
-    ``CS = scale * log(1 + sum_j exp(U_j / scale))`` (Small & Rosen 1981), relative to the
-    outside option (utility 0). Shapes as in :func:`choice_probabilities`; returns ``(n,)``,
-    non-negative by construction.
-
-    Examples
-    --------
-    >>> float(logsum_surplus_usd([[0.0]], [1.0]).round(4)[0])
-    0.6931
-    """
-    s = np.asarray(scale, dtype=float)
-    return s * logit(np.asarray(utility, dtype=float) / s)[1]

@@ -1,25 +1,61 @@
-"""Price setting: cost-plus and the logit best response, for usage and subscription plans.
+"""Price setting for product lines: the multi-product nested-logit first-order condition.
 
-Pure numpy. A firm sells one offering to customers whose choice is multinomial logit (see
-:mod:`markets.demand`). Customer ``i`` pays ``a_i * p`` for price ``p``: ``a_i`` is the
-customer's queries for a usage price per query, or 1 for a flat monthly subscription fee.
-Serving the customer costs the firm ``q_i * c``, and the customer's taste noise has scale
-``s_i`` (USD per month).
+Pure numpy. A firm sells a line of ``r`` offerings (models and their tiers or plans) to
+customers whose choice is nested logit with every AI offering in one nest (see
+:mod:`markets.demand`). Customer ``i`` pays ``a_ik * p_k`` for offering ``k`` at price
+``p_k`` (``a`` tokens for a per-token price, 1 for a monthly plan fee), the seller's cost
+is ``b_ik * c_k`` (``b`` tokens served, ``c`` the cost of a token), and the price moves the
+customer's normalised utility by ``-alpha_ik * p_k`` (``alpha = a / s``, ``s`` the scale
+of the customer's taste noise). With ``W_i`` the customer's nest weight, ``c_ik`` the
+offering's share of it, ``P0_i`` the outside option's probability and ``P_ik = c_ik (1 -
+P0_i)``,
+
+``dP_il / dz_ik = P_il (delta_lk / lambda - c_ik (1 / lambda - P0_i))``
+
+(McFadden 1978). Holding the demand shape fixed, the firm's first-order conditions are
+linear in its prices:
+
+``R_k + sum_l p_l M_lk - sum_l c_l B_lk = 0`` for every ``k`` in the line, with
+``R_k = sum_i a_ik P_ik``, ``M_lk = sum_i a_il dP_il/dp_k`` and ``B_lk = sum_i b_il
+dP_il/dp_k``: the multi-product Bertrand-Nash condition (Anderson, de Palma & Thisse 1992,
+ch. 7; the cross terms ``M_lk``, ``l != k``, price in the cannibalisation of the line's
+other offerings). Evaluated at the current demand, its solution is one step of the
+fixed-point iteration toward the equilibrium prices.
 """
 
 from __future__ import annotations
 
-import itertools
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
-    "best_response_price_usd",
-    "best_response_sums",
+    "LineSums",
+    "line_best_response",
+    "line_pricing_sums",
     "markup_price_usd",
-    "nest_best_response_sums",
+    "owner_best_response",
 ]
+
+
+class LineSums(NamedTuple):
+    """The cost-free sums of the first-order condition (see the module docstring).
+
+    ``revenue_units`` is ``(..., r)`` (``R``: units of price paid), ``price_slope`` and
+    ``cost_slope`` are ``(..., r, r)`` (``M`` and ``B``; entry ``[l, k]`` is the effect of
+    the price of ``k`` on the units paid, or served, of ``l``). Sums over more customers
+    of the same offerings add.
+    """
+
+    revenue_units: NDArray[np.float64]
+    price_slope: NDArray[np.float64]
+    cost_slope: NDArray[np.float64]
+
+    def __add__(self, other: object) -> LineSums:  # type: ignore[override]
+        if not isinstance(other, LineSums):
+            return NotImplemented
+        return LineSums(*(x + y for x, y in zip(self, other, strict=True)))
 
 
 def markup_price_usd(cost_usd: ArrayLike, *, markup_frac: float) -> NDArray[np.float64]:
@@ -35,205 +71,137 @@ def markup_price_usd(cost_usd: ArrayLike, *, markup_frac: float) -> NDArray[np.f
     return np.asarray(cost_usd, dtype=float) * (1.0 + markup_frac)
 
 
-def best_response_sums(
-    probabilities: ArrayLike,
+def line_pricing_sums(
+    within: ArrayLike,
+    outside_frac: ArrayLike,
     pay_units: ArrayLike,
-    queries: ArrayLike,
-    scale_usd: ArrayLike,
+    price_coef: ArrayLike,
+    serve_units: ArrayLike,
+    weight: ArrayLike | None = None,
     *,
-    groups: ArrayLike | None = None,
-    n_groups: int = 1,
     nest_frac: float = 1.0,
-    conditional: ArrayLike | None = None,
-    group_bounds: ArrayLike | None = None,
-) -> NDArray[np.float64]:
-    """The logit best response of each offering, holding the demand shape fixed, as three
-    sums that do not depend on the cost; :func:`best_response_price_usd` completes them.
-
-    Profit is ``sum_i P_i (a_i p - q_i c)`` and nested logit (one nest of offerings,
-    dissimilarity ``lambda``; see :func:`markets.demand.logit`) gives
-    ``dP_i/dp = -(a_i / s_i) D_i`` with ``D_i = P_i (1/lambda - (1/lambda - 1) P_i|nest - P_i)``
-    (``D_i = P_i (1 - P_i)`` for plain logit), so the first-order condition is
-
-    ``p = (sum_i a_i P_i + c sum_i q_i a_i D_i / s_i) / sum_i a_i**2 D_i / s_i``.
-
-    For a usage price (``a = q``) this is the single-product Bertrand–Nash markup of logit
-    demand, ``p - c = sum q P / sum (q**2 / s) P (1 - P)`` (Anderson, de Palma & Thisse
-    1992, ch. 7); for a subscription (``a = 1``) the fee trades the subscribers it wins
-    against what heavy users cost to serve. Evaluated at the current probabilities it is
-    one step of the fixed-point iteration that converges to the equilibrium price. With
-    groups the sums run within each group (one price per customer segment); sums of the
-    same offerings over more customers add.
+) -> LineSums:
+    """The sums ``R``, ``M`` and ``B`` of the multi-product first-order condition.
 
     Parameters
     ----------
-    probabilities
-        ``(j, n)`` choice probabilities of each offering (outside option excluded).
-    pay_units
-        ``(n,)`` ``a_i``: what a customer pays per unit of price.
-    queries
-        ``(n,)`` queries each customer sends to the offering it chooses, per month.
-    scale_usd
-        ``(n,)`` logit scale of each customer's monthly utility, USD per month. These
-        three may also be ``(j, n)`` when each offering faces customers of its own
-        (without groups).
-    groups
-        Optional ``(n,)`` integer group (segment) of each customer, in ``[0, n_groups)``.
+    within
+        ``(..., r, m)`` each offering's share of the customer's nest weight, ``c_ik`` (0
+        where it is not sold to the customer). Rivals outside the ``r`` offerings count in
+        the nest weight but need no row.
+    outside_frac
+        ``(..., m)`` each customer's probability of the outside option, ``P0``.
+    pay_units, price_coef, serve_units
+        ``(..., r, m)`` (or broadcastable): ``a`` (units of price paid: tokens, or 1 for a
+        plan), ``alpha = a / s`` (normalised utility lost per USD of price) and ``b``
+        (tokens served).
+    weight
+        ``(..., m)`` how many real customers each stands for (default 1).
     nest_frac
-        ``lambda`` of the nest of offerings (1: plain logit).
-    conditional
-        ``(j, n)`` probability of each offering given that the customer buys in the nest;
-        default ``P / sum_k P_k``, right when ``probabilities`` are one market's.
-    group_bounds
-        Optional ``(n_groups + 1,)`` column bounds when the groups are contiguous and
-        sorted (column ``i`` is in group ``g`` for ``bounds[g] <= i < bounds[g + 1]``):
-        a faster path for a caller that sums the same groups many times.
+        ``lambda`` of the nest (1: plain logit).
 
     Returns
     -------
-    ndarray
-        ``(3, j)``, or ``(3, n_groups, j)`` with groups: ``sum a P`` (units of price
-        paid), ``sum q a D / s`` and ``sum a**2 D / s`` (per USD).
+    LineSums
+        ``R`` ``(..., r)``, ``M`` and ``B`` ``(..., r, r)``.
 
     Examples
     --------
-    A monopolist facing identical customers with P = 0.5 and q = a = s = 1 at zero cost
-    sets ``p = 0.5 / 0.25 = 2``:
+    A monopolist facing one customer who buys with probability 1/2, ``a = alpha = b = 1``:
+    ``R = 1/2``, ``M = -P (1 - P) = -1/4``, so at zero cost the price is 2.
 
-    >>> sums = best_response_sums([[0.5]], [1.0], [1.0], [1.0])
-    >>> best_response_price_usd(sums, [0.0]).tolist()
+    >>> sums = line_pricing_sums([[1.0]], [0.5], [[1.0]], [[1.0]], [[1.0]])
+    >>> line_best_response(sums, [0.0]).tolist()
     [2.0]
     """
-    p = np.asarray(probabilities, dtype=float)
-    a = np.asarray(pay_units, dtype=float)
-    q = np.asarray(queries, dtype=float)
-    s = np.asarray(scale_usd, dtype=float)
-    if group_bounds is not None:
-        n_groups = np.shape(group_bounds)[0] - 1
-    grouped = groups is not None or group_bounds is not None
-    if p.shape[0] == 0:
-        return np.zeros((3, n_groups, 0) if grouped else (3, 0))
-    if nest_frac == 1.0:
-        slope = p * (1.0 - p)
-    else:
-        if conditional is None:
-            nest = p.sum(axis=0)
-            conditional = np.divide(p, nest, out=np.zeros_like(p), where=nest > 0)
-        inv = 1.0 / nest_frac
-        slope = p * (inv - (inv - 1.0) * np.asarray(conditional, dtype=float) - p)
-    slope *= a / s  # -dP/dp, (j, n)
-    terms = (p * a, slope * q, slope * a)
-    if group_bounds is not None:
-        bounds = np.asarray(group_bounds, dtype=np.intp)
-        return np.stack([_contiguous_sums(t, bounds) for t in terms])
-    if groups is None:
-        return np.stack([t.sum(axis=1) for t in terms])
-    g = np.asarray(groups, dtype=np.intp)
-    return np.stack([_group_sums(t, g, n_groups) for t in terms])
-
-
-def nest_best_response_sums(
-    weights: ArrayLike,
-    outside_frac: ArrayLike,
-    pay_units: ArrayLike,
-    queries: ArrayLike,
-    scale_usd: ArrayLike,
-    *,
-    nest_frac: float = 1.0,
-    group_bounds: ArrayLike | None = None,
-    weight_sums: ArrayLike | None = None,
-) -> NDArray[np.float64]:
-    """:func:`best_response_sums` from the nest's parts instead of probabilities.
-
-    With ``c_k = w_k / sum w`` the share of offering ``k`` within the nest and
-    ``N = 1 - P_0`` the nest's share, ``P_k = c_k N`` and
-    ``D_k = P_k (1/lambda - c_k (1/lambda - P_0))``, so every sum is ``c`` or ``c**2``
-    times a per-customer weight: two small matrix products per group, with no
-    ``(j, n)`` temporaries beyond ``c``. (The difference of the two products cancels only
-    when ``D`` is below about 1e-12 of ``P``, i.e. for a customer who buys with certainty.)
-
-    Parameters
-    ----------
-    weights
-        ``(j, n)`` each offering's weight in the nest, ``exp(z_k / lambda)`` up to a
-        per-customer factor (any float dtype; 0 where not sold); or a sequence of
-        ``(j, n_g)`` arrays, the columns of each group (``group_bounds`` then follows).
-    outside_frac
-        ``(n,)`` ``P_0``, each customer's probability of the outside option.
-    pay_units, queries, scale_usd, nest_frac
-        As in :func:`best_response_sums`.
-    group_bounds
-        Optional ``(g + 1,)`` bounds of contiguous column groups.
-    weight_sums
-        Optional ``(n,)`` column sums of ``weights``, if the caller has them.
-
-    Returns
-    -------
-    ndarray
-        ``(3, j)``, or ``(3, g, j)`` with groups.
-    """
-    if isinstance(weights, (list, tuple)):
-        parts = [np.asarray(w) for w in weights]
-        grouped = True
-        bounds = np.concatenate(([0], np.cumsum([w.shape[1] for w in parts])))
-    else:
-        w = np.asarray(weights)
-        grouped = group_bounds is not None
-        bounds = np.asarray(group_bounds) if grouped else np.array([0, w.shape[1]])
-        parts = [w[:, lo:hi] for lo, hi in itertools.pairwise(bounds)]
-    j = parts[0].shape[0] if parts else 0
+    c = np.asarray(within, dtype=float)
     p0 = np.asarray(outside_frac, dtype=float)
-    a = np.asarray(pay_units, dtype=float)
-    q = np.asarray(queries, dtype=float)
-    s = np.asarray(scale_usd, dtype=float)
+    a = np.broadcast_to(np.asarray(pay_units, dtype=float), c.shape)
+    alpha = np.broadcast_to(np.asarray(price_coef, dtype=float), c.shape)
+    b = np.broadcast_to(np.asarray(serve_units, dtype=float), c.shape)
+    w = np.ones_like(p0) if weight is None else np.broadcast_to(np.asarray(weight, float), p0.shape)
     inv = 1.0 / nest_frac
-    if weight_sums is not None:
-        d = np.asarray(weight_sums, dtype=float)
-    else:
-        d = np.concatenate([w.sum(axis=0, dtype=np.float64) for w in parts]) if parts else p0 * 0
-    recip = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-    inside = (1.0 - p0) * recip  # P_k = w_k N / sum w
-    per_q, per_a = inside * q * a / s, inside * a * a / s
-    linear = np.stack([inside * a, inv * per_q, inv * per_a], axis=1)  # (n, 3)
-    quadratic = np.stack([per_q, per_a], axis=1) * ((inv - p0) * recip)[:, None]  # (n, 2)
-    out = np.zeros((3, bounds.shape[0] - 1, j))
-    for g, (lo, hi) in enumerate(itertools.pairwise(bounds)):
-        if hi > lo:  # one group at a time: products small enough for one BLAS thread
-            part = parts[g].astype(float)
-            lin = part @ linear[lo:hi]  # (j, 3)
-            part *= part
-            quad = part @ quadratic[lo:hi]  # (j, 2)
-            out[0, g] = lin[:, 0]
-            out[1:, g] = (lin[:, 1:] - quad).T
-    return out if grouped else out[:, 0]
+    inside = (1.0 - p0) * w  # N_i times the customer's weight
+    prob_w = c * inside[..., None, :]  # P_ik w_i
+    kappa_w = ((inv - p0) * inside)[..., None, :]  # (1/lambda - P0_i) N_i w_i
+    right = np.swapaxes(alpha * c, -1, -2)  # (..., m, r): alpha_ik c_ik
+    revenue = (a * prob_w).sum(axis=-1)
+    own_m = (a * alpha * prob_w).sum(axis=-1) * inv
+    own_b = (b * alpha * prob_w).sum(axis=-1) * inv
+    cross_m = (a * c * kappa_w) @ right
+    cross_b = (b * c * kappa_w) @ right
+    r = c.shape[-2]
+    diagonal = np.arange(r)
+    price_slope, cost_slope = cross_m, cross_b
+    price_slope[..., diagonal, diagonal] -= own_m
+    cost_slope[..., diagonal, diagonal] -= own_b
+    return LineSums(revenue, price_slope, cost_slope)
 
 
-def best_response_price_usd(sums: ArrayLike, cost_usd_per_query: ArrayLike) -> NDArray[np.float64]:
-    """Best-response prices from :func:`best_response_sums` ``(3, ...)`` and marginal costs
-    per query shaped like one of them (``(j,)``, or ``(n_groups, j)``):
-    ``(sum a P + c sum q a D / s) / sum a**2 D / s``, USD per query (usage) or per month
-    (subscription); NaN where an offering has no demand at all (the caller decides)."""
-    revenue_units, cost_units, curvature = np.asarray(sums, dtype=float)
-    c = np.asarray(cost_usd_per_query, dtype=float)
-    out = np.full(np.broadcast_shapes(curvature.shape, c.shape), np.nan)
-    np.divide(revenue_units + c * cost_units, curvature, out=out, where=curvature > 0)
-    return out
+def line_best_response(sums: LineSums, cost_usd: ArrayLike) -> NDArray[np.float64]:
+    """Best-response prices of one line, ``(..., r)``, from its sums and marginal costs.
+
+    Solves ``R_k + sum_l p_l M_lk - sum_l c_l B_lk = 0`` for every ``k``. Offerings
+    nobody buys (``R_k = 0`` and ``M_kk = 0``) drop out of the system and get NaN (the
+    caller decides); where the rest cannot be solved (a singular system), each price
+    falls back to its own condition without cross terms.
+    """
+    r, m, b = (np.asarray(x, dtype=float) for x in sums)
+    c = np.broadcast_to(np.asarray(cost_usd, dtype=float), r.shape)
+    diag = np.diagonal(m, axis1=-2, axis2=-1)
+    live = diag < 0  # an offering with demand has a strictly negative own price slope
+    rhs = np.einsum("...lk,...l->...k", b, c) - r
+    mt = np.swapaxes(m, -1, -2)  # row k: sum_l M_lk p_l
+    # Offerings without demand: their rows and columns become the identity (price 0),
+    # which leaves the others' system untouched; their prices are NaN afterwards.
+    dead = ~live
+    mask = dead[..., :, None] | dead[..., None, :]
+    eye = np.broadcast_to(np.eye(r.shape[-1], dtype=bool), mt.shape)
+    system = np.where(mask, np.where(eye, 1.0, 0.0), mt)
+    rhs = np.where(dead, 0.0, rhs)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        try:
+            out = np.linalg.solve(system, rhs[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            out = np.full(r.shape, np.nan)
+        own = np.divide(
+            np.einsum("...kk,...k->...k", b, c) - r,
+            diag,
+            out=np.full(r.shape, np.nan),
+            where=live,
+        )
+        own += np.where(live, 0.0, np.nan)
+    bad = ~np.isfinite(out).all(axis=-1, keepdims=True) | np.isnan(out)
+    out = np.where(bad & live, own, out)
+    return np.where(live, out, np.nan)
 
 
-def _group_sums(t: NDArray[np.float64], g: NDArray[np.intp], n_groups: int) -> NDArray[np.float64]:
-    """``(n_groups, j)`` sums of ``(j, n)`` rows over the columns of each group."""
-    j = t.shape[0]
-    if g.size and (g[1:] >= g[:-1]).all():  # sorted groups: contiguous slices
-        counts = np.bincount(g, minlength=n_groups)
-        return _contiguous_sums(t, np.concatenate(([0], np.cumsum(counts))))
-    flat = (g[None, :] * j + np.arange(j)[:, None]).ravel()
-    return np.bincount(flat, t.ravel(), n_groups * j).reshape(n_groups, j)
+def owner_best_response(
+    sums: LineSums, cost_usd: ArrayLike, owner: ArrayLike
+) -> NDArray[np.float64]:
+    """Best responses of every firm's line at once: ``(j,)`` prices for ``j`` offerings
+    whose sums were taken together (``R`` ``(j,)``, ``M`` and ``B`` ``(j, j)``), each firm
+    solving its own block (``owner``: ``(j,)`` firm of each offering). NaN where an
+    offering has no demand.
 
+    Examples
+    --------
+    Two offerings priced by two firms, then by one firm that prices in how each takes
+    customers from the other (both prices rise):
 
-def _contiguous_sums(t: NDArray[np.float64], bounds: NDArray[np.intp]) -> NDArray[np.float64]:
-    """``(groups, j)`` sums of ``(j, n)`` rows over contiguous column ranges."""
-    out = np.zeros((bounds.shape[0] - 1, t.shape[0]))
-    present = bounds[1:] > bounds[:-1]
-    if present.any():
-        out[present] = np.add.reduceat(t, bounds[:-1][present], axis=1).T
+    >>> sums = line_pricing_sums([[0.5], [0.25]], [0.25], [[1.0], [1.0]], [[1.0], [1.0]],
+    ...                          [[1.0], [1.0]])
+    >>> owner_best_response(sums, [0.0, 0.0], [1, 2]).round(4).tolist()
+    [1.6, 1.2308]
+    >>> owner_best_response(sums, [0.0, 0.0], [1, 1]).round(4).tolist()
+    [2.2857, 2.2857]
+    """
+    r, m, b = (np.asarray(x, dtype=float) for x in sums)
+    c = np.asarray(cost_usd, dtype=float)
+    firms = np.asarray(owner)
+    out = np.full(r.shape, np.nan)
+    for firm in np.unique(firms):
+        idx = np.flatnonzero(firms == firm)
+        block = np.ix_(idx, idx)
+        out[idx] = line_best_response(LineSums(r[idx], m[block], b[block]), c[idx])
     return out

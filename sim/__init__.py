@@ -3,7 +3,7 @@
 Names are imported on first use (PEP 562): a sweep's parent process needs run specs and
 parameters, not the model (and mesa) itself.
 
->>> from sim import MarketModel, ModelParams
+>>> from aimarket.sim import MarketModel, ModelParams
 """
 
 from __future__ import annotations

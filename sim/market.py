@@ -1,7 +1,9 @@
 """One month of the market: offerings, prices, clearing and the month's books.
 
-Functions of the model's state, called by the processes in :mod:`sim.processes` in phase
-order. The economics come from :mod:`markets`; nothing here sets an outcome.
+Functions of the model's state, called by the processes in :mod:`aimarket.sim.processes`
+in phase order. What is sold comes from each firm's line and its business model's conduct;
+prices from each firm's pricing policy; the economics from :mod:`aimarket.markets`. Nothing
+here sets an outcome.
 """
 
 from __future__ import annotations
@@ -13,53 +15,60 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from aimarket.agents.business import BusinessModel, Offers, Tier
+from aimarket.agents.business import BusinessModel
 from aimarket.agents.customers import Choice
-from aimarket.agents.firms import Firm
-from aimarket.agents.policies import next_price_usd
-from aimarket.markets.pricing import best_response_price_usd, markup_price_usd
-from aimarket.sim.projects import effort, offer_economics, wholesale_usd_per_token
+from aimarket.agents.firms import Firm, Menu
+from aimarket.agents.products import Model, Offers, Tier, offer_id
+from aimarket.agents.valuation import Product
+from aimarket.markets.pricing import LineSums, owner_best_response
 
 if TYPE_CHECKING:
     from aimarket.sim.model import MarketModel
 
 __all__ = ["MonthOutcome", "OfferRow", "build_offers", "clear_market", "set_prices"]
 
-_TRAINERS = (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
-
 
 @dataclass(frozen=True, slots=True)
 class OfferRow:
-    """One offering before it is priced.
+    """One offering before it is priced: a model's tier (or plan).
 
     ``cost``, ``compute`` and ``latency`` are per token (the seller's marginal cost, the
     GPU cost whoever pays it, decode time); ``kappa``, ``multiplier`` and ``available`` are
     ``(s,)`` per segment: the capability at the reasoning effort spent there, that
-    effort's tokens per query relative to a non-reasoning answer (a wrapper's includes its
-    scaffolding overhead), and whether it is sold there; ``supplier`` is the lab whose
-    tokens a wrapper resells.
+    effort's tokens per plain token (a wrapper's includes its scaffolding overhead), and
+    whether it is sold there. ``supplier`` and ``supplier_model`` are the lab and model
+    whose tokens a wrapper resells.
     """
 
     firm: Firm
-    tier: Tier
+    model: Model
+    tier: int
     kappa: NDArray[np.float64]
     multiplier: NDArray[np.float64]
     cost: float
     compute: float
     latency: float
+    wait_s: float
+    allowance: float
     available: NDArray[np.bool_]
     supplier: Firm | None = None
+
+    @property
+    def developer_id(self) -> int:
+        """The firm that made the model (a wrapper's supplier)."""
+        return self.supplier.firm_id if self.supplier is not None else self.firm.firm_id
 
 
 @dataclass(frozen=True, slots=True)
 class MonthOutcome:
-    """What one month's clearing did; per-firm arrays are ``(f,)`` over ``firms``.
+    """What one month's clearing did. Per-firm arrays are ``(f,)`` over ``firms``;
+    per-offering arrays ``(j,)`` over the month's offerings.
 
     ``revenue_usd`` includes wholesale income (labs selling tokens to wrappers) and
     ``serving_cost_usd`` includes wholesale payments (wrappers), so that each firm's cash
     moves by revenue minus serving minus training minus opex plus funding.
     ``customer_revenue_usd`` is what final customers paid the firm, ``compute_usd`` the GPU
-    cost of what it served.
+    cost of what it served; ``opex_usd`` includes the upkeep of its models on sale.
     """
 
     month: int
@@ -76,179 +85,256 @@ class MonthOutcome:
     opex_usd: NDArray[np.float64]
     funding_usd: NDArray[np.float64]
     amortisation_usd: NDArray[np.float64]
+    offer_revenue_usd: NDArray[np.float64]
+    developer_revenue_usd: dict[int, float]
 
 
 def build_offers(model: MarketModel) -> list[OfferRow]:
-    """The offerings of every active firm with a model, before prices."""
-    params, tech = model.params, model.technology
-    hw, wp = params.hardware, params.firms.wrapper
-    s = model.customers.n_segments
+    """The offerings of every active firm's line, before prices."""
+    ctx = model.context()
+    market, batches = ctx.params.market, ctx.params.batches
+    c = model.customers
+    usage, sub = ~c.subscription, c.subscription
+    plan_allowances = [p.allowance_queries_per_month for p in market.plans]
+    specs: list[tuple[Firm, Model, int]] = []
+    wrapped: list[tuple[Firm, Model, int]] = []
+    for firm in model.firms:
+        if not (firm.active and firm.line):
+            continue
+        top = max(firm.line, key=lambda m: m.kappa)
+        for m in firm.line:
+            tiers = firm.conduct.tiers(ctx, top=m is top)
+            target = wrapped if m.business_model is BusinessModel.WRAPPER else specs
+            target.extend((firm, m, tier) for tier in tiers)
     rows: list[OfferRow] = []
-    trainers = [
-        f
-        for f in model.firms
-        if f.active
-        and f.trained is not None
-        and f.trained.business_model
-        in (*_TRAINERS, BusinessModel.SPECIALIST, BusinessModel.OPEN_WEIGHTS)
-    ]
-    usage = ~model.customers.subscription
-    everywhere = np.ones(s, dtype=bool)
-    tiers = [(Tier.STANDARD, hw.serving_batch)]
-    if params.market.fast_tier and usage.any():
-        tiers.append((Tier.FAST, hw.fast_batch))
-    if trainers:
-        m = len(trainers)
-        n_p = np.array([f.trained.params for f in trainers] * len(tiers))
-        max_mult = np.array([f.trained.max_inference_multiplier for f in trainers] * len(tiers))
-        base = np.array([f.trained.kappa for f in trainers] * len(tiers))
-        # Every tier's economics and effort in one call: tier t is columns t*m ... t*m + m.
-        batches = np.repeat([batch for _, batch in tiers], m)
-        cost_all, latency_all = offer_economics(n_p, tech, params, batch=batches)
-        mult_all, kappa_all = effort(model, base, max_mult, cost_all, latency_all)  # (s, t*m)
-        for t, (tier, _) in enumerate(tiers):
-            cost, latency = cost_all[t * m : (t + 1) * m], latency_all[t * m : (t + 1) * m]
-            mult, kappa = mult_all[:, t * m : (t + 1) * m], kappa_all[:, t * m : (t + 1) * m]
-            for k, firm in enumerate(trainers):
-                specialist = firm.trained.segment is not None
-                if specialist and tier is not Tier.STANDARD:
-                    continue
-                # Priority processing is an API feature: usage segments only.
-                available = (everywhere if tier is Tier.STANDARD else usage).copy()
-                if specialist:
-                    available[:] = False
-                    available[firm.trained.segment] = True
+    if specs:
+        params_count = np.array([m.params for _, m, _ in specs])
+        batch = np.array([batches[t] if t < Tier.PLAN else batches[0] for _, _, t in specs])
+        cost, latency = ctx.technology.token_economics(params_count, batch=batch)
+        mult, kappa = ctx.effort(
+            np.array([m.kappa for _, m, _ in specs]),
+            np.array([m.max_inference_multiplier for _, m, _ in specs]),
+            cost,
+            latency,
+        )
+        # Waiting for an answer that costs a segment more than the work is worth: not sold
+        # there (the batch tier to latency-sensitive work).
+        wait = np.array([market.batch_turnaround_s if t == Tier.BATCH else 0.0 for *_, t in specs])
+        per_query = c.tokens_per_query[:, None] * mult * latency + wait
+        useful = c.latency_frac[:, None] * per_query < 1.0  # (s, k)
+        for k, (firm, m, tier) in enumerate(specs):
+            available = _where_sold(tier, m.segment, usage, sub) & useful[:, k]
+            if available.any():
                 rows.append(
                     OfferRow(
                         firm=firm,
+                        model=m,
                         tier=tier,
                         kappa=kappa[:, k],
                         multiplier=mult[:, k],
                         cost=float(cost[k]),
                         compute=float(cost[k]),
                         latency=float(latency[k]),
+                        wait_s=float(wait[k]),
+                        allowance=plan_allowances[tier - Tier.PLAN]
+                        if tier >= Tier.PLAN
+                        else math.inf,
                         available=available,
-                        supplier=None,
                     )
                 )
     model.frontier_kappa = max(
-        (float(r.kappa.max()) for r in rows if r.firm.trained.segment is None), default=math.nan
+        (float(r.kappa.max()) for r in rows if r.model.segment is None), default=math.nan
     )
-    by_id = {r.firm.firm_id: r for r in rows if r.tier is Tier.STANDARD}
-    for firm in model.firms:
-        if not (firm.active and firm.trained is not None):
-            continue
-        if firm.trained.business_model is not BusinessModel.WRAPPER:
-            continue
-        supply = by_id.get(firm.trained.supplier_id)
-        if supply is None or supply.firm.trained.segment is not None:
-            continue  # supplier gone: no offering until the next review finds another
-        age = max(model.frontier_kappa - (firm.trained.frontier_kappa_at_launch or 0.0), 0.0)
-        bonus = wp.scaffold_bonus_oom * math.exp(-age / wp.scaffold_decay_oom)
-        rows.append(
-            OfferRow(
-                firm=firm,
-                tier=Tier.STANDARD,
-                kappa=supply.kappa + bonus,
-                multiplier=supply.multiplier * wp.token_overhead,
-                cost=wholesale_usd_per_token(model, supply),
-                compute=supply.compute,
-                latency=supply.latency,
-                available=everywhere.copy(),
-                supplier=supply.firm,
-            )
-        )
+    rows += _wrapper_rows(model, rows, wrapped, plan_allowances, usage, sub)
     return rows
 
 
-def set_prices(model: MarketModel) -> Offers:
-    """Strategy phase: every offering is priced in each segment.
+def _where_sold(
+    tier: int, segment: int | None, usage: NDArray[np.bool_], sub: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """``(s,)`` segments an offering is sold in: per-token tiers to usage segments, plans
+    to subscription segments; a specialist's only in its segment."""
+    out = (sub if tier >= Tier.PLAN else usage).copy()
+    if segment is not None:
+        only = np.zeros_like(out)
+        only[segment] = True
+        out &= only
+    return out
 
-    An offering sold last month takes a damped step toward its logit best response to the
-    demand it faced then (usage segments: price per query, floor at cost; subscription
-    segments: fee per month, floor at 0); a new offering starts at cost plus the initial
-    markup. The open-weights fringe sells at cost plus its hosts' markup.
+
+def _wrapper_rows(
+    model: MarketModel,
+    rows: list[OfferRow],
+    wrapped: list[tuple[Firm, Model, int]],
+    plan_allowances: list[float],
+    usage: NDArray[np.bool_],
+    sub: NDArray[np.bool_],
+) -> list[OfferRow]:
+    """A wrapper's offerings: its supplier's standard offering of the wrapped model, with
+    the scaffolding's (decaying) bonus and token overhead, at the wholesale price."""
+    ctx = model.context()
+    wp, markup = ctx.params.firms.wrapper, ctx.params.market.initial_markup_frac
+    supply = {r.model.model_id: r for r in rows if r.tier == Tier.STANDARD}
+    out = []
+    for firm, m, tier in wrapped:
+        row = supply.get(m.supplier_model_id)
+        if row is None:
+            continue  # the supplier withdrew the model: nothing to sell until a new one
+        age = max(model.frontier_kappa - (m.frontier_kappa_at_launch or 0.0), 0.0)
+        bonus = wp.scaffold_bonus_oom * math.exp(-age / wp.scaffold_decay_oom)
+        list_price = row.firm.prices.get(offer_id(row.model.model_id, Tier.STANDARD))
+        if list_price is None:
+            list_price = row.compute * (1.0 + markup)
+        out.append(
+            OfferRow(
+                firm=firm,
+                model=m,
+                tier=tier,
+                kappa=row.kappa + bonus,
+                multiplier=row.multiplier * wp.token_overhead,
+                cost=list_price * (1.0 - wp.wholesale_discount_frac),
+                compute=row.compute,
+                latency=row.latency,
+                wait_s=0.0,
+                allowance=plan_allowances[tier - Tier.PLAN] if tier >= Tier.PLAN else math.inf,
+                available=_where_sold(tier, None, usage, sub),
+                supplier=row.firm,
+            )
+        )
+    return out
+
+
+def set_prices(model: MarketModel) -> Offers:
+    """Pricing phase: every firm prices its line.
+
+    The best response of each firm's line to the demand its offerings met last month, at
+    this month's costs, comes from the multi-product first-order condition
+    (:func:`aimarket.markets.pricing.owner_best_response`); each firm then sets its prices
+    by its own policy (:meth:`aimarket.agents.firms.Firm.set_prices`).
     """
     rows = build_offers(model)
     model.offer_rows = rows
-    c = model.customers
+    c, ctx = model.customers, model.context()
     s, j = c.n_segments, len(rows)
-    offer_ids = np.array([Offers.offer_id(r.firm.firm_id, r.tier) for r in rows], dtype=np.int64)
+    ids = np.array([offer_id(r.model.model_id, r.tier) for r in rows], dtype=np.int64)
+    cost = np.array([r.cost for r in rows])
     mult = np.array([r.multiplier for r in rows]).T.reshape(s, j)
-    cost = c.tokens_per_query[:, None] * np.array([r.cost for r in rows]) * mult
-    last = model.outcome
-    best = np.full((s, j), np.nan)
-    seen = np.zeros(j, dtype=bool)
-    if last is not None and last.offers.size:
-        column = {int(o): k for k, o in enumerate(last.offers.offer_ids)}
-        idx = np.array([column.get(int(o), -1) for o in offer_ids], dtype=np.intp)
-        seen = idx >= 0
-        if seen.any():  # last month's demand, this month's cost
-            best[:, seen] = best_response_price_usd(
-                last.choice.pricing_sums[:, :, idx[seen]], cost[:, seen]
-            )
-    per_unit = model.typical_queries[:, None]  # usage: 1 query; subscription: queries/month
-    floor = np.where(c.subscription[:, None], 0.0, cost)
-    fringe = np.array([r.firm in model.fringe for r in rows], dtype=bool)
-    previous = [r.firm.prices.get(r.tier) for r in rows]
-    stepping = seen & ~fringe & np.array([p is not None for p in previous], dtype=bool)
-    # New offerings start at cost plus the initial markup; the fringe sells at cost plus
-    # its hosts' markup; the others step toward their best response.
-    prices = markup_price_usd(cost, markup_frac=model.params.market.initial_markup_frac) * per_unit
-    prices[:, fringe] = (
-        markup_price_usd(
-            cost[:, fringe], markup_frac=model.params.firms.open_weights.host_markup_frac
-        )
-        * per_unit
-    )
-    if stepping.any():
-        prices[:, stepping] = next_price_usd(
-            floor[:, stepping],
-            previous_price_usd=np.stack(
-                [p for p, ok in zip(previous, stepping, strict=True) if ok], axis=1
-            ),
-            best_response_usd=best[:, stepping],
-            damping_frac=model.params.market.price_damping_frac,
-        )
+    plan = np.array([r.tier >= Tier.PLAN for r in rows], dtype=bool)
+    allowance = np.array([r.allowance for r in rows])
+    # A plan's cost per subscriber, for its first price: the typical subscriber's tokens.
+    typical = np.minimum(model.typical_queries[:, None], allowance[None, :])
+    per_subscriber = (typical * c.tokens_per_query[:, None] * mult)[c.subscription].mean(axis=0)
+    unit = np.where(plan, cost * (per_subscriber if c.subscription.any() else 1.0), cost)
+    floor = np.where(plan, 1e-3 * unit, cost)
+    ceiling = model.choke_price_usd(plan, allowance, mult)
+    best = _best_responses(model, ids, cost, rows)
+    prices = np.empty(j)
+    by_firm: dict[int, list[int]] = {}
     for k, r in enumerate(rows):
-        r.firm.prices[r.tier] = prices[:, k]
+        by_firm.setdefault(r.firm.firm_id, []).append(k)
+    model_ids = np.array([r.model.model_id for r in rows], dtype=np.int64)
+    tiers = np.array([r.tier for r in rows], dtype=np.int8)
+    for idx in by_firm.values():
+        firm = rows[idx[0]].firm
+        menu = Menu(
+            offer_ids=ids[idx],
+            model_ids=model_ids[idx],
+            tiers=tiers[idx],
+            unit_usd=unit[idx],
+            floor_usd=floor[idx],
+            ceiling_usd=ceiling[idx],
+            products=_products([rows[k] for k in idx]),
+        )
+        prices[idx] = firm.set_prices(ctx, menu, best[idx])
     return Offers(
-        offer_ids=offer_ids,
+        offer_ids=ids,
+        model_ids=np.array([r.model.model_id for r in rows], dtype=np.int64),
         firm_ids=np.array([r.firm.firm_id for r in rows], dtype=np.int64),
-        tiers=np.array([int(r.tier) for r in rows], dtype=np.int8),
+        developer_ids=np.array([r.developer_id for r in rows], dtype=np.int64),
+        tiers=np.array([r.tier for r in rows], dtype=np.int8),
+        base_kappa=np.array([r.model.kappa for r in rows]),
         kappa=np.array([r.kappa for r in rows]).T.reshape(s, j),
         inference_multiplier=mult,
-        usd_per_token=np.array([r.cost for r in rows]),
+        usd_per_token=cost,
         compute_usd_per_token=np.array([r.compute for r in rows]),
         latency_s_per_token=np.array([r.latency for r in rows]),
+        wait_s=np.array([r.wait_s for r in rows]),
+        allowance_queries=allowance,
+        plan=plan,
         price_usd=prices,
         available=np.array([r.available for r in rows]).T.reshape(s, j),
     )
+
+
+def _products(rows: list[OfferRow]) -> dict[int, Product]:
+    """A firm's models as its valuations see them: each model's standard offering, and
+    whether it has a plan."""
+    planned = {r.model.model_id for r in rows if r.tier >= Tier.PLAN}
+    return {
+        r.model.model_id: Product(
+            kappa=r.kappa,
+            multiplier=r.multiplier,
+            usd_per_token=r.cost,
+            latency_s_per_token=r.latency,
+            segment=r.model.segment,
+            plan=r.model.model_id in planned,
+        )
+        for r in rows
+        if r.tier == Tier.STANDARD
+    }
+
+
+def _best_responses(
+    model: MarketModel, ids: NDArray[np.int64], cost: NDArray[np.float64], rows: list[OfferRow]
+) -> NDArray[np.float64]:
+    """``(j,)`` each firm's line best response to last month's demand (NaN: an offering
+    new this month, or one nobody bought)."""
+    best = np.full(ids.shape[0], np.nan)
+    last = model.outcome
+    if last is None or not last.offers.size:
+        return best
+    column = {int(o): k for k, o in enumerate(last.offers.offer_ids)}
+    idx = np.array([column.get(int(o), -1) for o in ids], dtype=np.intp)
+    seen = np.flatnonzero(idx >= 0)
+    if seen.size:
+        sums = last.choice.pricing
+        sub = idx[seen]
+        block = np.ix_(sub, sub)
+        owners = np.array([rows[k].firm.firm_id for k in seen])
+        restricted = LineSums(
+            sums.revenue_units[sub], sums.price_slope[block], sums.cost_slope[block]
+        )
+        best[seen] = owner_best_response(restricted, cost[seen], owners)
+    return best
 
 
 def clear_market(model: MarketModel) -> MonthOutcome:
     """Clearing phase: customers choose, money changes hands, firms book the month."""
     month = model.month
     offers, rows = model.offers, model.offer_rows
-    c = model.customers
-    choice = c.choose(offers)
-    queries_j = choice.queries
-    revenue_j = (offers.price_usd * choice.pay_units_by_segment).sum(axis=0)
-    tokens_j = offers.per_query(np.ones(offers.size), c.tokens_per_query)  # (s, j)
-    tokens_j = (tokens_j * choice.queries_by_segment).sum(axis=0)
+    ctx = model.context()
+    choice = model.customers.choose(offers)
+    revenue_j = offers.price_usd * choice.pay_units_by_segment.sum(axis=0)
+    tokens_j = choice.tokens
     firms = tuple(f for f in model.firms if f.active)
     index = {f.firm_id: k for k, f in enumerate(firms)}
     n = len(firms)
     queries, customer_rev, wholesale_rev = np.zeros(n), np.zeros(n), np.zeros(n)
     serving, compute = np.zeros(n), np.zeros(n)
+    model_profit: dict[tuple[int, int], float] = {}
+    developer: dict[int, float] = {}
+    queries_j = choice.queries
     for k, r in enumerate(rows):
         f = index[r.firm.firm_id]
         queries[f] += queries_j[k]
         customer_rev[f] += revenue_j[k]
+        developer[r.developer_id] = developer.get(r.developer_id, 0.0) + revenue_j[k]
         gpu_cost = offers.compute_usd_per_token[k] * tokens_j[k]
+        key = (r.firm.firm_id, r.model.model_id)
         if r.supplier is None:
             serving[f] += gpu_cost
             compute[f] += gpu_cost
+            model_profit[key] = model_profit.get(key, 0.0) + revenue_j[k] - gpu_cost
         else:  # a wrapper pays wholesale; its supplier pays for the GPUs
             wholesale = offers.usd_per_token[k] * tokens_j[k]
             serving[f] += wholesale
@@ -256,15 +342,23 @@ def clear_market(model: MarketModel) -> MonthOutcome:
             wholesale_rev[s_idx] += wholesale
             serving[s_idx] += gpu_cost
             compute[s_idx] += gpu_cost
+            model_profit[key] = model_profit.get(key, 0.0) + revenue_j[k] - wholesale
+            supplied = (r.supplier.firm_id, r.model.supplier_model_id)
+            model_profit[supplied] = model_profit.get(supplied, 0.0) + wholesale - gpu_cost
+    fp = ctx.params.firms
     training = np.array([f.month_training_usd for f in firms])
     funding = np.array([f.month_funding_usd for f in firms])
-    opex = np.array([model.opex_usd(f) for f in firms])
-    life = model.params.firms.model_life_months
+    upkeep = np.array(
+        [
+            fp.model_upkeep_usd_per_month * len(f.line) if f.conduct.pays_upkeep else 0.0
+            for f in firms
+        ]
+    )
+    opex = np.array([f.opex_usd(ctx.params) for f in firms]) + upkeep
+    life = fp.amortisation_months
     amortisation = np.array(
         [
-            f.trained.cost_usd / life
-            if f.trained is not None and 0 <= month - f.trained.launched_month < life
-            else 0.0
+            sum(m.cost_usd / life for m in f.launched if 0 <= month - m.launched_month < life)
             for f in firms
         ]
     )
@@ -276,6 +370,8 @@ def clear_market(model: MarketModel) -> MonthOutcome:
             training_spend_usd=float(training[k]),
             opex_usd=float(opex[k]),
         )
+        for m in firm.line:
+            firm.record_model_profit(m.model_id, model_profit.get((firm.firm_id, m.model_id), 0.0))
     model.gpus.set_serving(float(compute.sum()) / model.technology.usd_per_gpu_hour)
     return MonthOutcome(
         month=month,
@@ -292,4 +388,6 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         opex_usd=opex,
         funding_usd=funding,
         amortisation_usd=amortisation,
+        offer_revenue_usd=revenue_j,
+        developer_revenue_usd=developer,
     )

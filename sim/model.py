@@ -1,34 +1,41 @@
 """``MarketModel``: one run of the AI model market.
 
 The model owns the simpy environment (the only clock, in months), the run's random
-generators, the GPU market, the firms and the customer population. ``step()`` advances
-one month, so the model also works with Mesa's tools (``mesa.batch_run``) unchanged.
+generators, the GPU market, the firms (a Mesa ``AgentSet``) and the customer population,
+and builds once a month the context every firm decides from. ``step()`` advances one
+month, so the model also works with Mesa's tools (``mesa.batch_run``) unchanged.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any
 
 import mesa
 import numpy as np
 import simpy
+from mesa.agent import AgentSet
 
-from aimarket.agents.business import Allocation, BusinessModel, Offers, TrainedModel
+from aimarket.agents.business import Allocation, BusinessModel
+from aimarket.agents.context import AgentParams, MarketContext
 from aimarket.agents.customers import CustomerPopulation
-from aimarket.agents.firms import Firm, Lab, OpenWeights
+from aimarket.agents.effort import SegmentProfile
+from aimarket.agents.firms import Firm, Lab
+from aimarket.agents.open_weights import OpenWeights
+from aimarket.agents.params import regime_tradeoff
+from aimarket.agents.products import Model
+from aimarket.agents.technology import Technology
+from aimarket.agents.valuation import CustomerSample
+from aimarket.markets.calendar import add_months, month_index
 from aimarket.markets.costs import training_cost
 from aimarket.markets.hardware import algorithmic_training_multiplier, flop_per_usd_multiplier
 from aimarket.markets.scaling import capability_index, compute_optimal
-from aimarket.sim.clock import month_index
 from aimarket.sim.gpus import GpuMarket
 from aimarket.sim.market import MonthOutcome, OfferRow
 from aimarket.sim.params import ModelParams
 from aimarket.sim.processes import start_processes
-from aimarket.sim.projects import segment_profile
 from aimarket.sim.record import Recorder
-from aimarket.sim.technology import Technology, technology_at
+from aimarket.sim.technology import technology_at
 
 __all__ = ["ROLES", "MarketModel", "as_seed_sequence"]
 
@@ -78,23 +85,25 @@ class MarketModel(mesa.Model):
         self.params = params if params is not None else ModelParams()
         self.horizon_months = horizon_months
         self.start_month = start_month
-        self._training_multipliers: dict[int | float, float] = {}
         self.run_id = run_id
         self.env = simpy.Environment()
         self.gpus = GpuMarket(self.env, self.params.hardware)
         self.technology: Technology = self._technology_at(0.0)
-        self.offers: Offers | None = None
+        self.offers = None
         self.offer_rows: list[OfferRow] = []
         self.outcome: MonthOutcome | None = None
-        self.recorder = Recorder(run_id, start_month)
+        self.recorder = Recorder(run_id, start_month, self.params.market)
         self.frontier_kappa = math.nan
         self.kappa_history: list[float] = []
         self.entries_this_month = 0
         self.exits_this_month = 0
         self.cumulative_training_usd = 0.0
         self.cumulative_inference_usd = 0.0
-        #: Memoised pure computations shared by the firms' decisions (see sim.projects).
-        self.memo: dict[str, Any] = {}
+        self._context: MarketContext | None = None
+        #: Bumped whenever what firms observe changes (a launch, a retirement, an exit, an
+        #: entry, new prices): the context is rebuilt on the next request.
+        self.state_version = 0
+        self._multipliers: dict[float, float] = {}
         self._model_ids = 0
         demand = self.params.demand
         self.customers = CustomerPopulation(
@@ -102,7 +111,7 @@ class MarketModel(mesa.Model):
             segments=demand.segments,
             n=self.params.customers,
             rng=self.streams["customers"],
-            choice_noise_frac=demand.choice_noise_frac,
+            elasticity=demand.elasticity,
             switching_inertia=demand.switching_inertia,
             success_slope_per_oom=demand.success_slope_per_oom,
             represented=demand.represented_customers,
@@ -111,38 +120,39 @@ class MarketModel(mesa.Model):
             nest_frac=demand.nest_frac,
         )
         c = self.customers
-        #: The typical customer of each segment: what reasoning effort is tuned for.
-        self.segment_profile = segment_profile(self.params)
-        self.valuation_columns = c.stratified_columns(self.params.strategy.valuation_customers)
-        #: Mean queries per customer in each segment: a subscription's unit of price.
-        self.typical_queries = np.where(
-            c.subscription,
-            np.bincount(c.segment, c.queries_per_month, c.n_segments)
-            / np.maximum(np.bincount(c.segment, minlength=c.n_segments), 1),
-            1.0,
+        #: Mean queries per customer in each segment.
+        self.typical_queries = np.bincount(c.segment, c.queries_per_month, c.n_segments) / (
+            np.maximum(np.bincount(c.segment, minlength=c.n_segments), 1)
         )
-        #: Every model a lab has put on sale (what open weights later reproduce).
-        self.lab_models: list[TrainedModel] = []
-        self.firms: list[Firm] = [self._found_lab(i) for i in range(self.params.labs)]
+        self.sample = self._customer_sample(
+            c.stratified_columns(self.params.strategy.valuation_customers)
+        )
+        self.agent_params = AgentParams(
+            demand=demand,
+            market=self.params.market,
+            firms=self.params.firms,
+            strategy=self.params.strategy,
+            finance=self.params.finance,
+            entry=self.params.entry,
+            tradeoff=regime_tradeoff(self.params.market.regime),
+            batches=(
+                self.params.hardware.serving_batch,
+                self.params.hardware.priority_batch,
+                self.params.hardware.batch_tier_batch,
+            ),
+        )
+        #: Every flagship a lab has put on sale (what open weights later reproduce).
+        self.lab_models: list[Model] = []
+        labs = [self._found_lab(i) for i in range(self.params.labs)]
+        #: Every firm of the run, in order of founding (exited ones stay, inactive).
+        self.firms = AgentSet(labs, random=self.random)
         for firm in self.firms:
-            self.cumulative_training_usd += firm.trained.cost_usd if firm.trained else 0.0
-        #: The open-weights fringe, a full-size and a distilled small release (empty when
-        #: disabled); they are also in ``firms``.
-        self.fringe: tuple[OpenWeights, ...] = ()
-        ow = self.params.firms.open_weights
-        if ow.enabled:
-            self.fringe = tuple(
-                OpenWeights(
-                    self,
-                    params_frac=frac,
-                    gap_oom=gap,
-                    business_model=BusinessModel.OPEN_WEIGHTS,
-                    cash_usd=0.0,
-                    founded_month=0,
-                )
-                for frac, gap in ((1.0, 0.0), (ow.small_params_frac, ow.small_gap_oom))
-            )
-            self.firms.extend(self.fringe)
+            self.cumulative_training_usd += sum(m.cost_usd for m in firm.line)
+        #: The open-weights fringe (None when disabled); it is also in ``firms``.
+        self.fringe: OpenWeights | None = None
+        if self.params.firms.open_weights.enabled:
+            self.fringe = OpenWeights(self, founded_month=0)
+            self.firms.add(self.fringe)
         start_processes(self)
 
     # -- set-up -------------------------------------------------------------------------
@@ -172,7 +182,7 @@ class MarketModel(mesa.Model):
             cash_usd=self.params.finance.lab_initial_cash_usd,
             founded_month=launched,
         )
-        lab.trained = TrainedModel(
+        trained = Model(
             model_id=self.next_model_id(),
             firm_id=lab.firm_id,
             business_model=business_model,
@@ -197,8 +207,68 @@ class MarketModel(mesa.Model):
             ),
             max_inference_multiplier=fp.max_reasoning_multiplier if inference else 1.0,
         )
-        self.record_model(lab.trained)
+        lab.launch([trained])
+        self.record_model(trained)
         return lab
+
+    def _customer_sample(self, cols: np.ndarray) -> CustomerSample:
+        """The customers ``cols`` as a valuation sample (firms value projects on it)."""
+        c, demand = self.customers, self.params.demand
+        return CustomerSample(
+            segment=c.segment[cols],
+            subscription=c.subscription[c.segment[cols]],
+            value_usd_per_token=c.value_usd_per_token[cols],
+            outside_value_frac=c.outside_value_frac[cols],
+            latency_frac=c.latency_frac[c.segment[cols]],
+            queries=c.queries_per_month[cols],
+            tokens_per_query=c.tokens_per_query[c.segment[cols]],
+            weight=c.segment_weights(cols),
+            difficulty_kappa=c.difficulty_kappa[cols],
+            hard_frac=c.hard_frac[cols],
+            hard_extra_oom=c.hard_extra_oom[cols],
+            n_segments=c.n_segments,
+            nest_frac=demand.nest_frac,
+            slope_per_oom=demand.success_slope_per_oom,
+            plan_allowance=self.params.market.plans[0].allowance_queries_per_month,
+        )
+
+    def choke_price_usd(
+        self, plan: np.ndarray, allowance: np.ndarray, multiplier: np.ndarray
+    ) -> np.ndarray:
+        """``(j,)`` the most a firm may charge: ten times the most any customer's work is
+        worth (per token, the most any usage customer's work is worth per plain token over
+        the offering's fewest tokens per plain token; a plan's fee, the most any
+        subscriber's work up to the allowance is worth a month). Beyond it an offering
+        sells to nobody in practice (value for money below a tenth for every customer)."""
+        c = self.customers
+        usage = ~c.subscription[c.segment]
+        per_token = c.value_usd_per_token[usage].max(initial=0.0)
+        fewest = np.where(c.subscription[:, None], np.inf, multiplier).min(axis=0)
+        out = per_token / np.where(np.isfinite(fewest), fewest, 1.0)
+        subscribers = ~usage
+        if subscribers.any():
+            value = c.value_usd_per_success[subscribers]
+            queries = c.queries_per_month[subscribers]
+            fee = np.array([float((value * np.minimum(queries, a)).max()) for a in allowance])
+            out = np.where(plan, fee, out)
+        return 10.0 * out
+
+    @functools.cached_property
+    def segment_profile(self) -> SegmentProfile:
+        """The typical customer of each segment (what reasoning effort is tuned for)."""
+        segs = self.params.demand.segments
+
+        def col(attr: str) -> np.ndarray:
+            return np.array([getattr(g, attr) for g in segs], dtype=float)
+
+        return SegmentProfile(
+            tokens=col("tokens_per_query"),
+            value_usd=col("value_usd_per_success"),
+            difficulty_kappa=col("difficulty_kappa"),
+            hard_frac=col("hard_task_frac"),
+            hard_extra_oom=col("hard_task_extra_oom"),
+            latency_value_frac_per_s=col("latency_value_frac_per_s"),
+        )
 
     # -- the clock ----------------------------------------------------------------------
 
@@ -216,71 +286,54 @@ class MarketModel(mesa.Model):
     def refresh_technology(self) -> None:
         """This month's technology at the GPU market's current rental price."""
         self.technology = self._technology_at(float(self.month))
+        self.state_version += 1
 
     # -- what decisions look at -----------------------------------------------------------
 
-    def training_multiplier_at(self, month: Any) -> Any:
-        """Algorithmic effective-compute multiplier of a model trained by ``month``
-        (a float, or an array like ``month``; floats are memoised)."""
-        scalar = isinstance(month, (int, float))
-        if scalar and month in self._training_multipliers:
-            return self._training_multipliers[month]
+    def context(self) -> MarketContext:
+        """This month's observation (built on first use in the month; see
+        :class:`aimarket.agents.context.MarketContext`)."""
+        key = (self.month, self.state_version)
+        if self._context is None or self._context_key != key:
+            self._context = self._build_context()
+            self._context_key = key
+        return self._context
+
+    def _build_context(self) -> MarketContext:
+        c, out = self.customers, self.outcome
+        tokens = np.zeros(c.n_segments)
+        if out is not None:
+            tokens = out.choice.queries_by_segment.sum(axis=1) * c.tokens_per_query
+        return MarketContext(
+            month=self.month,
+            calendar_month=add_months(self.start_month, self.month),
+            technology=self.technology,
+            params=self.agent_params,
+            offers=self.offers,
+            demand=out.choice.pricing if out is not None else None,
+            lines={f.firm_id: tuple(f.line) for f in self.firms if f.active},
+            sample=self.sample,
+            profile=self.segment_profile,
+            usage_tokens_by_segment=tokens,
+            frontier_kappa=self.frontier_kappa,
+            frontier_growth_oom_per_month=self.frontier_growth_oom_per_month(),
+            cost_decline_per_month=self.cost_decline_per_month,
+            multiplier_at=self.training_multiplier_at,
+        )
+
+    def training_multiplier_at(self, month):
+        """Algorithmic effective-compute multiplier of a model trained by ``month`` (a
+        float, or an array like ``month``)."""
+        if isinstance(month, np.ndarray):
+            return self._multiplier(month)
+        if month not in self._multipliers:
+            self._multipliers[month] = float(self._multiplier(month))
+        return self._multipliers[month]
+
+    def _multiplier(self, month):
         alg = self.params.algorithms
         since = month_index(self.start_month) + np.asarray(month) - month_index(alg.reference_month)
-        out = algorithmic_training_multiplier(since, halving_months=alg.training_halving_months)
-        if scalar:
-            self._training_multipliers[month] = out
-        return out
-
-    def sellers(self) -> list[Firm]:
-        """Active firms with a model on sale."""
-        return [f for f in self.firms if f.active and f.trained is not None]
-
-    def suppliers(self) -> list[Firm]:
-        """Active labs whose tokens a wrapper could resell, most capable first."""
-        labs = [
-            f
-            for f in self.sellers()
-            if f.trained.business_model
-            in (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
-        ]
-        return sorted(labs, key=lambda f: -f.trained.kappa)
-
-    def supply_row(self, supplier: Firm) -> OfferRow | None:
-        """This month's standard offering of a lab, or None if it has none on sale."""
-        cached = self.memo.get("supply_rows")
-        if cached is None or cached[0] is not self.offer_rows:  # new offerings: rebuild
-            rows = {
-                row.firm.firm_id: row
-                for row in reversed(self.offer_rows)  # a firm's first such row wins
-                if row.supplier is None and int(row.tier) == 0
-            }
-            cached = self.memo["supply_rows"] = (self.offer_rows, rows)
-        return cached[1].get(supplier.firm_id)
-
-    def best_supply(self) -> OfferRow | None:
-        """The standard offering of the most capable lab on sale (a distillation teacher):
-        highest capability in its best segment."""
-        rows = [r for r in (self.supply_row(f) for f in self.suppliers()) if r is not None]
-        return max(rows, key=lambda r: float(r.kappa.max()), default=None)
-
-    def frontier_train_flop(self) -> float:
-        """Training FLOP of the largest model on sale: the scale of budgets considered."""
-        labs = (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
-        flops = [
-            f.trained.train_flop
-            for f in self.firms
-            if f.active and f.trained is not None and f.trained.business_model in labs
-        ]  # the suppliers' (see :meth:`suppliers`), without sorting them
-        return max(flops) if flops else self.params.firms.upfront_training_flop
-
-    def market_tokens_by_segment(self) -> np.ndarray:
-        """``(s,)`` plain-answer tokens of last month's queries in each segment (reasoning
-        not included)."""
-        c = self.customers
-        if self.outcome is None:
-            return np.zeros(c.n_segments)
-        return self.outcome.choice.queries_by_segment.sum(axis=1) * c.tokens_per_query
+        return algorithmic_training_multiplier(since, halving_months=alg.training_halving_months)
 
     def frontier_growth_oom_per_month(self) -> float:
         """Capability growth at the frontier over the last year (the prior until 6 months)."""
@@ -300,21 +353,14 @@ class MarketModel(mesa.Model):
         gain *= alg.serving_efficiency_per_year ** (1.0 / 12.0)
         return 1.0 - 1.0 / gain
 
-    def opex_usd(self, firm: Firm) -> float:
-        """A firm's fixed operating cost per month (staff, offices, everything but compute)."""
-        fin = self.params.finance
-        if firm in self.fringe:
-            return 0.0
-        return fin.lab_opex_usd_per_month if firm.kind == "lab" else fin.startup_opex_usd_per_month
-
     def reserve_usd(self, firm: Firm) -> float:
         """Cash a firm keeps back: ``finance.reserve_months`` of its recent monthly costs."""
-        out = self.outcome
+        out, fin = self.outcome, self.params.finance
         if out is None or firm not in out.firms:
-            return self.params.finance.reserve_months * self.opex_usd(firm)
+            return fin.reserve_months * firm.opex_usd(self.agent_params)
         k = out.firms.index(firm)
         burn = out.serving_cost_usd[k] + out.training_usd[k] + out.opex_usd[k]
-        return self.params.finance.reserve_months * float(burn)
+        return fin.reserve_months * float(burn)
 
     # -- records --------------------------------------------------------------------------
 
@@ -323,9 +369,10 @@ class MarketModel(mesa.Model):
         self._model_ids += 1
         return self._model_ids
 
-    def record_model(self, trained: TrainedModel) -> None:
+    def record_model(self, trained: Model) -> None:
         """Add a launched model to the models table."""
-        if trained.business_model in (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY):
+        labs = (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
+        if trained.business_model in labs and trained.parent_id is None:
             self.lab_models.append(trained)
         self.recorder.model(trained, self.customers.segment_names)
 
@@ -337,4 +384,4 @@ class MarketModel(mesa.Model):
 
     def tables(self):
         """The run's tables so far, as declared polars DataFrames keyed by table name."""
-        return self.recorder.tables()
+        return self.recorder.tables(self.month)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from aimarket.sim.clock import month_start_date
+from aimarket.markets.calendar import month_start_date
 from aimarket.sim.schemas import SCHEMAS, polars_schema
 
 __all__ = ["Recorder", "to_table", "validate"]
@@ -25,14 +25,20 @@ class Recorder:
         ``'YYYY-MM'`` of simulation month 0, for the ``date`` column.
     """
 
-    def __init__(self, run_id: str, start_month: str) -> None:
+    def __init__(self, run_id: str, start_month: str, market: Any = None) -> None:
         self.run_id = run_id
         self.start_month = start_month
+        #: Plan names, for the offers table's ``tier`` (``market.plans``).
+        self.plan_names: tuple[str, ...] = (
+            tuple(p.name for p in market.plans) if market is not None else ()
+        )
         self._columns: dict[str, defaultdict[str, list[Any]]] = {
             "market": defaultdict(list),
             "firms": defaultdict(list),
+            "offers": defaultdict(list),
         }
         self._models: list[dict[str, Any]] = []
+        self._model_row: dict[int, int] = {}
         self._events: list[dict[str, Any]] = []
 
     def market(self, month: int, **values: float) -> None:
@@ -45,15 +51,23 @@ class Recorder:
 
     def firms(self, month: int, **columns: np.ndarray | list[Any]) -> None:
         """Add one row per firm for ``month``; every column has the same length."""
+        self._rows("firms", month, columns)
+
+    def offers(self, month: int, **columns: np.ndarray | list[Any]) -> None:
+        """Add one row per offering for ``month``; every column has the same length."""
+        self._rows("offers", month, columns)
+
+    def _rows(self, table: str, month: int, columns: dict[str, Any]) -> None:
         n = len(next(iter(columns.values())))
-        cols = self._columns["firms"]
+        cols = self._columns[table]
         cols["month"].append(np.full(n, month, dtype=np.int32))
         cols["date"].append([month_start_date(self.start_month, month)] * n)
         for name, values in columns.items():
             cols[name].append(values)
 
     def model(self, trained: Any, segment_names: tuple[str, ...]) -> None:
-        """Add a launched model (an :class:`agents.business.TrainedModel`)."""
+        """Add a launched model (an :class:`aimarket.agents.products.Model`)."""
+        self._model_row[trained.model_id] = len(self._models)
         self._models.append(
             {
                 "model_id": trained.model_id,
@@ -62,6 +76,8 @@ class Recorder:
                 "date": month_start_date(self.start_month, trained.launched_month),
                 "business_model": trained.business_model.value,
                 "allocation": trained.allocation.value,
+                "role": trained.role.value,
+                "parent_id": trained.parent_id,
                 "params": trained.params,
                 "train_tokens": trained.train_tokens,
                 "tokens_per_param": trained.train_tokens / trained.params,
@@ -71,8 +87,15 @@ class Recorder:
                 "max_inference_multiplier": trained.max_inference_multiplier,
                 "segment": None if trained.segment is None else segment_names[trained.segment],
                 "supplier_id": trained.supplier_id,
+                "retired_month": None,
             }
         )
+
+    def retire(self, model_id: int, month: int) -> None:
+        """A model left the market in ``month`` (first retirement counts)."""
+        row = self._models[self._model_row[model_id]]
+        if row["retired_month"] is None:
+            row["retired_month"] = month
 
     def event(
         self, time_months: float, firm_id: int, kind: str, amount_usd: float | None, detail: str
@@ -91,14 +114,28 @@ class Recorder:
             }
         )
 
-    def tables(self) -> dict[str, pl.DataFrame]:
-        """The run's tables, keyed by table name, columns in schema order."""
+    def tables(self, months_run: int) -> dict[str, pl.DataFrame]:
+        """The run's tables after ``months_run`` months, keyed by table name, columns in
+        schema order (a model still on sale has been on sale up to ``months_run``)."""
         market = dict(self._columns["market"])
         firms = {k: _concat(v) for k, v in self._columns["firms"].items()}
+        offers = {k: _concat(v) for k, v in self._columns["offers"].items()}
+        models = [
+            {
+                **row,
+                "months_on_sale": max(
+                    (row["retired_month"] if row["retired_month"] is not None else months_run)
+                    - row["month"],
+                    0,
+                ),
+            }
+            for row in self._models
+        ]
         return {
             "market": to_table("market", self.run_id, market),
             "firms": to_table("firms", self.run_id, firms),
-            "models": to_table("models", self.run_id, _columns_of(self._models, "models")),
+            "offers": to_table("offers", self.run_id, offers),
+            "models": to_table("models", self.run_id, _columns_of(models, "models")),
             "events": to_table("events", self.run_id, _columns_of(self._events, "events")),
         }
 

@@ -164,15 +164,19 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     last = market.row(-1, named=True) if market.height else {}
     last_year = firm_month > (last_month or 0) - 12
     aware = models["model_id"].filter(models["allocation"] == "inference_aware")
-    # The fringe's distilled small model is its second firm (see MarketModel.fringe).
-    open_ids = firms["firm_id"].filter(firms["kind"] == "open_weights").unique().sort()
-    small_open = open_ids[1] if open_ids.len() > 1 else -1
     specialist = business_model == "specialist"
+    offers = tables["offers"]
+    small = models["model_id"].filter(
+        (models["role"] == "distilled") | (models["business_model"] == "specialist")
+    )
+    offer_last_year = offers["month"] > (last_month or 0) - 12
     kinds = events["kind"]
     row = {
         "months": market.height,
         "hhi_revenue_final": last.get("hhi_revenue", 0.0),
         "hhi_revenue_mean": float(market["hhi_revenue"].mean() or 0.0),
+        "hhi_developer_revenue_mean": float(market["hhi_developer_revenue"].mean() or 0.0),
+        "models_on_sale_mean": float(market["models_on_sale"].mean() or 0.0),
         "cr4_final": last.get("cr4", 0.0),
         "gross_margin_mean": market["gross_margin"].mean(),
         "operating_margin_mean": market["operating_margin"].mean(),
@@ -190,13 +194,13 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         "subscribers_unprofitable_frac_mean": market["subscribers_unprofitable_frac"].mean(),
         "specialist_query_share_last_year": _share(firms["queries"], last_year, specialist),
         "distilled_query_share_last_year": _share(
-            firms["queries"], last_year, specialist | (firms["firm_id"] == small_open)
+            offers["queries"], offer_last_year, offers["model_id"].is_in(small.implode())
         ),
         "wrapper_revenue_share_last_year": _share(
             firms["customer_revenue_usd"], last_year, business_model == "wrapper"
         ),
         "inference_aware_revenue_share_last_year": _share(
-            firms["customer_revenue_usd"], last_year, firms["model_id"].is_in(aware.implode())
+            offers["revenue_usd"], offer_last_year, offers["model_id"].is_in(aware.implode())
         ),
     }
     return to_table("summary", run_id, {k: [v] for k, v in row.items()})

@@ -17,6 +17,7 @@ __all__ = [
     "FirmsSchema",
     "MarketSchema",
     "ModelsSchema",
+    "OffersSchema",
     "RunsSchema",
     "SummarySchema",
     "polars_schema",
@@ -33,7 +34,10 @@ class MarketSchema(dy.Schema):
     firms_selling = dy.Int32(min=0)
     entries = dy.Int32(min=0)
     exits = dy.Int32(min=0)
+    models_on_sale = dy.Int32(min=0)
+    offerings = dy.Int32(min=0)
     hhi_revenue = dy.Float64(min=0, max=10_000)
+    hhi_developer_revenue = dy.Float64(min=0, max=10_000)
     hhi_queries = dy.Float64(min=0, max=10_000)
     cr1 = dy.Float64(min=0, max=1)
     cr4 = dy.Float64(min=0, max=1)
@@ -51,6 +55,9 @@ class MarketSchema(dy.Schema):
     consumer_surplus_usd = dy.Float64()
     price_usd_per_query_mean = dy.Float64(nullable=True, min=0)
     price_usd_per_mtok_at_reference = dy.Float64(nullable=True, min=0)
+    price_usd_per_mtok_at_gpt3 = dy.Float64(nullable=True, min=0)
+    price_usd_per_mtok_at_gpt35 = dy.Float64(nullable=True, min=0)
+    price_usd_per_mtok_at_gpt4 = dy.Float64(nullable=True, min=0)
     frontier_kappa = dy.Float64(nullable=True)
     usd_per_gpu_hour = dy.Float64(min=0)
     gpu_utilisation_frac = dy.Float64(min=0)
@@ -90,6 +97,7 @@ class FirmsSchema(dy.Schema):
     inference_multiplier = dy.Float64(nullable=True, min=1)
     params = dy.Float64(nullable=True, min=0)
     model_id = dy.Int64()
+    models_on_sale = dy.Int32(min=0)
 
 
 class ModelsSchema(dy.Schema):
@@ -102,6 +110,8 @@ class ModelsSchema(dy.Schema):
     date = dy.Date()
     business_model = dy.String()
     allocation = dy.String()
+    role = dy.Enum(["flagship", "distilled"])
+    parent_id = dy.Int64(nullable=True)
     params = dy.Float64(min=0)
     train_tokens = dy.Float64(min=0)
     tokens_per_param = dy.Float64(min=0)
@@ -111,6 +121,29 @@ class ModelsSchema(dy.Schema):
     max_inference_multiplier = dy.Float64(min=1)
     segment = dy.String(nullable=True)
     supplier_id = dy.Int64(nullable=True)
+    retired_month = dy.Int32(nullable=True)
+    months_on_sale = dy.Int32(min=0)
+
+
+class OffersSchema(dy.Schema):
+    """One row per run, month and offering (a model's tier or plan) on sale."""
+
+    run_id = dy.String(primary_key=True)
+    month = dy.Int32(primary_key=True, min=0)
+    model_id = dy.Int64(primary_key=True, min=1)
+    tier = dy.String(primary_key=True)
+    date = dy.Date()
+    firm_id = dy.Int64(min=1)
+    developer_id = dy.Int64(min=1)
+    plan = dy.Bool()
+    kappa = dy.Float64()
+    price_usd_per_mtok = dy.Float64(nullable=True, min=0)
+    fee_usd_per_month = dy.Float64(nullable=True, min=0)
+    cost_usd_per_mtok = dy.Float64(min=0)
+    queries = dy.Float64(min=0)
+    tokens = dy.Float64(min=0)
+    revenue_usd = dy.Float64(min=0)
+    share_revenue = dy.Float64(min=0, max=1)
 
 
 class EventsSchema(dy.Schema):
@@ -133,6 +166,8 @@ class SummarySchema(dy.Schema):
     months = dy.Int32(min=0)
     hhi_revenue_final = dy.Float64(min=0, max=10_000)
     hhi_revenue_mean = dy.Float64(min=0, max=10_000)
+    hhi_developer_revenue_mean = dy.Float64(min=0, max=10_000)
+    models_on_sale_mean = dy.Float64(min=0)
     cr4_final = dy.Float64(min=0, max=1)
     gross_margin_mean = dy.Float64(nullable=True, max=1)
     operating_margin_mean = dy.Float64(nullable=True, max=1)
@@ -176,6 +211,7 @@ SCHEMAS: dict[str, type[dy.Schema]] = {
     "market": MarketSchema,
     "firms": FirmsSchema,
     "models": ModelsSchema,
+    "offers": OffersSchema,
     "events": EventsSchema,
     "summary": SummarySchema,
     "runs": RunsSchema,

@@ -1,52 +1,20 @@
-"""The month's technology: what a GPU-hour buys, what it costs, what algorithms add.
-
-Built from :mod:`markets.hardware` trends and the GPU market's rental price; the hardware
-process replaces ``MarketModel.technology`` with a new :class:`Technology` every month.
-"""
+"""Builds the month's :class:`~aimarket.agents.technology.Technology` from the run's
+hardware and algorithm trends (:mod:`aimarket.markets.hardware`) and the GPU market's
+rental price; the hardware process replaces ``MarketModel.technology`` every month."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from aimarket.agents.technology import Technology
+from aimarket.markets.calendar import month_index
 from aimarket.markets.hardware import (
     algorithmic_inference_multiplier,
     algorithmic_training_multiplier,
     gpu_at,
     inference_chip_factor,
 )
-from aimarket.sim.clock import month_index
 from aimarket.sim.params import ModelParams
 
-__all__ = ["Technology", "technology_at"]
-
-
-@dataclass(frozen=True, slots=True)
-class Technology:
-    """Hardware and algorithms in one month.
-
-    Attributes
-    ----------
-    month
-        Simulation month (0 = the start month).
-    peak_flop_per_s, mem_bw_bytes_per_s, mem_bytes
-        Per rented GPU: the GPU you rent for ``usd_per_gpu_hour`` gets better over time.
-    usd_per_gpu_hour
-        Rental price of one GPU-hour this month.
-    training_multiplier
-        Algorithmic effective-compute multiplier of training at this month, relative to
-        ``algorithms.reference_month``.
-    serving_efficiency
-        Divisor of serving cost: serving-software progress since the start month, and an
-        inference chip once it has arrived.
-    """
-
-    month: int
-    peak_flop_per_s: float
-    mem_bw_bytes_per_s: float
-    mem_bytes: float
-    usd_per_gpu_hour: float
-    training_multiplier: float
-    serving_efficiency: float
+__all__ = ["technology_at"]
 
 
 def technology_at(
@@ -87,4 +55,10 @@ def technology_at(
             )
         )
         / chip,
+        training_mfu_frac=hw.training_mfu_frac,
+        serving_mfu_frac=hw.serving_mfu_frac,
+        bytes_per_param=hw.bytes_per_param,
+        gpus_per_node=hw.gpus_per_node,
+        max_training_gpus=hw.max_training_gpus,
+        training_target_months=hw.training_target_months,
     )

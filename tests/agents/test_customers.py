@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from aimarket.agents.strategy import blended_success
+from aimarket.agents.effort import blended_success
+from aimarket.agents.products import Tier
 from aimarket.sim.model import MarketModel
 from aimarket.sim.params import ModelParams
 
@@ -47,15 +48,12 @@ def test_cached_success_rows_match_the_blended_success_rate(population) -> None:
     lo, hi = int(customers.bounds[2]), int(customers.bounds[3])
     rows = customers._success[0][2]
     kappa = np.array([24.0, 27.5, 31.0, 27.5])
-    expected = (
-        blended_success(
-            kappa,
-            customers.difficulty_kappa[lo:hi],
-            customers.hard_frac[lo:hi],
-            customers.hard_extra_oom[lo:hi],
-            slope_per_oom=params.demand.success_slope_per_oom,
-        )
-        / params.demand.choice_noise_frac
+    expected = blended_success(
+        kappa,
+        customers.difficulty_kappa[lo:hi],
+        customers.hard_frac[lo:hi],
+        customers.hard_extra_oom[lo:hi],
+        slope_per_oom=params.demand.success_slope_per_oom,
     )
     # Stored in float32, as the population's utilities are.
     np.testing.assert_allclose(rows.take(kappa), expected, rtol=1e-6, atol=1e-6)
@@ -78,3 +76,43 @@ def test_success_row_cache_reuses_rows_without_mixing_them_up(population) -> Non
         np.testing.assert_array_equal(rows.take(kappa), rows.compute(kappa).astype(np.float32))
         sizes.append(rows.rows.shape[0])
     assert max(sizes) <= 16  # bounded by twice the largest set asked for at once
+
+
+def test_usage_customers_all_pay_one_price_per_token() -> None:
+    # Every usage customer who buys a model's tier pays its one list price per token,
+    # whatever their segment: what each segment paid over the tokens it bought is the
+    # same price (per-segment prices would make these differ).
+    model = MarketModel(ModelParams(customers=4000), seed=9, horizon_months=6)
+    usage = ~model.customers.subscription
+    checked = 0
+    for _ in range(6):
+        model.step()
+        out = model.outcome
+        offers, choice = out.offers, out.choice
+        for k in np.flatnonzero(~offers.plan):
+            bought = usage & (choice.pay_units_by_segment[:, k] > 0)
+            paid = choice.spend_by_segment[bought, k] / choice.pay_units_by_segment[bought, k]
+            np.testing.assert_allclose(paid, offers.price_usd[k], rtol=1e-12)
+            checked += int(bought.sum() > 1)
+    assert checked > 0  # some offering sold to more than one segment
+    assert (offers.tiers != Tier.STANDARD).any()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_routing_sends_work_to_models_cheaper_to_serve(seed: int) -> None:
+    # The same offers (a year-old market's), chosen by the same customers with and without
+    # routing: routing makes routine work a choice of its own, so more queries go to the
+    # offerings cheaper to serve than the median (small models). In the market, firms'
+    # prices and products then respond (docs/findings.md, question 5).
+    market = MarketModel(ModelParams(customers=3000), seed=seed, horizon_months=12)
+    for _ in range(12):
+        market.step()
+    offers = market.outcome.offers
+    small = offers.usd_per_token < np.median(offers.usd_per_token)
+    share = []
+    for routing in (False, True):  # fresh populations: nobody has a last month's choice
+        params = ModelParams(customers=3000, demand={"routing": routing})
+        population = MarketModel(params, seed=seed, horizon_months=1).customers
+        queries = population.choose(offers).queries_by_segment.sum(axis=0)
+        share.append(queries[small].sum() / queries.sum())
+    assert share[1] > share[0]

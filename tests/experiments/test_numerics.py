@@ -88,9 +88,9 @@ def test_job_script_lines_pass_the_users_choice_on(monkeypatch: pytest.MonkeyPat
 
 def test_a_fresh_process_computes_at_the_pinned_level() -> None:
     code = (
-        "from experiments.numerics import pin_numerics\n"
+        "from aimarket.experiments.numerics import pin_numerics\n"
         "assert pin_numerics()\n"
-        "from sim.run import numerics\n"
+        "from aimarket.sim.run import numerics\n"
         "print(numerics())"
     )
     out = subprocess.run(

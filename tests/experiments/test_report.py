@@ -37,7 +37,7 @@ GRID_BODY = """[sweep.grid]
 "market.regime" = ["upfront_heavy", "inference_heavy"]"""
 SOBOL_BODY = """samples = 4
 [sweep.ranges]
-"demand.choice_noise_frac" = [0.03, 0.2]
+"demand.elasticity" = [1.5, 4.0]
 "finance.lab_opex_usd_per_month" = [1e7, 3e8]"""
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,4 +1,4 @@
-"""Demand maths: success, logit choice, sampling, surplus."""
+"""Demand maths: success, utility, nested-logit shares, draws, surplus."""
 
 from __future__ import annotations
 
@@ -8,21 +8,26 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from aimarket.markets.demand import (
-    choice_probabilities,
+    consumer_surplus_usd,
     draw_choices,
-    logit,
-    logsum_surplus_usd,
+    nest_shares,
     odds,
-    sample_choices,
     success_from_odds,
     success_probability,
+    utility_z,
 )
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 
 
+def logit(z, outside=None, *, nest_frac=1.0):
+    """``(j + 1, n)`` probabilities (outside option first) and the log-sum."""
+    s = nest_shares(z, outside, nest_frac=nest_frac)
+    return np.vstack([s.outside, s.probability]), s.logsum
+
+
 @given(arrays(float, st.tuples(st.integers(1, 5), st.integers(1, 20)), elements=finite))
-def test_logit_columns_sum_to_one_without_nan(z: np.ndarray) -> None:
+def test_shares_sum_to_one_without_nan(z: np.ndarray) -> None:
     p, logsum = logit(z)
     assert p.shape == (z.shape[0] + 1, z.shape[1])
     assert np.all(np.isfinite(p))
@@ -34,28 +39,43 @@ def test_logit_columns_sum_to_one_without_nan(z: np.ndarray) -> None:
     assert np.all(logsum <= best + np.log(z.shape[0] + 1) + 1e-9)
 
 
-def test_logit_matches_textbook_formula() -> None:
+def test_shares_match_textbook_formulas() -> None:
     z = np.array([[1.0], [2.0]])
     expected = np.exp([0.0, 1.0, 2.0]) / np.exp([0.0, 1.0, 2.0]).sum()
     np.testing.assert_allclose(logit(z)[0][:, 0], expected)
+    # Nested: P_k = e^{z_k/l} / D * D^l / (1 + D^l), D = sum e^{z_k/l}.
+    lam = 0.5
+    d = np.exp(z[:, 0] / lam).sum()
+    nested = np.exp(z[:, 0] / lam) / d * d**lam / (1 + d**lam)
+    np.testing.assert_allclose(logit(z, nest_frac=lam)[0][1:, 0], nested)
 
 
-def test_scale_invariance_of_choice() -> None:
-    u = np.array([[3.0, 30.0], [1.0, 10.0]])
-    p = choice_probabilities(u, np.array([1.0, 10.0]))
-    np.testing.assert_allclose(p[:, 0], p[:, 1])
-    cs = logsum_surplus_usd(u, np.array([1.0, 10.0]))
-    np.testing.assert_allclose(cs[1], 10 * cs[0])
+def test_rivals_weight_is_the_same_as_their_rows() -> None:
+    # Offerings outside the rows, given as their log nest weight, take the same share.
+    rng = np.random.default_rng(2)
+    z = rng.normal(0.0, 2.0, (5, 30))
+    whole = nest_shares(z, 0.3, nest_frac=0.6)
+    rivals = np.log(np.exp(z[3:] / 0.6).sum(axis=0))
+    part = nest_shares(z[:3], 0.3, nest_frac=0.6, rivals_log_weight=rivals)
+    np.testing.assert_allclose(part.probability, whole.probability[:3], rtol=1e-12)
+    np.testing.assert_allclose(part.outside, whole.outside, rtol=1e-12)
+    np.testing.assert_allclose(part.within, whole.within[:3], rtol=1e-12)
 
 
-def test_sample_choices_frequencies() -> None:
-    rng = np.random.default_rng(0)
-    n = 200_000
-    p = np.tile(np.array([[0.1], [0.6], [0.3]]), (1, n))
-    idx = sample_choices(p, rng.random(n))
-    freq = np.bincount(idx, minlength=3) / n
-    # Binomial standard error at n = 200,000 is under 0.0011: 5 sigma is 0.0055.
-    np.testing.assert_allclose(freq, [0.1, 0.6, 0.3], atol=0.0055)
+def test_utility_is_the_log_of_value_for_money() -> None:
+    # Twice the gain at twice the price is the same utility; a customer's price
+    # elasticity does not depend on how much the work is worth.
+    z = utility_z(np.array([1.0, 1e4]), 0.9, 0.5, 0.0, np.array([0.2, 2e3]), elasticity=2.0)
+    np.testing.assert_allclose(z[0], z[1])
+    cheaper = utility_z(np.array([1.0, 1e4]), 0.9, 0.5, 0.0, np.array([0.1, 1e3]), elasticity=2.0)
+    np.testing.assert_allclose(cheaper - z, 2.0 * np.log(2.0))
+    # Nothing gained (the outside option does as well): never bought.
+    assert utility_z(1.0, 0.5, 0.5, 0.0, 1.0, elasticity=2.0) == -np.inf
+
+
+def test_surplus_is_the_scaled_log_sum_over_the_outside_option() -> None:
+    s = nest_shares([[0.0]])
+    np.testing.assert_allclose(consumer_surplus_usd(s.logsum, 0.0, 3.0), 3.0 * np.log(2.0))
 
 
 def _probabilities(weights: np.ndarray, outside_frac: np.ndarray) -> np.ndarray:
@@ -142,11 +162,6 @@ def test_draw_choices_in_place_draws_the_same() -> None:
     for a, b in zip(kept, in_place, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(work, z)  # the work array now holds the exponentials
-
-
-def test_sample_choices_edges() -> None:
-    p = np.array([[0.0, 1.0], [1.0, 0.0]])
-    assert sample_choices(p, np.array([0.0, 0.999999])).tolist() == [1, 0]
 
 
 @given(st.floats(-5, 5), st.floats(0.1, 5))

@@ -1,4 +1,4 @@
-"""Pricing and market metrics: best responses are optima; concentration is bounded."""
+"""Pricing and market metrics: line best responses are optima; concentration is bounded."""
 
 from __future__ import annotations
 
@@ -6,145 +6,206 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize, root
 
 from aimarket.agents.policies import next_price_usd
-from aimarket.markets.demand import logit
+from aimarket.markets.demand import draw_choices, nest_shares
 from aimarket.markets.metrics import concentration_ratio, gross_margin, hhi, lerner_index, shares
 from aimarket.markets.pricing import (
-    best_response_price_usd,
-    best_response_sums,
+    LineSums,
+    line_best_response,
+    line_pricing_sums,
     markup_price_usd,
-    nest_best_response_sums,
+    owner_best_response,
 )
 
 
-def _best_response(p, a, q, s, cost, **kw) -> np.ndarray:
-    """Best-response prices of ``(j, n)`` probabilities (keywords of best_response_sums)."""
-    return best_response_price_usd(best_response_sums(p, a, q, s, **kw), cost)
+class Market:
+    """``j`` offerings, ``n`` customers: normalised utility ``base - alpha * price``.
+
+    ``a`` units paid per unit of price (tokens, or 1 for a plan), ``b`` tokens served;
+    the outside option has utility ``outside``. Customers carry weights.
+    """
+
+    def __init__(self, rng: np.random.Generator, j: int, n: int, lam: float) -> None:
+        self.lam = lam
+        self.base = rng.normal(2.0, 1.5, (j, n))
+        self.a = rng.uniform(0.5, 3.0, (j, n))
+        scale = rng.uniform(0.5, 3.0, n)
+        self.alpha = self.a / scale
+        self.b = self.a * rng.uniform(0.5, 1.5, (j, n))
+        self.outside = rng.normal(0.0, 1.0, n)
+        self.weight = rng.uniform(0.5, 2.0, n)
+        self.cost = rng.uniform(0.1, 1.0, j)
+
+    def shares(self, prices: np.ndarray):
+        z = self.base - self.alpha * prices[:, None]
+        return nest_shares(z, self.outside, nest_frac=self.lam)
+
+    def profit(self, prices: np.ndarray, own: np.ndarray) -> float:
+        p = self.shares(prices).probability[own]
+        margin = prices[own, None] * self.a[own] - self.cost[own, None] * self.b[own]
+        return float((p * margin * self.weight).sum())
+
+    def sums(self, prices: np.ndarray) -> LineSums:
+        s = self.shares(prices)
+        return line_pricing_sums(
+            s.within, s.outside, self.a, self.alpha, self.b, self.weight, nest_frac=self.lam
+        )
 
 
-def _shares(z: np.ndarray, lam: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """(j, n) nested-logit probabilities and within-nest shares of normalised utility z."""
-    p = logit(z, nest_frac=lam)[0][1:]
-    nest = p.sum(axis=0)
-    return p, p / nest
+def _equilibrium(market: Market, owner: np.ndarray) -> np.ndarray:
+    """Every firm's line best response at once: the Bertrand-Nash prices."""
+
+    def gap(x: np.ndarray) -> np.ndarray:
+        return np.log(owner_best_response(market.sums(np.exp(x)), market.cost, owner)) - x
+
+    done = root(gap, np.log(market.cost * 2.0), tol=1e-13)
+    assert np.abs(gap(done.x)).max() < 1e-9
+    return np.exp(done.x)
 
 
-def _profit(price: float, k: int, prices, values, q, s, a, cost, lam) -> float:
-    prices = np.array(prices, dtype=float)
-    prices[k] = price
-    z = (q * values[:, None] - a * prices[:, None]) / s
-    p, _ = _shares(z, lam)
-    return float((p[k] * (a * price - q * cost[k])).sum())
+def _own(sums: LineSums, own: np.ndarray) -> LineSums:
+    """The sums of the offerings ``own`` (a boolean mask): one firm's line."""
+    block = np.ix_(own, own)
+    return LineSums(sums[0][own], sums[1][block], sums[2][block])
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), lam=st.sampled_from([1.0, 0.6, 0.3]))
+def test_the_line_condition_holds_at_the_numerical_optimum(seed: int, lam: float) -> None:
+    # Firm 1 sells a line of three offerings against two rivals (fixed prices). At the
+    # most profitable prices a numerical optimiser finds (from several starts: the profit
+    # can have more than one peak), the line best response returns those prices.
+    rng = np.random.default_rng(seed)
+    market = Market(rng, 5, 40, lam)
+    own = np.array([True, True, True, False, False])
+    prices = market.cost * 2.0
+
+    def loss(x: np.ndarray) -> float:
+        trial = prices.copy()
+        trial[own] = np.exp(x)
+        return -market.profit(trial, own)
+
+    def climb(start: np.ndarray) -> np.ndarray:
+        options = {"xatol": 1e-10, "fatol": 1e-13, "maxiter": 20_000}
+        return minimize(loss, np.log(start), method="Nelder-Mead", options=options).x
+
+    starts = [market.cost[own] * f for f in (1.2, 2.0, 3.0, 10.0, 30.0)]
+    best = min((climb(x) for x in starts), key=loss)
+    at_best = prices.copy()
+    at_best[own] = np.exp(best)
+    response = line_best_response(_own(market.sums(at_best), own), market.cost[own])
+    np.testing.assert_allclose(response, at_best[own], rtol=1e-4)
+    # Away from it the condition is not met: it carries information.
+    away = line_best_response(_own(market.sums(prices), own), market.cost[own])
+    assert np.abs(away / prices[own] - 1).max() > 1e-2
+
+
+def test_a_firm_prices_its_small_model_higher_in_a_line_than_alone() -> None:
+    # Offerings 0 and 1 (a flagship and its small model) owned by one firm, then by two:
+    # owning both, the firm prices in that a cheap small model takes the flagship's
+    # customers, and charges more for it (and for the flagship).
+    rng = np.random.default_rng(3)
+    market = Market(rng, 4, 200, 0.5)
+    together = _equilibrium(market, np.array([1, 1, 2, 3]))
+    apart = _equilibrium(market, np.array([1, 4, 2, 3]))
+    assert together[1] > apart[1]
+    assert together[0] > apart[0]
 
 
 @pytest.mark.parametrize("lam", [1.0, 0.5, 0.2])
-@pytest.mark.parametrize("plan", ["usage", "subscription"])
-def test_best_response_maximises_profit(lam: float, plan: str) -> None:
-    rng = np.random.default_rng(1)
-    n = 300
-    q, s = rng.uniform(1, 5, n), rng.uniform(0.5, 2.0, n)
-    a = q if plan == "usage" else np.ones(n)
-    values, cost = np.array([2.0, 1.8]), np.array([0.3, 0.4])
-    rival = 2.5 if plan == "usage" else 6.0
-    best = minimize_scalar(
-        lambda p: -_profit(p, 0, [0.0, rival], values, q, s, a, cost, lam),
-        bounds=(0.0, 40.0),
-        method="bounded",
-        options={"xatol": 1e-10},
+def test_sums_over_parts_of_the_customers_add_up(lam: float) -> None:
+    rng = np.random.default_rng(4)
+    market = Market(rng, 3, 30, lam)
+    s = market.shares(market.cost * 3)
+    whole = line_pricing_sums(
+        s.within, s.outside, market.a, market.alpha, market.b, market.weight, nest_frac=lam
     )
-    prices = np.array([best.x, rival])
-    z = (q * values[:, None] - a * prices[:, None]) / s
-    p, cond = _shares(z, lam)
-    target = _best_response(p, a, q, s, cost, nest_frac=lam, conditional=cond)
-    # At the optimum the first-order condition holds: the best response is the price itself.
-    assert target[0] == pytest.approx(best.x, rel=1e-5)
-
-
-def test_damped_iteration_converges_to_nash_duopoly() -> None:
-    q, s = np.ones(1), np.ones(1)
-    values, cost = np.array([3.0, 3.0]), np.array([1.0, 1.0])
-    prices = np.array([1.5, 4.0])
-    for _ in range(200):
-        z = (values[:, None] - prices[:, None]) / s
-        p, _ = _shares(z)
-        target = _best_response(p, q, q, s, cost)
-        prices = next_price_usd(
-            cost, previous_price_usd=prices, best_response_usd=target, damping_frac=0.5
+    halves = [
+        line_pricing_sums(
+            s.within[:, c],
+            s.outside[c],
+            market.a[:, c],
+            market.alpha[:, c],
+            market.b[:, c],
+            market.weight[c],
+            nest_frac=lam,
         )
-    # Symmetric logit Nash: p - c = 1 / (1 - P) with P = exp(3 - p) / (1 + 2 exp(3 - p)).
-    price = prices[0]
-    share = np.exp(3 - price) / (1 + 2 * np.exp(3 - price))
-    assert prices[1] == pytest.approx(price, rel=1e-9)
-    assert price - 1.0 == pytest.approx(1 / (1 - share), rel=1e-9)
+        for c in (slice(0, 12), slice(12, None))
+    ]
+    for got, expected in zip(halves[0] + halves[1], whole, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
-def test_grouped_prices_equal_separate_markets() -> None:
-    rng = np.random.default_rng(2)
-    p = rng.uniform(0.05, 0.5, (2, 10))
-    q, s = rng.uniform(1, 3, 10), rng.uniform(1, 3, 10)
-    cost = np.array([[0.1, 0.2], [0.3, 0.4]])  # a different cost per group
-    groups = np.array([0] * 4 + [1] * 6)
-    shuffled = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1])  # unsorted groups take another path
-    together = _best_response(p, q, q, s, cost, groups=groups, n_groups=2)
-    order = np.argsort(shuffled, kind="stable")
-    again = _best_response(
-        p[:, order.argsort()],
-        q[order.argsort()],
-        q[order.argsort()],
-        s[order.argsort()],
-        cost,
-        groups=groups[order.argsort()],
-        n_groups=2,
+def test_batched_sums_equal_one_line_at_a_time() -> None:
+    rng = np.random.default_rng(5)
+    lines = [Market(rng, 2, 25, 0.5) for _ in range(3)]
+    shares_ = [m.shares(m.cost * 2) for m in lines]
+    batched = line_pricing_sums(
+        np.stack([s.within for s in shares_]),
+        np.stack([s.outside for s in shares_]),
+        np.stack([m.a for m in lines]),
+        np.stack([m.alpha for m in lines]),
+        np.stack([m.b for m in lines]),
+        np.stack([m.weight for m in lines]),
+        nest_frac=0.5,
     )
-    for g in (0, 1):
-        m = groups == g
-        np.testing.assert_allclose(together[g], _best_response(p[:, m], q[m], q[m], s[m], cost[g]))
-    np.testing.assert_allclose(together, again)
-
-
-@pytest.mark.parametrize("lam", [1.0, 0.4])
-def test_sums_over_parts_of_the_sample_add_up_to_the_price(lam: float) -> None:
-    # The population keeps the first-order condition's sums month by month, one work
-    # stream at a time: summed over parts, they price like the whole sample at once.
-    rng = np.random.default_rng(3)
-    p = rng.dirichlet(np.ones(4), 12).T[1:]  # (3 offerings, 12 customers), outside first
-    a, q, s = rng.uniform(1, 3, 12), rng.uniform(1, 3, 12), rng.uniform(1, 3, 12)
-    cost = rng.uniform(0.1, 0.5, (2, 3))
-    bounds = np.array([0, 5, 12])
-    whole = _best_response(
-        p, a, q, s, cost, groups=np.repeat([0, 1], [5, 7]), n_groups=2, nest_frac=lam
-    )
-    parts = sum(
-        best_response_sums(p[:, cols], a[cols], q[cols], s[cols], nest_frac=lam, group_bounds=b)
-        for cols, b in ((np.r_[0:2, 5:9], [0, 2, 6]), (np.r_[2:5, 9:12], [0, 3, 6]))
-    )
-    assert parts.shape == (3, 2, 3)
-    np.testing.assert_allclose(best_response_price_usd(parts, cost), whole, rtol=1e-12)
-    np.testing.assert_allclose(
-        best_response_sums(p, a, q, s, nest_frac=lam, group_bounds=bounds).sum(axis=1),
-        best_response_sums(p, a, q, s, nest_frac=lam),
-        rtol=1e-12,
-    )
+    prices = line_best_response(batched, np.stack([m.cost for m in lines]))
+    for k, m in enumerate(lines):
+        one = line_best_response(m.sums(m.cost * 2), m.cost)
+        np.testing.assert_allclose(prices[k], one, rtol=1e-10)
 
 
 def test_no_demand_gives_nan_and_price_steps_to_floor() -> None:
-    target = _best_response(np.zeros((1, 3)), np.ones(3), np.ones(3), np.ones(3), [1.0])
-    assert np.isnan(target[0])
-    price = next_price_usd(
-        1.0, previous_price_usd=5.0, best_response_usd=target[0], damping_frac=0.5
+    # Offering 1 is sold to nobody: its price is undefined, the other's is not.
+    within = np.array([[0.5, 0.5], [0.0, 0.0]])
+    sums = line_pricing_sums(within, [0.5, 0.5], 1.0, 1.0, 1.0)
+    prices = line_best_response(sums, [0.1, 0.1])
+    assert np.isfinite(prices[0])
+    assert np.isnan(prices[1])
+    stepped = next_price_usd(
+        0.1,
+        previous_price_usd=[3.0, 3.0],
+        best_response_usd=prices,
+        damping_frac=1.0,
+        max_step=100.0,
     )
-    assert price == pytest.approx(3.0)
+    assert stepped[1] == pytest.approx(0.1)
+    # A firm moves part of the way, and at most a factor max_step a month.
+    halfway = next_price_usd(0.1, previous_price_usd=4.0, best_response_usd=1.0, damping_frac=0.5)
+    assert halfway == pytest.approx(2.0)
+    capped = next_price_usd(0.1, previous_price_usd=1.0, best_response_usd=100.0, damping_frac=1.0)
+    assert capped == pytest.approx(2.0)
 
 
 def test_markup_price() -> None:
-    assert markup_price_usd(np.array([1.0, 2.0]), markup_frac=0.25).tolist() == [1.25, 2.5]
+    assert markup_price_usd(2.0, markup_frac=0.0) == 2.0
     with pytest.raises(ValueError, match="non-negative"):
         markup_price_usd(1.0, markup_frac=-0.1)
+
+
+def test_sums_from_a_draw_match_float64_shares() -> None:
+    # The population's pricing sums come from the draw's float32 exponentials: they agree
+    # with float64 shares to about 1e-6 (relative), far below the sample's own noise.
+    rng = np.random.default_rng(8)
+    j, n, lam = 5, 400, 0.5
+    z = rng.normal(0.0, 3.0, (j, n))
+    z[rng.random((j, n)) < 0.15] = -np.inf
+    outside = rng.normal(1.0, 1.0, n)
+    a, alpha, b = (rng.uniform(0.5, 3, (j, n)) for _ in range(3))
+    draws = draw_choices(
+        z.astype(np.float32), rng.random(n), outside=outside, nest_frac=lam, columns=np.arange(n)
+    )
+    within = draws.weights / draws.weight_sums
+    got = line_pricing_sums(within, draws.outside_frac, a, alpha, b, nest_frac=lam)
+    s = nest_shares(z.astype(np.float32).astype(float), outside, nest_frac=lam)
+    expected = line_pricing_sums(s.within, s.outside, a, alpha, b, nest_frac=lam)
+    for x, y in zip(got, expected, strict=True):
+        np.testing.assert_allclose(x, y, rtol=2e-5, atol=1e-9 * np.abs(y).max())
 
 
 positive = arrays(float, st.integers(1, 12), elements=st.floats(0, 1e12))
@@ -174,55 +235,3 @@ def test_margins() -> None:
     assert float(lerner_index(4.0, 1.0)) == 0.75
     with pytest.raises(ValueError, match="non-negative"):
         shares([-1.0, 2.0])
-
-
-@given(
-    st.integers(1, 4),
-    st.integers(1, 30),
-    st.floats(0.1, 1.0),
-    st.integers(0, 2**32 - 1),
-)
-def test_nest_parts_give_the_same_sums_as_probabilities(
-    j: int, n: int, lam: float, seed: int
-) -> None:
-    rng = np.random.default_rng(seed)
-    z = rng.normal(0.0, 3.0, (j, n))
-    z[rng.random((j, n)) < 0.2] = -np.inf  # some offerings not sold to some customers
-    outside = rng.normal(0.0, 2.0, n)
-    p, _ = logit(z, outside=outside, nest_frac=lam)
-    weights = np.exp(z / lam - np.max(z / lam, axis=0, initial=0.0))
-    a, q, s = rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n)
-    bounds = np.array([0, n // 2, n])
-    expected = best_response_sums(p[1:], a, q, s, nest_frac=lam, group_bounds=bounds)
-    got = nest_best_response_sums(weights, p[0], a, q, s, nest_frac=lam, group_bounds=bounds)
-    scale = np.abs(expected).max(axis=-1, keepdims=True)
-    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * scale.max())
-    # The same groups given as separate arrays, with the column sums precomputed.
-    parts = (weights[:, : n // 2], weights[:, n // 2 :])
-    again = nest_best_response_sums(
-        parts, p[0], a, q, s, nest_frac=lam, weight_sums=weights.sum(axis=0)
-    )
-    np.testing.assert_array_equal(again, got)
-
-
-def test_sums_from_a_draw_match_float64_probabilities() -> None:
-    # The population's pricing sums come from the draw's float32 exponentials: they agree
-    # with the float64 logit's to about 1e-6 (relative), far below the sample's own noise.
-    from aimarket.markets.demand import draw_choices
-
-    rng = np.random.default_rng(8)
-    j, n, lam = 5, 400, 0.5
-    z = rng.normal(0.0, 3.0, (j, n))
-    z[rng.random((j, n)) < 0.15] = -np.inf
-    outside = rng.normal(1.0, 1.0, n)
-    a, q, s = rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n), rng.uniform(0.5, 3, n)
-    bounds = np.array([0, 150, n])
-    draws = draw_choices(
-        z.astype(np.float32), rng.random(n), outside=outside, nest_frac=lam, columns=np.arange(n)
-    )
-    got = nest_best_response_sums(
-        draws.weights, draws.outside_frac, a, q, s, nest_frac=lam, group_bounds=bounds
-    )
-    p, _ = logit(z.astype(np.float32).astype(float), outside=outside, nest_frac=lam)
-    expected = best_response_sums(p[1:], a, q, s, nest_frac=lam, group_bounds=bounds)
-    np.testing.assert_allclose(got, expected, rtol=2e-5)

@@ -1,0 +1,399 @@
+"""The knobs of the agents: customers, the market's rules, firms, strategy and finance.
+
+Frozen pydantic models that forbid unknown keys and non-finite numbers; units are in the
+names. :class:`aimarket.sim.params.ModelParams` (the ``[model]`` table of an experiment
+config) gathers them with the hardware and algorithm knobs. The source of every default is
+in ``docs/model.md``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from aimarket.agents.business import BusinessModel
+from aimarket.markets.calendar import month_index, normalise_month
+from aimarket.markets.testtime import TRADEOFFS, TaskClass
+
+__all__ = [
+    "DemandParams",
+    "DistillParams",
+    "EntryParams",
+    "FinanceParams",
+    "FirmParams",
+    "Frozen",
+    "MarketParams",
+    "OpenWeightsParams",
+    "PlanParams",
+    "ReferenceLevels",
+    "Regime",
+    "SegmentParams",
+    "SpecialistParams",
+    "StrategyParams",
+    "WrapperParams",
+    "regime_tradeoff",
+]
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+NonNegativeFloat = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(gt=0, le=1)]
+UnitInterval = Annotated[float, Field(ge=0, le=1)]
+StudentFrac = Annotated[float, Field(gt=0, lt=1)]
+
+
+class Frozen(BaseModel):
+    """Base for every config model: immutable, unknown keys and NaN/inf are errors."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, validate_default=True
+    )
+
+
+class Regime(StrEnum):
+    """A preset of the technology (not of firms' choices).
+
+    ``upfront_heavy``: capability comes mainly from pre-training, test-time compute buys
+    little. ``inference_heavy``: test-time compute is a strong lever, so a smaller
+    pre-training reaches frontier capability at a higher cost per query. ``balanced``:
+    the Epoch trade-off for most tasks.
+    """
+
+    BALANCED = "balanced"
+    UPFRONT_HEAVY = "upfront_heavy"
+    INFERENCE_HEAVY = "inference_heavy"
+
+
+def regime_tradeoff(regime: Regime) -> tuple[float, float]:
+    """Test-time trade-off ``(oom_per_oom, cap_oom)`` of a regime (see docs/model.md)."""
+    if regime is Regime.UPFRONT_HEAVY:
+        # assumption: a world where reasoning buys half the general-task lever and cap.
+        general = TRADEOFFS[TaskClass.GENERAL]
+        return general.oom_per_oom * 0.5, general.cap_oom * 0.5
+    task = TaskClass.VERIFIABLE if regime is Regime.INFERENCE_HEAVY else TaskClass.GENERAL
+    return TRADEOFFS[task].oom_per_oom, TRADEOFFS[task].cap_oom
+
+
+class SegmentParams(Frozen):
+    """A customer segment: what a successful query is worth, how hard it is, how it pays."""
+
+    name: Annotated[str, Field(min_length=1)]
+    weight_frac: PositiveFloat
+    value_usd_per_success: PositiveFloat
+    value_log_sd: NonNegativeFloat = 1.0
+    difficulty_kappa: float
+    difficulty_sd_oom: NonNegativeFloat = 0.5
+    queries_per_month: PositiveFloat
+    queries_log_sd: NonNegativeFloat = 0.8
+    tokens_per_query: PositiveFloat = 1000.0
+    latency_value_frac_per_s: NonNegativeFloat = 0.0
+    hard_task_frac: UnitInterval = 0.3
+    hard_task_extra_oom: NonNegativeFloat = 3.0
+    outside_value_frac: Annotated[float, Field(ge=0, lt=1)] = 0.5
+    outside_value_sd: NonNegativeFloat = 0.25
+    subscription: bool = False
+
+
+DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
+    SegmentParams(
+        name="consumer_chat",
+        weight_frac=0.80,
+        value_usd_per_success=0.2,
+        difficulty_kappa=24.5,
+        difficulty_sd_oom=1.0,
+        queries_per_month=150,
+        tokens_per_query=2000,
+        latency_value_frac_per_s=0.01,
+        subscription=True,
+        outside_value_frac=0.7,
+    ),
+    SegmentParams(
+        name="knowledge_work",
+        weight_frac=0.15,
+        value_usd_per_success=2.0,
+        difficulty_kappa=26.5,
+        difficulty_sd_oom=1.0,
+        queries_per_month=200,
+        tokens_per_query=4000,
+        latency_value_frac_per_s=0.002,
+        subscription=True,
+        outside_value_frac=0.6,
+    ),
+    SegmentParams(
+        name="coding",
+        weight_frac=0.04,
+        value_usd_per_success=5.0,
+        difficulty_kappa=28.0,
+        difficulty_sd_oom=1.0,
+        queries_per_month=300,
+        tokens_per_query=20_000,
+        latency_value_frac_per_s=0.0005,
+        outside_value_frac=0.5,
+    ),
+    SegmentParams(
+        name="enterprise_analytics",
+        weight_frac=0.009,
+        value_usd_per_success=20.0,
+        difficulty_kappa=28.5,
+        difficulty_sd_oom=1.0,
+        queries_per_month=200,
+        tokens_per_query=8000,
+        latency_value_frac_per_s=0.0002,
+        outside_value_frac=0.5,
+    ),
+    SegmentParams(
+        name="science",
+        weight_frac=0.0009,
+        value_usd_per_success=1000.0,
+        value_log_sd=1.5,
+        difficulty_kappa=31.0,
+        difficulty_sd_oom=1.5,
+        queries_per_month=20,
+        tokens_per_query=50_000,
+        latency_value_frac_per_s=0.0,
+        outside_value_frac=0.3,
+    ),
+    SegmentParams(
+        name="frontier_research",
+        weight_frac=0.0001,
+        value_usd_per_success=1e5,
+        value_log_sd=2.0,
+        difficulty_kappa=34.0,
+        difficulty_sd_oom=1.5,
+        queries_per_month=5,
+        tokens_per_query=100_000,
+        latency_value_frac_per_s=0.0,
+        outside_value_frac=0.2,
+    ),
+)
+
+
+class DemandParams(Frozen):
+    """Customers: segments, taste, inertia, task success, routing.
+
+    A customer chooses by the log of value for money with taste shocks (nested CES
+    demand): ``elasticity`` is the weight of that log, so a customer's price elasticity
+    among offerings is about ``elasticity * (1 - share)``, whatever the work is worth
+    (docs/model.md, "Taste").
+    """
+
+    segments: Annotated[tuple[SegmentParams, ...], Field(min_length=1)] = DEFAULT_SEGMENTS
+    represented_customers: PositiveFloat = 1e9
+    elasticity: Annotated[float, Field(gt=1)] = 2.0
+    nest_frac: Fraction = 0.5
+    switching_inertia: NonNegativeFloat = 1.0
+    success_slope_per_oom: PositiveFloat = 2.0
+    routing: bool = False
+    pricing_sample_size: Annotated[int, Field(ge=10)] = 2500
+
+    @field_validator("segments")
+    @classmethod
+    def _unique_names(cls, v: tuple[SegmentParams, ...]) -> tuple[SegmentParams, ...]:
+        names = [s.name for s in v]
+        if len(set(names)) != len(names):
+            raise ValueError(f"segment names must be unique, got {names}")
+        return v
+
+
+class PlanParams(Frozen):
+    """A subscription plan: one fee a month for every subscriber, up to an allowance."""
+
+    name: Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
+    allowance_queries_per_month: PositiveFloat
+
+
+class ReferenceLevels(Frozen):
+    """Capabilities (OOM of effective compute) whose cheapest price the market table
+    tracks, ``price_usd_per_mtok_at_<level>``; derivations in docs/model.md."""
+
+    gpt3: float = 23.43
+    gpt35: float = 25.69
+    gpt4: float = 26.75
+
+
+class MarketParams(Frozen):
+    """Market-wide technology regime and how AI is sold: per-token menus and plans.
+
+    Per-token (API) customers choose among every model's tiers: ``standard`` at
+    ``hardware.serving_batch``, ``priority`` at ``hardware.priority_batch`` (faster,
+    dearer to serve) and ``batch`` at ``hardware.batch_tier_batch`` (cheaper, results after
+    ``batch_turnaround_s``). Subscription customers choose among plans.
+    """
+
+    regime: Regime = Regime.BALANCED
+    initial_markup_frac: NonNegativeFloat = 1.0
+    price_damping_frac: Fraction = 0.5
+    max_price_step: Annotated[float, Field(gt=1)] = 2.0
+    priority_tier: bool = True
+    batch_tier: bool = True
+    batch_turnaround_s: NonNegativeFloat = 3600.0
+    plans: Annotated[tuple[PlanParams, ...], Field(min_length=1, max_length=8)] = (
+        PlanParams(name="plus", allowance_queries_per_month=300.0),
+        PlanParams(name="pro", allowance_queries_per_month=3000.0),
+    )
+    reference_kappa: float = 26.75
+    reference_levels: ReferenceLevels = ReferenceLevels()
+
+    @field_validator("plans")
+    @classmethod
+    def _unique_plans(cls, v: tuple[PlanParams, ...]) -> tuple[PlanParams, ...]:
+        names = [plan.name for plan in v]
+        reserved = {"standard", "priority", "batch"} & set(names)
+        if len(set(names)) != len(names) or reserved:
+            raise ValueError(f"plan names must be unique and not a tier's name, got {names}")
+        return v
+
+
+class StrategyParams(Frozen):
+    """How firms choose projects: what they consider and how far ahead they look."""
+
+    review_months: Annotated[int, Field(ge=1)] = 6
+    payback_months: Annotated[int, Field(ge=1)] = 24
+    discount_rate_per_year: NonNegativeFloat = 0.15
+    rationality_frac: NonNegativeFloat = 0.2
+    budget_multiples: Annotated[tuple[PositiveFloat, ...], Field(min_length=1)] = (
+        0.3,
+        1.0,
+        3.0,
+    )
+    frontier_growth_prior_oom_per_year: NonNegativeFloat = 1.0
+    valuation_customers: Annotated[int, Field(ge=10)] = 240
+
+
+class FinanceParams(Frozen):
+    """Money: starting cash, the capital market, the cash a firm keeps in reserve."""
+
+    lab_initial_cash_usd: NonNegativeFloat = 5e9
+    lab_opex_usd_per_month: NonNegativeFloat = 1e8
+    startup_opex_usd_per_month: NonNegativeFloat = 2e7
+    capital_market_index: NonNegativeFloat = 1.0
+    revenue_multiple: NonNegativeFloat = 10.0
+    dilution_frac: UnitInterval = 0.2
+    months_between_rounds: Annotated[int, Field(ge=0)] = 12
+    lab_round_usd: NonNegativeFloat = 2e9
+    venture_round_usd: NonNegativeFloat = 3e8
+    venture_round_log_sd: NonNegativeFloat = 1.0
+    reserve_months: NonNegativeFloat = 3.0
+
+
+class EntryParams(Frozen):
+    """Startups: how often one considers entering, and which business models it may pick."""
+
+    startup_arrivals_per_year: NonNegativeFloat = 4.0
+    business_models: Annotated[tuple[BusinessModel, ...], Field(min_length=1)] = (
+        BusinessModel.UPFRONT_HEAVY,
+        BusinessModel.INFERENCE_HEAVY,
+        BusinessModel.SPECIALIST,
+        BusinessModel.WRAPPER,
+    )
+
+
+class SpecialistParams(Frozen):
+    """A small model distilled from the best model a firm can access, for one segment."""
+
+    params_frac: Annotated[float, Field(gt=0, le=1)] = 0.1
+    gap_oom: NonNegativeFloat = 0.5
+
+
+class DistillParams(Frozen):
+    """Smaller versions of a firm's own model: the sizes a firm may distil, the capability
+    a student keeps, and the data it is trained on."""
+
+    params_fracs: Annotated[tuple[StudentFrac, ...], Field(max_length=4)] = (0.1, 0.01)
+    gap_oom_per_oom: NonNegativeFloat = 1.0
+    tokens: PositiveFloat = 1e12
+
+
+class WrapperParams(Frozen):
+    """Reselling a lab's tokens with scaffolding whose advantage fades with progress."""
+
+    scaffold_bonus_oom: NonNegativeFloat = 0.3
+    scaffold_decay_oom: PositiveFloat = 0.5
+    token_overhead: Annotated[float, Field(ge=1)] = 1.5
+    wholesale_discount_frac: Annotated[float, Field(ge=0, lt=1)] = 0.2
+    scaffold_cost_usd: NonNegativeFloat = 2e7
+
+
+class OpenWeightsParams(Frozen):
+    """The open-weights fringe: closed models' capability, released as a family after a
+    lag and served near cost by many hosts.
+
+    ``lag_schedule`` is ``(month, lag_months)`` points in calendar time: the lag is
+    interpolated linearly between them and held beyond the first and last.
+    """
+
+    enabled: bool = True
+    lag_schedule: Annotated[tuple[tuple[str, NonNegativeFloat], ...], Field(min_length=1)] = (
+        ("2020-06", 24.0),
+        ("2022-06", 24.0),
+        ("2024-01", 3.0),
+    )
+    host_markup_frac: NonNegativeFloat = 0.2
+    family_params_fracs: Annotated[
+        tuple[Annotated[float, Field(gt=0, le=1)], ...], Field(min_length=1, max_length=4)
+    ] = (1.0, 0.1, 0.01)
+
+    @field_validator("lag_schedule")
+    @classmethod
+    def _schedule(cls, v: tuple[tuple[str, float], ...]) -> tuple[tuple[str, float], ...]:
+        points = tuple((normalise_month(m), float(lag)) for m, lag in v)
+        months = [month_index(m) for m, _ in points]
+        if months != sorted(set(months)):
+            raise ValueError("lag_schedule months must be strictly increasing")
+        return points
+
+    def lag_months_at(self, month: str) -> float:
+        """The release lag at calendar ``month`` (``'YYYY-MM'``).
+
+        Examples
+        --------
+        >>> OpenWeightsParams().lag_months_at("2021-09")
+        24.0
+        >>> OpenWeightsParams().lag_months_at("2023-04")
+        12.9
+        >>> OpenWeightsParams().lag_months_at("2025-01")
+        3.0
+        """
+        t = month_index(month)
+        points = [(month_index(m), lag) for m, lag in self.lag_schedule]
+        if t <= points[0][0]:
+            return points[0][1]
+        for (t0, a), (t1, b) in itertools.pairwise(points):
+            if t <= t1:
+                return round(a + (b - a) * (t - t0) / (t1 - t0), 1)
+        return points[-1][1]
+
+
+class FirmParams(Frozen):
+    """The starting labs, model lives and what each business model means."""
+
+    amortisation_months: Annotated[int, Field(ge=1)] = 24
+    model_upkeep_usd_per_month: NonNegativeFloat = 2e5
+    retire_grace_months: Annotated[int, Field(ge=0)] = 3
+    training_flop_log_sd: NonNegativeFloat = 0.3
+    model_age_months: Annotated[int, Field(ge=0)] = 6
+    upfront_training_flop: PositiveFloat = 3e25
+    inference_training_flop: PositiveFloat = 3e24
+    inference_overtrain_factor: Annotated[float, Field(ge=1)] = 10.0
+    max_reasoning_multiplier: Annotated[float, Field(ge=1)] = 1000.0
+    reasoning_rl_frac: NonNegativeFloat = 0.3
+    idle_exit_months: Annotated[int, Field(ge=1)] = 6
+    business_models: Annotated[tuple[BusinessModel, ...], Field(min_length=1)] = (
+        BusinessModel.UPFRONT_HEAVY,
+        BusinessModel.INFERENCE_HEAVY,
+    )
+    distill: DistillParams = DistillParams()
+    specialist: SpecialistParams = SpecialistParams()
+    wrapper: WrapperParams = WrapperParams()
+    open_weights: OpenWeightsParams = OpenWeightsParams()
+
+    @field_validator("business_models")
+    @classmethod
+    def _trainable(cls, v: tuple[BusinessModel, ...]) -> tuple[BusinessModel, ...]:
+        allowed = {BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY}
+        bad = [b.value for b in v if b not in allowed]
+        if bad:
+            raise ValueError(f"labs start as one of {sorted(allowed)}, got {bad}")
+        return v

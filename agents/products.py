@@ -1,0 +1,199 @@
+"""What is on sale: models (each in a firm's product line), their tiers and plans.
+
+A firm sells a *line* of models: flagships from its training projects and smaller versions
+distilled from them. Each model is offered as several *offerings*: per-token tiers to
+usage (API) customers (``standard``, ``priority``: a smaller batch, faster and dearer to
+serve; ``batch``: a larger batch, cheaper, results later) and monthly plans with a usage
+allowance to subscription customers. Offerings are keyed by model and tier, never by firm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aimarket.agents.business import Allocation, BusinessModel
+
+__all__ = ["TIERS_PER_MODEL", "Model", "Offers", "Role", "Tier", "offer_id", "tier_name"]
+
+#: Offer ids are ``model_id * TIERS_PER_MODEL + tier``: room for the three per-token tiers
+#: and up to 8 plans.
+TIERS_PER_MODEL = 16
+
+
+class Tier(IntEnum):
+    """Per-token tiers of a model; plans are tiers ``PLAN + k`` (the config's ``k``-th)."""
+
+    STANDARD = 0
+    PRIORITY = 1
+    BATCH = 2
+    PLAN = 3
+
+
+class Role(StrEnum):
+    """A model's place in its line: the flagship of a training project, or a smaller
+    version distilled from another model (its ``parent_id``)."""
+
+    FLAGSHIP = "flagship"
+    DISTILLED = "distilled"
+
+
+def offer_id(model_id: int, tier: int) -> int:
+    """The id of a model's tier (stable across months: customers stay with it).
+
+    Examples
+    --------
+    >>> offer_id(3, Tier.BATCH)
+    50
+    """
+    return model_id * TIERS_PER_MODEL + int(tier)
+
+
+def tier_name(tier: int, plan_names: tuple[str, ...]) -> str:
+    """``standard``, ``priority``, ``batch`` or the plan's name.
+
+    Examples
+    --------
+    >>> tier_name(4, ("plus", "pro"))
+    'pro'
+    """
+    if tier < Tier.PLAN:
+        return Tier(tier).name.lower()
+    return plan_names[tier - Tier.PLAN]
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A trained model (or, for a wrapper, the product built on a supplier's model).
+
+    Attributes
+    ----------
+    model_id
+        Unique within the run.
+    firm_id
+        The firm that sells it.
+    business_model, allocation
+        How it was made.
+    role, parent_id
+        Flagship of a training project, or distilled from model ``parent_id``.
+    params, train_tokens, train_flop
+        Parameter count, training (or distillation) tokens, training FLOP (for a
+        distilled model, its own training and the teacher's generation of its data).
+    cost_usd
+        What making it cost, amortised over ``firms.amortisation_months``.
+    launched_month
+        Simulation month it went on sale (negative: before the run started).
+    kappa
+        Capability index in OOM of effective compute (test-time gain not included).
+    max_inference_multiplier
+        The most tokens per query, relative to a plain answer, the model is trained to
+        spend reasoning (1: it does not reason).
+    segment
+        Index of the only customer segment it serves (specialists), else None.
+    supplier_id, supplier_model_id
+        Firm and model whose tokens a wrapper resells, else None.
+    frontier_kappa_at_launch
+        The frontier's capability when a wrapper launched: its scaffolding ages against it.
+    """
+
+    model_id: int
+    firm_id: int
+    business_model: BusinessModel
+    allocation: Allocation
+    params: float
+    train_tokens: float
+    train_flop: float
+    cost_usd: float
+    launched_month: int
+    kappa: float
+    max_inference_multiplier: float = 1.0
+    role: Role = Role.FLAGSHIP
+    parent_id: int | None = None
+    segment: int | None = None
+    supplier_id: int | None = None
+    supplier_model_id: int | None = None
+    frontier_kappa_at_launch: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Offers:
+    """Every offering on sale this month, as arrays over ``j`` offerings and ``s`` segments.
+
+    An offering is either *per token* (sold to usage segments; ``price_usd`` per token) or
+    a *plan* (sold to subscription segments; ``price_usd`` per subscriber and month, for
+    up to ``allowance_queries`` a month). Costs and latency are per token; a query of a
+    segment uses its ``tokens_per_query`` times the offering's ``inference_multiplier``
+    there (:meth:`tokens_per_query`).
+
+    Attributes
+    ----------
+    offer_ids
+        ``(j,)`` ``model_id * TIERS_PER_MODEL + tier``.
+    model_ids, firm_ids, tiers
+        ``(j,)`` the model, its seller and the tier (:class:`Tier`; plans from
+        ``Tier.PLAN``).
+    developer_ids
+        ``(j,)`` the firm that made the model (a wrapper's supplier; else the seller).
+    base_kappa
+        ``(j,)`` the model's capability without test-time compute.
+    kappa
+        ``(s, j)`` capability in each segment, including the test-time gain of the
+        reasoning effort spent there and any scaffolding.
+    inference_multiplier
+        ``(s, j)`` tokens per query relative to a non-reasoning answer.
+    usd_per_token
+        ``(j,)`` marginal cost of a token to the seller (compute, or wholesale tokens).
+    compute_usd_per_token
+        ``(j,)`` GPU cost of a token, whoever pays it.
+    latency_s_per_token
+        ``(j,)`` decode time per token.
+    wait_s
+        ``(j,)`` time before an answer starts (the batch tier's turnaround; else 0).
+    allowance_queries
+        ``(j,)`` a plan's queries a month (``inf`` for per-token offerings).
+    plan
+        ``(j,)`` whether the offering is a plan.
+    price_usd
+        ``(j,)`` per token (per-token offerings) or per month (plans).
+    available
+        ``(s, j)`` whether the offering is sold in the segment.
+    """
+
+    offer_ids: NDArray[np.int64]
+    model_ids: NDArray[np.int64]
+    firm_ids: NDArray[np.int64]
+    developer_ids: NDArray[np.int64]
+    tiers: NDArray[np.int8]
+    base_kappa: NDArray[np.float64]
+    kappa: NDArray[np.float64]
+    inference_multiplier: NDArray[np.float64]
+    usd_per_token: NDArray[np.float64]
+    compute_usd_per_token: NDArray[np.float64]
+    latency_s_per_token: NDArray[np.float64]
+    wait_s: NDArray[np.float64]
+    allowance_queries: NDArray[np.float64]
+    plan: NDArray[np.bool_]
+    price_usd: NDArray[np.float64]
+    available: NDArray[np.bool_]
+
+    @property
+    def size(self) -> int:
+        """Number of offerings ``j``."""
+        return int(self.offer_ids.shape[0])
+
+    def tokens_per_query(self, plain_tokens: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(s, j)`` tokens a query of each segment takes (its plain answer's
+        ``plain_tokens`` ``(s,)`` times the offering's multiplier there)."""
+        return plain_tokens[:, None] * self.inference_multiplier
+
+    def latency_s_per_query(self, plain_tokens: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``(s, j)`` seconds a query of each segment waits: decode time and turnaround."""
+        return self.tokens_per_query(plain_tokens) * self.latency_s_per_token + self.wait_s
+
+    def with_prices(self, price_usd: NDArray[np.float64]) -> Offers:
+        """The same offerings at other prices."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        return Offers(**{**fields, "price_usd": np.asarray(price_usd, dtype=float)})
