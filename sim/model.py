@@ -241,17 +241,37 @@ class MarketModel(mesa.Model):
         subscriber's work up to the allowance is worth a month). Beyond it an offering
         sells to nobody in practice (value for money below a tenth for every customer)."""
         c = self.customers
-        usage = ~c.subscription[c.segment]
-        per_token = c.value_usd_per_token[usage].max(initial=0.0)
+        per_token, subscribers = self._customers_at_most
         fewest = np.where(c.subscription[:, None], np.inf, multiplier).min(axis=0)
         out = per_token / np.where(np.isfinite(fewest), fewest, 1.0)
-        subscribers = ~usage
         if subscribers.any():
-            value = c.value_usd_per_success[subscribers]
-            queries = c.queries_per_month[subscribers]
-            fee = np.array([float((value * np.minimum(queries, a)).max()) for a in allowance])
+            fee = np.array([self._most_fee_usd(float(a)) for a in allowance])
             out = np.where(plan, fee, out)
         return 10.0 * out
+
+    @functools.cached_property
+    def _customers_at_most(self) -> tuple[float, np.ndarray]:
+        """The most any usage customer's work is worth per plain token (USD), and which
+        customers subscribe (customers never change, so once per run)."""
+        c = self.customers
+        usage = ~c.subscription[c.segment]
+        return float(c.value_usd_per_token[usage].max(initial=0.0)), ~usage
+
+    @functools.cached_property
+    def _fees_at_most(self) -> dict[float, float]:
+        """Plan allowance (queries a month) -> the most any subscriber's work up to it is
+        worth a month (USD), filled as allowances are asked for."""
+        return {}
+
+    def _most_fee_usd(self, allowance_queries: float) -> float:
+        fees = self._fees_at_most
+        if allowance_queries not in fees:
+            c = self.customers
+            subscribers = self._customers_at_most[1]
+            value = c.value_usd_per_success[subscribers]
+            queries = c.queries_per_month[subscribers]
+            fees[allowance_queries] = float((value * np.minimum(queries, allowance_queries)).max())
+        return fees[allowance_queries]
 
     @functools.cached_property
     def segment_profile(self) -> SegmentProfile:
