@@ -9,14 +9,13 @@ Every firm's training project also may be followed by smaller versions of its ow
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from aimarket.agents.business import Allocation, BusinessModel
 from aimarket.agents.context import MarketContext
-from aimarket.agents.products import Model, Tier
+from aimarket.agents.products import Model, Tier, distilled_kappa, retrained_size_frac
 from aimarket.agents.strategy import Candidate
 from aimarket.agents.valuation import Product
 from aimarket.markets.scaling import capability_index, compute_optimal, inference_optimal
@@ -233,11 +232,11 @@ def distillations(ctx: MarketContext, line: tuple[Model, ...]) -> list[Candidate
     teacher = max(own, key=lambda m: m.kappa)
     dp = ctx.params.firms.distill
     then = ctx.multiplier_at(float(teacher.launched_month))
-    shrink = math.sqrt(then / ctx.multiplier_at(float(ctx.month)))
+    shrink = retrained_size_frac(then, ctx.multiplier_at(float(ctx.month)))
     out = []
     for frac in dp.params_fracs:
         params = frac * teacher.params * shrink
-        kappa = teacher.kappa - dp.gap_oom_per_oom * math.log10(1.0 / frac)
+        kappa = distilled_kappa(teacher.kappa, frac, dp.gap_oom_per_oom)
         if any(m.params <= params and m.kappa >= kappa - 1e-9 for m in line):
             continue
         flop = 6.0 * params * dp.tokens + 2.0 * teacher.params * dp.tokens

@@ -3,7 +3,6 @@ firm agent with no strategy, no fixed costs and no exit."""
 
 from __future__ import annotations
 
-import math
 from typing import ClassVar
 
 import mesa
@@ -13,7 +12,7 @@ from numpy.typing import NDArray
 from aimarket.agents.business import BusinessModel
 from aimarket.agents.context import AgentParams, MarketContext
 from aimarket.agents.firms import Firm, Menu
-from aimarket.agents.products import Model, Role
+from aimarket.agents.products import Model, Role, distilled_kappa, retrained_size_frac
 from aimarket.agents.strategy import Candidate
 
 __all__ = ["OpenWeights"]
@@ -72,7 +71,7 @@ class OpenWeights(Firm):
         capability less ``gap_oom_per_oom * log10(1 / f)`` OOM. ``next_id()`` gives model
         ids to new members (the family is re-released, with new ids, when ``source``
         changes; otherwise its members keep their ids and shrink)."""
-        shrink = math.sqrt(multiplier_then / multiplier_now)
+        shrink = retrained_size_frac(multiplier_then, multiplier_now)
         fresh = self.source is None or source.model_id != self.source.model_id
         self.source = source
         out = []
@@ -88,7 +87,7 @@ class OpenWeights(Firm):
                 train_flop=source.train_flop,
                 cost_usd=0.0,
                 launched_month=month if base is None else base.launched_month,
-                kappa=source.kappa - gap_oom_per_oom * math.log10(1.0 / frac),
+                kappa=distilled_kappa(source.kappa, frac, gap_oom_per_oom),
                 max_inference_multiplier=source.max_inference_multiplier,
                 role=Role.FLAGSHIP if k == 0 else Role.DISTILLED,
                 parent_id=None if k == 0 else out[0].model_id,

@@ -9,6 +9,7 @@ allowance to subscription customers. Offerings are keyed by model and tier, neve
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -17,7 +18,17 @@ from numpy.typing import NDArray
 
 from aimarket.agents.business import Allocation, BusinessModel
 
-__all__ = ["TIERS_PER_MODEL", "Model", "Offers", "Role", "Tier", "offer_id", "tier_name"]
+__all__ = [
+    "TIERS_PER_MODEL",
+    "Model",
+    "Offers",
+    "Role",
+    "Tier",
+    "distilled_kappa",
+    "offer_id",
+    "retrained_size_frac",
+    "tier_name",
+]
 
 #: Offer ids are ``model_id * TIERS_PER_MODEL + tier``: room for the three per-token tiers
 #: and up to 8 plans.
@@ -197,3 +208,24 @@ class Offers:
         """The same offerings at other prices."""
         fields = {name: getattr(self, name) for name in self.__slots__}
         return Offers(**{**fields, "price_usd": np.asarray(price_usd, dtype=float)})
+
+
+def distilled_kappa(teacher_kappa: float, size_frac: float, gap_oom_per_oom: float) -> float:
+    """Capability (OOM of effective compute) of a student of ``size_frac`` of its teacher's
+    parameters: the teacher's less ``gap_oom_per_oom`` OOM per OOM of size.
+
+    >>> distilled_kappa(27.0, 0.1, 1.0)
+    26.0
+    """
+    return teacher_kappa - gap_oom_per_oom * math.log10(1.0 / size_frac)
+
+
+def retrained_size_frac(multiplier_then: float, multiplier_now: float) -> float:
+    """Share of the parameters a model needs to reach the same capability when trained
+    now: the compute falls by ``A(then) / A(now)`` (``A`` the algorithmic multiplier) and
+    parameters go as the square root of compute.
+
+    >>> retrained_size_frac(1.0, 4.0)
+    0.5
+    """
+    return math.sqrt(multiplier_then / multiplier_now)
