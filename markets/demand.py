@@ -223,19 +223,20 @@ def nest_shares(
     zz = np.asarray(z)
     if zz.dtype != np.float32:
         zz = zz.astype(float)
-    zz = zz / zz.dtype.type(nest_frac)
-    if zz.ndim < 2:
-        raise ValueError(f"utilities must be (..., offerings, customers), got shape {zz.shape}")
-    batch = zz.shape[:-2] + zz.shape[-1:]
-    dtype = zz.dtype
-    z0 = np.broadcast_to(np.asarray(0.0 if outside is None else outside, dtype=dtype), batch)
-    top = zz.max(axis=-2) if zz.shape[-2] else np.full(batch, -np.inf, dtype=dtype)
+    e = zz / zz.dtype.type(nest_frac)  # a new array: the work below is done in it
+    if e.ndim < 2:
+        raise ValueError(f"utilities must be (..., offerings, customers), got shape {e.shape}")
+    batch = e.shape[:-2] + e.shape[-1:]
+    dtype = e.dtype
+    z0 = np.asarray(0.0 if outside is None else outside, dtype=dtype)
+    top = e.max(axis=-2) if e.shape[-2] else np.full(batch, -np.inf, dtype=dtype)
     rivals = None
     if rivals_log_weight is not None:
-        rivals = np.broadcast_to(np.asarray(rivals_log_weight, dtype=dtype), batch)
+        rivals = np.asarray(rivals_log_weight, dtype=dtype)
         top = np.maximum(top, rivals)
     shift = np.where(np.isfinite(top), top, 0.0)
-    e = np.exp(zz - shift[..., None, :])
+    e -= shift[..., None, :]
+    np.exp(e, out=e)
     total = e.sum(axis=-2)
     if rivals is not None:
         total = total + np.exp(rivals - shift)
@@ -245,7 +246,8 @@ def nest_shares(
     nest_w, out_w = np.exp(nest_log - h), np.exp(z0 - h)
     denom = nest_w + out_w
     p0 = out_w / denom
-    within = np.divide(e, total[..., None, :], out=np.zeros_like(e), where=total[..., None, :] > 0)
+    # Where the total is 0 every weight in it is 0 too: dividing in place leaves them 0.
+    within = np.divide(e, total[..., None, :], out=e, where=total[..., None, :] > 0)
     return NestShares(within * (1.0 - p0)[..., None, :], within, p0, h + np.log(denom))
 
 

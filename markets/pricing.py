@@ -116,12 +116,11 @@ def line_pricing_sums(
     """
     c = np.asarray(within, dtype=float)
     p0 = np.asarray(outside_frac, dtype=float)
-    a = np.broadcast_to(np.asarray(pay_units, dtype=float), c.shape)
-    alpha = np.broadcast_to(np.asarray(price_coef, dtype=float), c.shape)
-    b = np.broadcast_to(np.asarray(serve_units, dtype=float), c.shape)
-    w = np.ones_like(p0) if weight is None else np.broadcast_to(np.asarray(weight, float), p0.shape)
+    a = np.asarray(pay_units, dtype=float)  # each broadcasts against c
+    alpha = np.asarray(price_coef, dtype=float)
+    b = np.asarray(serve_units, dtype=float)
     inv = 1.0 / nest_frac
-    inside = (1.0 - p0) * w  # N_i times the customer's weight
+    inside = 1.0 - p0 if weight is None else (1.0 - p0) * np.asarray(weight, float)  # N_i w_i
     prob_w = c * inside[..., None, :]  # P_ik w_i
     kappa_w = ((inv - p0) * inside)[..., None, :]  # (1/lambda - P0_i) N_i w_i
     right = np.swapaxes(alpha * c, -1, -2)  # (..., m, r): alpha_ik c_ik
