@@ -6,7 +6,7 @@ Usage: ``python bench/sweep_throughput.py [--quick] [--repeats N] [--horizon-mon
 and ends with ``RESULT parallel_efficiency=X parent_rss_ratio=Y``.
 
 Every measurement runs in a fresh subprocess that drives the real code path
-(``experiments.design.plan_runs`` -> ``experiments.sweep.open_store`` -> ``execute``) into
+(``experiments.design.plan_runs`` -> ``experiments.outputs.open_store`` -> ``execute``) into
 a store under a temporary directory, reports its own figures as one JSON line and deletes
 the store. A fresh process per measurement matters for memory: a process's peak only ever
 grows, and it does not count the pool's worker processes, so the child's own peak RSS is
@@ -139,7 +139,8 @@ def aimarket_sweep(job: dict[str, Any]) -> dict[str, Any]:
     """
     from aimarket.experiments.design import plan_runs, points_frame
     from aimarket.experiments.manifest import build_manifest
-    from aimarket.experiments.sweep import execute, open_store
+    from aimarket.experiments.outputs import open_store
+    from aimarket.experiments.sweep import execute
 
     job = dict(job)
     workers = job.pop("workers")

@@ -2,21 +2,25 @@
 
 ``aimarket run CONFIG``          run a config's base point into a fresh store, print a summary
 ``aimarket sweep CONFIG --out``  run a config's whole design (resumable, local or Dask)
-``aimarket status OUT``          done, failed and pending runs of a store
+``aimarket status OUT``          done, failed, damaged and pending runs of a store
+``aimarket verify OUT``          check every part against its ledger record (exit 2 on damage)
 ``aimarket compact OUT``         merge a store's parts
 ``aimarket analyze OUT``         replication statistics, paired differences, sensitivity, PRIM
 ``aimarket report OUT``          a self-contained HTML report with plots
 ``aimarket calibrate CONFIG TARGETS --out DIR``  history matching of a sweep to targets
 ``aimarket compare OUT TARGETS`` a store's runs against observed targets
+``aimarket worker SCHEDULER``    a Dask worker pinned like the command (docs/cluster.md)
 ``aimarket econ ...``            the economics functions from the shell, JSON out
 
-Exit codes: 0 success; 1 some runs failed; 2 bad input (nothing written); 130 interrupted.
+Exit codes: 0 success; 1 some runs failed, or an internal error; 2 bad input or a damaged
+or busy store (one line naming the key or file; nothing written); 130 interrupted.
+``--debug`` (anywhere) shows the traceback of an error instead of one line.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import errno
 import math
 import sys
 from collections.abc import Sequence
@@ -34,24 +38,17 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from aimarket.experiments import econ
+from aimarket.experiments import cli_store, econ, worker
 from aimarket.experiments.config import ConfigError, ExperimentConfig, load_config
 from aimarket.experiments.design import plan_runs
 from aimarket.experiments.executors import RunStatus
+from aimarket.experiments.locking import StoreLock
+from aimarket.experiments.maintenance import collect_garbage, store_numerics
 from aimarket.experiments.manifest import build_manifest
+from aimarket.experiments.outputs import open_store, replace_run_store
 from aimarket.experiments.runner import base_point_specs, headline
 from aimarket.experiments.store import TABLES, Store
-from aimarket.experiments.sweep import (
-    SweepReport,
-    compact_store,
-    execute,
-    open_store,
-    parse_shard,
-    replace_store,
-    select_shard,
-    store_numerics,
-    store_status,
-)
+from aimarket.experiments.sweep import SweepReport, execute, parse_shard, select_shard
 
 __all__ = ["build_parser", "main"]
 
@@ -88,9 +85,16 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _debug_arg(p: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
+    p.add_argument(
+        "--debug", action="store_true", default=default, help="show tracebacks of errors"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = _Parser(prog="aimarket", description="A simulator of the AI model market.")
+    _debug_arg(parser, default=False)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a config's base point into a fresh store")
@@ -103,13 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler, tcp://HOST:PORT")
     sweep.add_argument("--shard", metavar="i/N", help="run only shard i of N (0 <= i < N)")
     sweep.add_argument("--resume", action="store_true", help="finish a sweep already in --out")
+    sweep.add_argument(
+        "--break-lock", action="store_true", help="take the store from a command that died"
+    )
 
-    status = sub.add_parser("status", help="done, failed and pending runs of a store")
-    status.add_argument("out", type=Path)
-    status.add_argument("--json", action="store_true", help="print JSON")
-
-    compact = sub.add_parser("compact", help="merge a store's parts into one per table")
-    compact.add_argument("out", type=Path)
+    cli_store.add_parsers(sub)
 
     analyze = sub.add_parser(
         "analyze",
@@ -168,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--csv", type=Path, help="also write the table as CSV")
 
     econ.add_parser(sub)
+    worker.add_parser(sub)
+    for command in sub.choices.values():
+        _debug_arg(command)
     return parser
 
 
@@ -176,37 +181,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     err = Console(stderr=True)
     try:
-        if args.command == "run":
-            return _run(args, err)
-        if args.command == "sweep":
-            return _sweep(args, err)
-        if args.command == "status":
-            return _status(args)
-        if args.command == "analyze":
-            return _analyze(args)
-        if args.command == "calibrate":
-            return _calibrate(args, err)
-        if args.command == "compare":
-            return _compare(args)
-        if args.command == "report":
-            from aimarket.experiments.report import write_report  # matplotlib loads only here
-
-            print(write_report(args.out))
-            return 0
-        if args.command == "compact":
-            result = compact_store(args.out)
-            print(json.dumps(result))
-            return 0
-        return econ.run_parsed(args)
+        return _dispatch(args, err)
     except ConfigError as exc:
-        print(f"aimarket: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, f"aimarket: error: {exc}", 2)
+    except OSError as exc:  # a read-only or full disk, a missing folder, ...
+        where = f"{exc.filename}: " if exc.filename else ""
+        hint = ""
+        if exc.errno == errno.ENOSPC and args.command in ("sweep", "calibrate"):
+            hint = "; finished runs are kept: free some space, then --resume"
+        return _fail(args, f"aimarket: error: {where}{exc.strerror or exc}{hint}", 2)
     except KeyboardInterrupt:
-        print(
-            "aimarket: interrupted; finished runs are kept (sweep: continue with --resume)",
-            file=sys.stderr,
-        )
+        out = getattr(args, "out", None) or "the output directory"
+        kept = {
+            "sweep": "finished runs are kept; continue with --resume",
+            "calibrate": "finished runs are kept; continue with --resume",
+            "run": f"nothing was written; {out} is as it was",
+        }.get(args.command, "stopped")
+        print(f"aimarket: interrupted; {kept}", file=sys.stderr)
         return 130
+    except Exception as exc:  # one line, not a traceback, unless --debug
+        first = (str(exc).strip().splitlines() or [""])[0]
+        line = f"aimarket: internal error: {type(exc).__name__}: {first}"
+        return _fail(args, line + " (run again with --debug for the traceback)", 1)
+
+
+def _fail(args: argparse.Namespace, line: str, code: int) -> int:
+    if getattr(args, "debug", False):
+        raise
+    print(line, file=sys.stderr)
+    return code
+
+
+def _dispatch(args: argparse.Namespace, err: Console) -> int:
+    if args.command == "run":
+        return _run(args, err)
+    if args.command == "sweep":
+        return _sweep(args, err)
+    if args.command in cli_store.COMMANDS:
+        return cli_store.run_parsed(args)
+    if args.command == "analyze":
+        return _analyze(args)
+    if args.command == "calibrate":
+        return _calibrate(args, err)
+    if args.command == "compare":
+        return _compare(args)
+    if args.command == "report":
+        from aimarket.experiments.report import write_report  # matplotlib loads only here
+
+        print(write_report(args.out))
+        return 0
+    if args.command == "worker":
+        return worker.run_parsed(args)
+    return econ.run_parsed(args)
 
 
 def _load(args: argparse.Namespace) -> ExperimentConfig:
@@ -231,7 +257,8 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         store = open_store(tmp, manifest=manifest, points=points, resume=False, shard=None)
         return _execute_with_progress(specs, store, args, err, config.experiment.name)
 
-    report = replace_store(out, build)
+    report = replace_run_store(out, config.experiment.name, build)
+    report.out = out
     _print_summary(report, Store(out), Console())
     return _finish(report, err)
 
@@ -251,9 +278,15 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
     )
     mine = select_shard(specs, shard)
     label = config.experiment.name + (f" shard {shard[0]}/{shard[1]}" if shard else "")
-    report = _execute_with_progress(
-        mine, store, args, err, label, scheduler=args.scheduler, cluster=config.cluster
-    )
+    scope = "all" if shard is None else f"shard-{shard[0]}-of-{shard[1]}"
+    with StoreLock(store.root, scope, break_lock=getattr(args, "break_lock", False)) as lock:
+        for note in lock.notes:
+            err.print(f"[yellow]note:[/] {note}")
+        if scope == "all":
+            collect_garbage(store)  # what killed commands left; no one else is writing
+        report = _execute_with_progress(
+            mine, store, args, err, label, scheduler=args.scheduler, cluster=config.cluster
+        )
     _print_summary(report, store, Console())
     return _finish(report, err)
 
@@ -298,6 +331,7 @@ def _execute_with_progress(
             workers=args.workers,
             on_batch=on_batch,
             on_start=on_start,
+            on_warning=lambda message: err.print(f"[yellow]warning:[/] {message}"),
             **executor,  # type: ignore[arg-type]
         )
 
@@ -342,34 +376,7 @@ def _print_summary(report: SweepReport, store: Store, console: Console) -> None:
             table.add_row(f"gross margin, {name}", _fmt(value, "{:.1%}"))
     console.print(table)
     console.print(f"tables: {report.out}/table=<{'|'.join(TABLES)}>/*.parquet")
-    _warn_mixed_numerics(store_numerics(store), console)
-
-
-def _status(args: argparse.Namespace) -> int:
-    info = store_status(args.out)
-    if args.json:
-        print(json.dumps(info, indent=2))
-        return 0
-    table = Table(title=f"aimarket status: {info['out']}", show_header=False)
-    for key in ("experiment", "points", "replications", "planned", "done", "failed", "pending"):
-        table.add_row(key, str(info[key]))
-    table.add_row("parts", ", ".join(f"{k} {v}" for k, v in info["parts"].items()))
-    table.add_row("run time, total", f"{info['wall_s_total']:.1f} s")
-    table.add_row("numerics", "; ".join(f"{k} ({v} runs)" for k, v in info["numerics"].items()))
-    console = Console()
-    console.print(table)
-    _warn_mixed_numerics(info["numerics"], console)
-    return 0
-
-
-def _warn_mixed_numerics(numerics: dict[str, int], console: Console) -> None:
-    if len(numerics) > 1:
-        console.print(
-            "[yellow]warning:[/] this store's runs were computed with different numerics "
-            f"({'; '.join(numerics)}): a run's tables may differ from a re-run's by more than "
-            "rounding. Run every worker through `aimarket` or with the variables of "
-            'docs/sweeps.md, "Same tables on every machine".'
-        )
+    cli_store.warn_mixed_numerics(store_numerics(store), console)
 
 
 HEADLINE_METRICS = (
@@ -388,6 +395,12 @@ def _analyze(args: argparse.Namespace) -> int:
 
     if not Store.is_store(args.out):
         raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
+    if args.month is not None and args.how != "month":
+        raise ConfigError(
+            f"--month {args.month}: used only with --how month (got --how {args.how})"
+        )
+    _check_output_files(args.csv, args.parquet)
+    _require_runs(args.out)
     if args.metrics:
         metrics = args.metrics
     elif args.table == "market":
@@ -441,6 +454,20 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require_runs(out: Path) -> None:
+    from aimarket.experiments.analysis import run_counts
+
+    if run_counts(out)["done"] == 0:
+        raise ConfigError(f"{out}: no finished runs yet (`aimarket status {out}` says why)")
+
+
+def _check_output_files(*paths: Path | None) -> None:
+    """Refuse, before any work, an output file whose folder does not exist."""
+    for path in paths:
+        if path is not None and not path.parent.is_dir():
+            raise ConfigError(f"{path}: folder {path.parent} does not exist")
+
+
 def _comparison_table(frame: pl.DataFrame, title: str) -> Table:
     from aimarket.experiments.targets import month_label
 
@@ -473,6 +500,8 @@ def _compare(args: argparse.Namespace) -> int:
     targets = load_targets(args.targets)
     if not Store.is_store(args.out):
         raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
+    _check_output_files(args.csv)
+    _require_runs(args.out)
     frame = compare(args.out, targets)
     if args.point is not None:
         frame = frame.filter(pl.col("point_id") == args.point)

@@ -2,6 +2,10 @@
 
 Dask is an optional dependency (``pip install 'aimarket[dask]'``), imported only here and
 only when a sweep asks for it.
+
+A sweep refuses workers that compute with other numerics than the sweep's own process
+(:func:`check_numerics`, before submitting; ``executors.run_batch``, per batch): their
+tables would differ from a local run's (``experiments.numerics``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from typing import Any
 from aimarket.experiments.config import ClusterSection, ConfigError
 from aimarket.experiments.numerics import shell_exports
 
-__all__ = ["cluster_kwargs", "dask_client"]
+__all__ = ["check_numerics", "cluster_kwargs", "dask_client", "numerics_fix"]
 
 _JOBQUEUE = {
     "slurm": "SLURMCluster",
@@ -56,6 +60,40 @@ def cluster_kwargs(section: ClusterSection) -> dict[str, Any]:
     }
     kwargs.update({k: v for k, v in optional.items() if v is not None})
     return kwargs
+
+
+def numerics_fix(scheduler: str | None, client: Any) -> str:
+    """What to do about a worker with other numerics, for the end of an error line."""
+    if scheduler is not None:
+        return f"start workers with `aimarket worker {scheduler}` (docs/cluster.md)"
+    return (
+        f"the workers of {client.scheduler.address} were started with another environment; "
+        "check [cluster] job_script_prologue and the nodes' aimarket installs (docs/cluster.md)"
+    )
+
+
+def check_numerics(client: Any, expected: str, *, fix: str) -> None:
+    """Refuse (``ConfigError``, one line naming the worker, its numerics, the expected ones
+    and ``fix``) if any worker connected to ``client`` computes with other numerics than
+    ``expected`` (:func:`sim.run.numerics` in each worker), or cannot run aimarket."""
+    found = client.run(_worker_numerics, on_error="return")
+    for address, theirs in sorted(found.items()):
+        if isinstance(theirs, BaseException):
+            raise ConfigError(
+                f"Dask worker {address}: cannot run aimarket ({type(theirs).__name__}: "
+                f"{theirs}); {fix}"
+            )
+        if theirs != expected:
+            raise ConfigError(
+                f"Dask worker {address} computes with {theirs!r}, expected {expected!r}; {fix}"
+            )
+
+
+def _worker_numerics() -> str:
+    """:func:`sim.run.numerics` of the worker that calls it (sent by name, not by value)."""
+    from aimarket.sim import run
+
+    return run.numerics()
 
 
 @contextmanager

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import platform
 import subprocess
 import sys
@@ -11,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from aimarket.experiments.config import ExperimentConfig, config_hash
+from aimarket.experiments.store import TOOL
 
-__all__ = ["build_manifest", "git_sha", "package_versions"]
+__all__ = ["build_manifest", "git_sha", "identity_hash", "package_versions"]
 
 _PACKAGES = ("aimarket", "numpy", "simpy", "mesa", "polars", "pydantic", "dataframely")
 
@@ -49,17 +52,41 @@ def git_sha() -> str | None:
         return None
 
 
+def identity_hash(config: dict[str, Any]) -> str:
+    """sha256 of what makes an experiment's runs what they are: the config as loaded
+    (``model_dump(mode="json")``, or a manifest's ``config``) without ``[cluster]`` (where
+    runs execute) and ``experiment.replications`` (how many there are: more can be
+    added to a store). Two configs with the same identity plan the same runs.
+
+    Examples
+    --------
+    >>> a = {"experiment": {"name": "x", "replications": 3}, "cluster": None}
+    >>> b = {"experiment": {"name": "x", "replications": 9}, "cluster": {"jobs": 4}}
+    >>> identity_hash(a) == identity_hash(b)
+    True
+    """
+    core = {k: v for k, v in config.items() if k != "cluster"}
+    core["experiment"] = {
+        k: v for k, v in dict(core.get("experiment") or {}).items() if k != "replications"
+    }
+    blob = json.dumps(core, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 def build_manifest(
     config: ExperimentConfig, *, command: str, config_path: str | None = None
 ) -> dict[str, Any]:
     """The manifest of a new store."""
+    dumped = config.model_dump(mode="json")
     return {
         "format": 1,
+        "tool": TOOL,
         "experiment": config.experiment.name,
         "command": command,
         "config_path": config_path,
-        "config": config.model_dump(mode="json"),
+        "config": dumped,
         "config_sha256": config_hash(config),
+        "identity_sha256": identity_hash(dumped),
         "seed": config.experiment.seed,
         "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "git_sha": git_sha(),

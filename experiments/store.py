@@ -2,21 +2,25 @@
 
 Layout (one code path for one run or a million)::
 
-    OUT/manifest.json                               config as loaded, hash, versions, seed
+    OUT/manifest.json                               the marker: tool, config, hashes, versions
     OUT/points.parquet                              one row per design point
-    OUT/ledger/<writer>.jsonl                       one line per finished run
+    OUT/ledger/<writer>.jsonl                       one line per part and per finished run
     OUT/table=<name>/part-<writer>-<seq>.parquet    many runs per part
 
 A writer buffers finished runs and flushes them as one part per table, each written to a
-temporary file and renamed into place (atomic on POSIX), and only then appends the runs to
-its ledger. A run counts as stored once its ledger line exists: readers keep only rows
-whose ``(run_id, part)`` the ledger names, so rows of a run killed mid-flush, or written
-twice by a resumed sweep, are never read. polars' ``partition_by`` writer is never used for
-appends (it reuses file names and overwrites).
+temporary file and renamed into place (atomic on POSIX), and only then appends to its
+ledger one line for the part (each file's size and sha256) and one per run. A run counts
+as stored once its ledger line exists and its part's files are whole: readers keep only
+rows whose ``(run_id, part)`` the ledger names, so rows of a run killed mid-flush, or
+written twice by a resumed sweep, are never read, and a part that went missing or was cut
+short is found by its size (by its checksum with ``checksums=True``) instead of being read.
+polars' ``partition_by`` writer is never used for appends (it reuses file names and
+overwrites).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -28,19 +32,25 @@ from typing import Any
 
 import polars as pl
 
+from aimarket.experiments.config import ConfigError
 from aimarket.sim.run import RunResult
 
 __all__ = [
     "MANIFEST",
     "TABLES",
+    "TOOL",
     "PartWriter",
     "Store",
+    "StoreError",
+    "file_record",
     "new_writer_id",
     "write_json_atomic",
     "write_parquet_atomic",
 ]
 
 MANIFEST = "manifest.json"
+#: What a store's manifest names as its maker.
+TOOL = "aimarket"
 #: Tables every run writes, in write order.
 TABLES: tuple[str, ...] = ("runs", "summary", "market", "firms", "offers", "models", "events")
 _LEDGER_SCHEMA = {
@@ -51,6 +61,11 @@ _LEDGER_SCHEMA = {
     "writer": pl.String,
     "t": pl.Float64,
 }
+
+
+class StoreError(ConfigError):
+    """A store that cannot be used as it is: a damaged or missing file, or a directory that
+    is not a store (one line naming it; the command exits 2)."""
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -84,17 +99,25 @@ class Store:
         return (Path(path) / MANIFEST).is_file()
 
     @classmethod
+    def open(cls, root: str | Path) -> Store:
+        """The store at ``root``; :class:`StoreError` if there is none."""
+        if not cls.is_store(root):
+            raise StoreError(f"{root}: not an aimarket store (no {MANIFEST})")
+        return cls(root)
+
+    @classmethod
     def create(cls, root: str | Path, manifest: dict[str, Any], points: pl.DataFrame) -> Store:
         """Make a store, or join one that several shards are creating at the same time.
 
         The manifest is published with an exclusive link, so exactly one creator writes it;
-        the others find it and must carry the same ``config_sha256``. The points table is
-        the same for every creator of the same config.
+        the others find it and must carry the same ``identity_sha256`` (or, for manifests
+        without one, ``config_sha256``). The points table is the same for every creator of
+        the same config.
 
         Raises
         ------
         FileExistsError
-            If ``root`` already holds a store of a different config.
+            If ``root`` already holds a store of a different experiment.
         """
         store = cls(root)
         tmp_dir = store.root / ".tmp"
@@ -112,8 +135,9 @@ class Store:
                 pass
             finally:
                 tmp.unlink()
-        theirs = store.manifest().get("config_sha256")
-        if theirs != manifest.get("config_sha256"):
+        key = "identity_sha256" if "identity_sha256" in manifest else "config_sha256"
+        theirs = store.manifest().get(key)
+        if theirs != manifest.get(key):
             raise FileExistsError(f"{store.root} holds a store of another config ({theirs})")
         return store
 
@@ -123,46 +147,132 @@ class Store:
 
     def manifest(self) -> dict[str, Any]:
         """The manifest as written."""
-        return json.loads((self.root / MANIFEST).read_text())
+        path = self.root / MANIFEST
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise StoreError(f"{path}: missing; {self.root} is not an aimarket store") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise StoreError(f"{path}: damaged, not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise StoreError(f"{path}: damaged, expected a JSON object")
+        return data
 
     def points(self) -> pl.DataFrame:
         """The design points."""
-        return pl.read_parquet(self.root / "points.parquet")
+        path = self.root / "points.parquet"
+        try:
+            return pl.read_parquet(path)
+        except FileNotFoundError:
+            raise StoreError(
+                f"{path}: missing; the store's design points are needed to read it "
+                "(re-create it with the same config and --resume)"
+            ) from None
+        except pl.exceptions.PolarsError as exc:
+            raise StoreError(f"{path}: damaged ({_first_line(exc)})") from None
 
-    def ledger(self) -> pl.DataFrame:
-        """Every ledger line of every writer (a torn last line from a kill is skipped)."""
+    def _ledger_lines(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, list]]]:
+        """Run lines and part records of every writer (a torn line from a kill is skipped)."""
         rows: list[dict[str, Any]] = []
+        parts: dict[str, dict[str, list]] = {}
         for path in sorted((self.root / "ledger").glob("*.jsonl")):
             for line in path.read_text().splitlines():
                 try:
                     row = json.loads(line)
                 except json.JSONDecodeError:
                     continue
-                rows.append({k: row.get(k) for k in _LEDGER_SCHEMA})
+                if not isinstance(row, dict):
+                    continue
+                if "run_id" in row:
+                    rows.append({k: row.get(k) for k in _LEDGER_SCHEMA})
+                elif isinstance(row.get("files"), dict) and "part" in row:
+                    parts[str(row["part"])] = row["files"]
+        return rows, parts
+
+    def ledger(self) -> pl.DataFrame:
+        """Every run line of every writer's ledger."""
+        rows, _ = self._ledger_lines()
         return pl.DataFrame(rows, schema=_LEDGER_SCHEMA, orient="row")
 
-    def committed(self) -> pl.DataFrame:
-        """One ledger entry per run: its ``done`` entry if any, else its latest failure."""
-        ledger = self.ledger()
+    def part_records(self) -> dict[str, dict[str, list]]:
+        """Each recorded part's files: ``{part: {table: [bytes, sha256]}}`` (parts written
+        before records were kept have none)."""
+        return self._ledger_lines()[1]
+
+    def part_problems(self, *, checksums: bool = False) -> dict[str, list[str]]:
+        """Recorded parts whose files are missing, of the wrong size or (``checksums``)
+        whose contents changed: ``{part: ["OUT/table=.../part-....parquet: missing", ...]}``."""
+        out: dict[str, list[str]] = {}
+        for part, files in self.part_records().items():
+            problems = []
+            for table, (size, digest) in sorted(files.items()):
+                path = self.table_dir(table) / f"part-{part}.parquet"
+                problem = _file_problem(path, size, digest if checksums else None)
+                if problem:
+                    problems.append(f"{path}: {problem}")
+            if problems:
+                out[part] = problems
+        return out
+
+    def committed(self, *, checksums: bool = False) -> pl.DataFrame:
+        """One ledger entry per run, with ``whole`` (its part's files are all there): of a
+        run's entries, the first with a whole part, ``done`` before failed, latest first.
+        A run whose only entries are in damaged parts keeps one with ``whole`` false."""
+        rows, _ = self._ledger_lines()
+        ledger = pl.DataFrame(rows, schema=_LEDGER_SCHEMA, orient="row")
+        bad = list(self.part_problems(checksums=checksums))
         return (
-            ledger.sort([pl.col("status") == "done", "t"], descending=[True, True])
+            ledger.with_columns(whole=~pl.col("part").is_in(bad))
+            .sort(["whole", pl.col("status") == "done", "t"], descending=[True, True, True])
             .unique("run_id", keep="first", maintain_order=True)
             .sort("run_id")
         )
 
-    def done_run_ids(self) -> set[str]:
-        """Runs stored with status ``done``."""
-        committed = self.committed()
-        return set(committed.filter(pl.col("status") == "done")["run_id"].to_list())
+    def done_run_ids(self, *, checksums: bool = False) -> set[str]:
+        """Runs stored with status ``done`` in a whole part (a run of a damaged part is
+        not done: a resumed sweep runs it again)."""
+        committed = self.committed(checksums=checksums)
+        done = committed.filter((pl.col("status") == "done") & pl.col("whole"))
+        return set(done["run_id"].to_list())
+
+    def damage(self, *, checksums: bool = False) -> list[str]:
+        """One line per damaged file that holds a run stored nowhere else (empty: the
+        store reads whole)."""
+        committed = self.committed(checksums=checksums)
+        parts = set(committed.filter(~pl.col("whole"))["part"].to_list())
+        if not parts:
+            return []
+        problems = self.part_problems(checksums=checksums)
+        return [line for part in sorted(parts) for line in problems.get(part, [])]
 
     def scan(self, table: str) -> pl.LazyFrame:
-        """Lazily read a table's committed rows (one copy of each stored run)."""
+        """Lazily read a table's committed rows (one copy of each stored run).
+
+        Raises :class:`StoreError`, naming the file, if a part holding runs stored nowhere
+        else is missing or cut short: reading on would silently drop those runs.
+        """
         from aimarket.sim.schemas import polars_schema
 
-        files = sorted(self.table_dir(table).glob("part-*.parquet"))
+        committed = self.committed()
+        damaged = committed.filter(~pl.col("whole"))
+        if damaged.height:
+            problems = self.damage()
+            raise StoreError(
+                f"{problems[0]} ({len(problems)} damaged file(s), {damaged.height} runs "
+                f"not readable): `aimarket sweep CONFIG --out {self.root} --resume` runs "
+                f"them again; `aimarket status {self.root}` lists the files"
+            )
+        # Only files of committed parts are opened: leftovers of a killed writer or of a
+        # superseded part are never read, whatever state they are in.
+        names = set(committed["part"].to_list())
+        files = [
+            f
+            for f in sorted(self.table_dir(table).glob("part-*.parquet"))
+            if f.name[len("part-") : -len(".parquet")] in names
+        ]
         if not files:
             return pl.LazyFrame(schema=polars_schema(table))
-        keys = self.committed().select("run_id", "part").lazy()
+        keys = committed.select("run_id", "part").lazy()
         # Read every part against the declared schema: a column added since a part was
         # written (a store resumed under a newer version) reads as null there.
         frame = pl.scan_parquet(
@@ -181,7 +291,13 @@ class Store:
 
     def read(self, table: str) -> pl.DataFrame:
         """A table's committed rows, collected."""
-        return self.scan(table).collect()
+        try:
+            return self.scan(table).collect()
+        except pl.exceptions.PolarsError as exc:
+            raise StoreError(
+                f"{self.table_dir(table)}: a part cannot be read ({_first_line(exc)}); "
+                f"`aimarket verify {self.root}` finds damaged files"
+            ) from None
 
     def writer(self, writer_id: str | None = None, *, max_runs: int = 64) -> PartWriter:
         """A writer for this process; see :class:`PartWriter`."""
@@ -220,14 +336,19 @@ class PartWriter:
             return
         part = f"{self.writer_id}-{self._seq:06d}"
         tmp_dir = self.store.root / ".tmp"
+        files: dict[str, list] = {}
         for table in TABLES:
             frames = [r.tables[table] for r in self._buffer if table in r.tables]
             frames = [f for f in frames if f.height]
             if frames:
                 path = self.store.table_dir(table) / f"part-{part}.parquet"
-                write_parquet_atomic(pl.concat(frames, how="vertical"), path, tmp_dir)
+                files[table] = write_parquet_atomic(
+                    pl.concat(frames, how="vertical"), path, tmp_dir
+                )
         now = time.time()
-        lines = "".join(
+        record = {"part": part, "files": files, "writer": self.writer_id, "t": now}
+        lines = json.dumps(record) + "\n"
+        lines += "".join(
             json.dumps(
                 {
                     "run_id": r.run_id,
@@ -260,11 +381,48 @@ class PartWriter:
         self.close()
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path, tmp_dir: Path) -> None:
-    """Write parquet to ``path`` through a file in ``tmp_dir`` (same filesystem) and a rename."""
+def write_parquet_atomic(frame: pl.DataFrame, path: Path, tmp_dir: Path) -> list:
+    """Write parquet to ``path`` through a file in ``tmp_dir`` (same filesystem) and a
+    rename; returns its ``[bytes, sha256]`` (:func:`file_record`)."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
     tmp = tmp_dir / f"{path.name}.{uuid.uuid4().hex}"
-    frame.write_parquet(tmp, compression="zstd", statistics=True)
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        frame.write_parquet(tmp, compression="zstd", statistics=True)
+        with tmp.open("rb") as fh:
+            os.fsync(fh.fileno())
+        record = file_record(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return record
+
+
+def file_record(path: Path) -> list:
+    """``[bytes, sha256 hex]`` of a file, as the ledger records a part's files."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return [size, digest.hexdigest()]
+
+
+def _file_problem(path: Path, size: int, digest: str | None) -> str | None:
+    """What is wrong with a part's file against its record, or None."""
+    try:
+        actual = path.stat().st_size
+    except FileNotFoundError:
+        return "missing"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    if actual != size:
+        return f"{actual:,} bytes, the ledger recorded {size:,} (cut short or replaced)"
+    if digest is not None and file_record(path)[1] != digest:
+        return "contents changed since written (checksum differs)"
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

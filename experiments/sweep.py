@@ -6,15 +6,11 @@ base point into a fresh store.
 
 from __future__ import annotations
 
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import polars as pl
 
 from aimarket.experiments.config import ConfigError
 from aimarket.experiments.executors import (
@@ -25,20 +21,16 @@ from aimarket.experiments.executors import (
     iter_pool,
     iter_serial,
 )
-from aimarket.experiments.runner import run_id_for
-from aimarket.experiments.store import TABLES, Store, new_writer_id, write_parquet_atomic
+from aimarket.experiments.memory import fit_workers
+from aimarket.experiments.store import Store
+from aimarket.sim import run as sim_run
 from aimarket.sim.run import RunSpec
 
 __all__ = [
     "SweepReport",
-    "compact_store",
     "execute",
-    "open_store",
     "parse_shard",
-    "replace_store",
     "select_shard",
-    "store_numerics",
-    "store_status",
 ]
 
 
@@ -88,48 +80,6 @@ def select_shard(specs: Sequence[RunSpec], shard: tuple[int, int] | None) -> lis
     return [spec for k, spec in enumerate(specs) if k % n == i]
 
 
-def open_store(
-    out: Path,
-    *,
-    manifest: dict[str, Any],
-    points: pl.DataFrame,
-    resume: bool,
-    shard: tuple[int, int] | None,
-) -> Store:
-    """Create the store at ``out``, or open it to resume or to add a shard.
-
-    Refuses (``ConfigError``): ``out`` is a file; a non-empty directory that is not a
-    store; a store of another config; this config's store without ``--resume`` (shards
-    need none).
-    """
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: is a file, expected a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if not Store.is_store(out):
-            raise ConfigError(
-                f"--out {out}: is a non-empty directory that is not an aimarket store; "
-                "expected a new or empty directory"
-            )
-        existing = Store(out).manifest()
-        if existing.get("config_sha256") != manifest["config_sha256"]:
-            theirs = str(existing.get("config_sha256"))[:12]
-            raise ConfigError(
-                f"--out {out}: holds another experiment "
-                f"({existing.get('experiment')!r}, config {theirs}); "
-                "expected this config's store or a new directory"
-            )
-        if not resume and shard is None:
-            done = len(Store(out).done_run_ids())
-            raise ConfigError(
-                f"--out {out}: already holds this sweep ({done} runs done); "
-                "pass --resume to finish it, or choose a new --out"
-            )
-    try:
-        return Store.create(out, manifest, points)
-    except FileExistsError as exc:
-        raise ConfigError(f"--out {out}: {exc}") from None
-
-
 def execute(
     specs: Sequence[RunSpec],
     store: Store,
@@ -139,6 +89,7 @@ def execute(
     cluster: Any = None,
     on_batch: Callable[[list[RunStatus]], None] | None = None,
     on_start: Callable[[int, str, int], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> SweepReport:
     """Run every spec not yet done in ``store`` and write it there.
 
@@ -156,11 +107,30 @@ def execute(
         Called with each finished batch's statuses (progress).
     on_start
         Called once with ``(runs to do, executor name, workers)`` before the first run.
+    on_warning
+        Called with a one-line message when local workers outnumber the cores, or do not
+        all fit in memory (then fewer are used: :func:`experiments.memory.fit_workers`).
+
+    Raises
+    ------
+    ConfigError
+        Locally, if not even one run fits in memory. On Dask, if a worker computes with
+        other numerics than this process (:func:`sim.run.numerics`): checked on every
+        connected worker before anything is submitted, and again by every batch on the
+        worker that runs it (a worker may join mid-sweep).
     """
-    done = store.done_run_ids()
+    done = store.done_run_ids(checksums=True)  # a damaged part's runs are run again
     todo = [s for s in specs if s.run_id not in done]
     use_dask = scheduler is not None or cluster is not None
     n_workers = workers or default_workers()
+    if not use_dask:
+        n_workers = fit_workers(todo, n_workers, on_warning)  # or refuse: no run fits
+        cores = default_workers()
+        if on_warning is not None and min(n_workers, len(todo)) > cores:
+            on_warning(
+                f"--workers {n_workers}: more than the {cores} cores this process may use; "
+                f"runs will share cores and each take longer (expected at most {cores})"
+            )
     executor = "dask" if use_dask else ("serial" if n_workers == 1 else "process pool")
     report = SweepReport(
         out=store.root,
@@ -170,17 +140,24 @@ def execute(
         workers=n_workers,
     )
     t0 = time.perf_counter()
-    if use_dask:
-        from aimarket.experiments.cluster import dask_client
+    if not todo:  # nothing to do: start no pool and no cluster
+        _consume(iter(()), report, on_start, on_batch, 0)
+    elif use_dask:
+        from aimarket.experiments.cluster import check_numerics, dask_client, numerics_fix
 
+        expected = sim_run.numerics()
         with dask_client(scheduler=scheduler, cluster=cluster) as (client, threads):
+            fix = numerics_fix(scheduler, client)
+            check_numerics(client, expected, fix=fix)
             report.workers = threads
+            work = batches(todo, workers=threads)
             _consume(
-                iter_dask(batches(todo, workers=threads), store.root.resolve(), client=client),
+                iter_dask(work, store.root.resolve(), client=client, expected_numerics=expected),
                 report,
                 on_start,
                 on_batch,
                 len(todo),
+                fix=fix,
             )
     elif n_workers == 1 or len(todo) <= 1:
         report.executor, report.workers = "serial", 1
@@ -211,128 +188,22 @@ def _consume(
     on_start: Callable[[int, str, int], None] | None,
     on_batch: Callable[[list[RunStatus]], None] | None,
     n_todo: int,
+    fix: str = "",
 ) -> None:
     if on_start is not None:
         on_start(n_todo, report.executor, report.workers)
-    for batch in statuses:
-        for status in batch:
-            report.runs += 1
-            if status.status != "done":
-                report.failed += 1
-                report.errors.append((status.run_id, status.error or "unknown error"))
-        if on_batch is not None:
-            on_batch(batch)
-
-
-def replace_store(out: Path, build: Callable[[Path], SweepReport]) -> SweepReport:
-    """Build a complete new store in a hidden sibling of ``out``, then rename it over ``out``.
-
-    An interrupted build leaves ``out`` as it was. ``out`` may be missing, empty or an
-    existing store; anything else is refused.
-    """
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: is a file, expected a directory")
-    if out.is_dir() and any(out.iterdir()) and not Store.is_store(out):
-        raise ConfigError(
-            f"--out {out}: is a non-empty directory that is not an aimarket store; "
-            "expected a new or empty directory"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     try:
-        report = build(tmp)
-        shutil.rmtree(tmp / ".tmp", ignore_errors=True)
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    report.out = out
-    return report
-
-
-def store_status(out: Path) -> dict[str, Any]:
-    """Planned, done, failed and pending runs of a store."""
-    if not Store.is_store(out):
-        raise ConfigError(f"{out}: not an aimarket store (no manifest.json)")
-    store = Store(out)
-    manifest = store.manifest()
-    replications = int(manifest["config"]["experiment"]["replications"])
-    point_ids = store.points()["point_id"].to_list()
-    planned = {run_id_for(p, r) for p in point_ids for r in range(replications)}
-    committed = store.committed()
-    done = set(committed.filter(pl.col("status") == "done")["run_id"].to_list())
-    failed = set(committed.filter(pl.col("status") != "done")["run_id"].to_list()) - done
-    return {
-        "out": str(out),
-        "experiment": manifest.get("experiment"),
-        "config_sha256": manifest.get("config_sha256"),
-        "points": len(point_ids),
-        "replications": replications,
-        "planned": len(planned),
-        "done": len(done & planned),
-        "failed": len(failed & planned),
-        "pending": len(planned - done - failed),
-        "parts": {t: len(list(store.table_dir(t).glob("part-*.parquet"))) for t in TABLES},
-        "wall_s_total": float(committed["wall_s"].sum() or 0.0),
-        "numerics": store_numerics(store),
-    }
-
-
-def store_numerics(store: Store) -> dict[str, int]:
-    """Finished runs by what they computed with (the ``runs`` table's ``numerics``), most
-    first. More than one key means the store's tables may differ from a re-run's in more
-    than rounding (``experiments.numerics``); runs of stores made before this was recorded
-    count as ``"not recorded"``."""
-    counts = (
-        store.scan("runs")
-        .filter(pl.col("status") == "done")
-        .group_by(pl.col("numerics").fill_null("not recorded"))
-        .len()
-        .sort(["len", "numerics"], descending=[True, False])
-        .collect()
-    )
-    return dict(zip(counts["numerics"].to_list(), counts["len"].to_list(), strict=True))
-
-
-def compact_store(out: Path) -> dict[str, int]:
-    """Merge every table's committed rows into one part and the ledgers into one.
-
-    New parts and the new ledger are written first; the old ones are removed after, so a
-    crash in between leaves a store that still reads every run once. Do not compact a
-    store that a sweep is still writing to.
-    """
-    if not Store.is_store(out):
-        raise ConfigError(f"{out}: not an aimarket store (no manifest.json)")
-    store = Store(out)
-    committed = store.committed()
-    writer = f"compact_{new_writer_id()}"
-    part = f"{writer}-000000"
-    old_parts = {t: sorted(store.table_dir(t).glob("part-*.parquet")) for t in TABLES}
-    old_ledgers = sorted((store.root / "ledger").glob("*.jsonl"))
-    tmp_dir = store.root / ".tmp"
-    tmp_dir.mkdir(exist_ok=True)
-    for table in TABLES:
-        frame = store.read(table)
-        if frame.height:
-            write_parquet_atomic(frame, store.table_dir(table) / f"part-{part}.parquet", tmp_dir)
-    ledger = committed.with_columns(
-        pl.lit(part).alias("part"), pl.lit(writer).alias("writer"), pl.lit(time.time()).alias("t")
-    )
-    tmp = tmp_dir / f"{writer}.jsonl"
-    ledger.write_ndjson(tmp)
-    tmp.replace(store.root / "ledger" / f"{writer}.jsonl")
-    for path in old_ledgers:
-        path.unlink()
-    for paths in old_parts.values():
-        for path in paths:
-            path.unlink()
-    return {
-        "runs": committed.height,
-        "parts_before": sum(len(p) for p in old_parts.values()),
-        "parts_after": sum(len(list(store.table_dir(t).glob("part-*.parquet"))) for t in TABLES),
-    }
+        for batch in statuses:
+            for status in batch:
+                if status.status == "refused":  # a worker with other numerics
+                    raise ConfigError(f"{status.error}; {fix}")
+                report.runs += 1
+                if status.status != "done":
+                    report.failed += 1
+                    report.errors.append((status.run_id, status.error or "unknown error"))
+            if on_batch is not None:
+                on_batch(batch)
+    finally:  # an error here stops the executor now (it cancels what is queued)
+        close = getattr(statuses, "close", None)
+        if close is not None:
+            close()

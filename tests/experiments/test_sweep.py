@@ -18,8 +18,9 @@ from aimarket.experiments.cli import main
 from aimarket.experiments.config import load_config
 from aimarket.experiments.design import plan_runs, points_frame
 from aimarket.experiments.manifest import build_manifest
+from aimarket.experiments.outputs import open_store
 from aimarket.experiments.store import Store
-from aimarket.experiments.sweep import execute, open_store, parse_shard, select_shard
+from aimarket.experiments.sweep import execute, parse_shard, select_shard
 
 SWEEP = """
 [experiment]
