@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from aimarket.experiments import cluster as cluster_module
@@ -22,8 +21,9 @@ from aimarket.experiments.config import load_config
 from aimarket.experiments.design import plan_runs
 from aimarket.experiments.executors import run_batch
 from aimarket.experiments.numerics import NUMPY_DISABLE
-from aimarket.experiments.store import TABLES, Store
 from aimarket.sim import run as sim_run
+
+from .test_sweep import tables
 
 LHS = """
 [experiment]
@@ -43,16 +43,6 @@ samples = 8
 "demand.elasticity" = [1.03, 1.25]
 "hardware.price_performance_doubling_years" = [1.5, 3.0]
 """
-
-KEYS = {
-    "runs": ["run_id"],
-    "summary": ["run_id"],
-    "market": ["run_id", "month"],
-    "firms": ["run_id", "month", "firm_id"],
-    "offers": ["run_id", "month", "model_id", "tier"],
-    "models": ["run_id", "model_id"],
-    "events": ["run_id", "time_months", "firm_id", "kind"],
-}
 
 # numpy at its x86-64 baseline and OpenBLAS's SSE4.2 kernels: numerics that differ from the
 # pin (X86_V3 and Haswell, or auto without AVX2) on every x86-64 CPU numpy 2.4 runs on.
@@ -209,17 +199,6 @@ def test_aimarket_worker_without_dask_is_one_line(
 # ------------------------------------------------------------------------- real processes
 
 
-def _tables(out: Path) -> dict[str, pl.DataFrame]:
-    store = Store(out)
-    tables = {}
-    for name in TABLES:
-        frame = store.read(name).drop("wall_s", strict=False)
-        assert frame.height > 0, name
-        keys = KEYS.get(name, [])
-        tables[name] = frame.sort([*keys, *(c for c in frame.columns if c not in keys)])
-    return tables
-
-
 @pytest.fixture
 def dask_processes(tmp_path: Path) -> Iterator[tuple[str, Callable[..., None]]]:
     """A `dask scheduler` on loopback, and a function that starts workers on it (a command
@@ -303,7 +282,7 @@ def test_a_sweep_on_aimarket_workers_gives_the_serial_sweeps_tables(
         "sweep", str(config), "--out", str(tmp_path / "serial"), "--quiet", "--workers", "1"
     )
     assert serial.returncode == 0, serial.stderr
-    on_dask_tables, serial_tables = _tables(tmp_path / "dask"), _tables(tmp_path / "serial")
+    on_dask_tables, serial_tables = tables(tmp_path / "dask"), tables(tmp_path / "serial")
     assert on_dask_tables["runs"].height == 16
     for name, frame in serial_tables.items():
         assert on_dask_tables[name].equals(frame), name
