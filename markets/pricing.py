@@ -146,7 +146,9 @@ def line_best_response(sums: LineSums, cost_usd: ArrayLike) -> NDArray[np.float6
     falls back to its own condition without cross terms.
     """
     r, m, b = (np.asarray(x, dtype=float) for x in sums)
-    c = np.broadcast_to(np.asarray(cost_usd, dtype=float), r.shape)
+    c = np.asarray(cost_usd, dtype=float)  # broadcasts against r
+    if c.ndim == 0:
+        c = np.full(r.shape, float(c))
     diag = np.diagonal(m, axis1=-2, axis2=-1)
     live = diag < 0  # an offering with demand has a strictly negative own price slope
     rhs = np.einsum("...lk,...l->...k", b, c) - r
@@ -155,8 +157,7 @@ def line_best_response(sums: LineSums, cost_usd: ArrayLike) -> NDArray[np.float6
     # which leaves the others' system untouched; their prices are NaN afterwards.
     dead = ~live
     mask = dead[..., :, None] | dead[..., None, :]
-    eye = np.broadcast_to(np.eye(r.shape[-1], dtype=bool), mt.shape)
-    system = np.where(mask, np.where(eye, 1.0, 0.0), mt)
+    system = np.where(mask, np.eye(r.shape[-1]), mt)
     rhs = np.where(dead, 0.0, rhs)
     with np.errstate(invalid="ignore", divide="ignore"):
         try:
