@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= runs/baseline
 
-.PHONY: run test lint fix bench clean
+.PHONY: run test lint fix bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "aimarket needs Python >= 3.11"'
@@ -44,3 +44,7 @@ bench: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .import_linter_cache *.egg-info
+
+## screenshots: the regimes report's pictures in docs/img (needs chromium and chromium-driver)
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python docs/scripts/report_screenshots.py

@@ -11,6 +11,7 @@ months, or its value at one ``month``. For example
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 import warnings
@@ -20,10 +21,10 @@ from typing import Literal
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from aimarket.experiments.config import ConfigError, ExperimentConfig
 from aimarket.experiments.design import Design, build_design
+from aimarket.experiments.intervals import mean_interval, metric_bounds, paired_difference
 from aimarket.experiments.store import Store
 
 __all__ = [
@@ -122,12 +123,6 @@ def metric_by_run(
     return frame.collect().sort("point_id", "replicate")
 
 
-def _t_interval(sd: np.ndarray, n: np.ndarray, confidence: float) -> np.ndarray:
-    """Half-width of the two-sided Student-t interval of a mean (NaN where ``n < 2``)."""
-    t = np.where(n > 1, stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)), np.nan)
-    return t * sd / np.sqrt(np.maximum(n, 1))
-
-
 def _check_confidence(confidence: float) -> None:
     if not 0 < confidence < 1:
         raise ConfigError(f"confidence = {confidence}: expected a level in (0, 1)")
@@ -146,9 +141,11 @@ def point_statistics(
 
     Returns one row per point and metric: ``point_id``, the point's parameters, ``metric``,
     ``n`` (replications where the metric is defined; e.g. a month an event never reached is
-    null), ``mean``, ``sd``, ``ci_low``, ``ci_high`` (a two-sided Student-t interval at
-    ``confidence``; null when ``n < 2``). ``metrics`` defaults to every numeric column of
-    the summary table.
+    null), ``mean``, ``sd``, ``ci_low``, ``ci_high`` (at ``confidence``, within the
+    metric's bounds; null when ``n < 2``), ``interval`` (how it was made:
+    :func:`experiments.intervals.mean_interval`) and ``small_n`` (fewer than
+    ``intervals.MIN_BOOTSTRAP_N`` replications). ``metrics`` defaults to every numeric
+    column of the summary table.
     """
     _check_confidence(confidence)
     params = parameters(out)
@@ -160,22 +157,31 @@ def point_statistics(
         metric_by_run(out, m, table=table, how=how, month=month).with_columns(metric=pl.lit(m))
         for m in metrics
     ]
-    grouped = (
-        pl.concat(frames)
-        .drop_nulls("value")
-        .group_by(["point_id", *params, "metric"], maintain_order=True)
-        .agg(n=pl.len(), mean=pl.col("value").mean(), sd=pl.col("value").std(ddof=1))
-    )
-    half = _t_interval(
-        grouped["sd"].fill_null(np.nan).to_numpy(), grouped["n"].to_numpy(), confidence
-    )
-    half_s = pl.Series("half", half).fill_nan(None)
-    return (
-        grouped.with_columns(half=half_s)
-        .with_columns(
-            ci_low=pl.col("mean") - pl.col("half"), ci_high=pl.col("mean") + pl.col("half")
+    runs = pl.concat(frames).drop_nulls("value").filter(pl.col("value").is_finite())
+    rows = []
+    keys = ["point_id", *params, "metric"]
+    for key, group in runs.group_by(keys, maintain_order=True):
+        metric = str(key[-1])
+        iv = mean_interval(
+            group["value"].to_numpy(), confidence=confidence, bounds=metric_bounds(metric)
         )
-        .drop("half")
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "n": iv.n,
+                "mean": iv.mean,
+                "sd": iv.sd,
+                "ci_low": iv.low,
+                "ci_high": iv.high,
+                "interval": iv.method,
+                "small_n": iv.small_n,
+            }
+        )
+    if not rows:
+        return pl.DataFrame()
+    return (
+        pl.DataFrame(rows)
+        .with_columns(pl.col("sd", "ci_low", "ci_high").fill_nan(None))
         .sort("point_id", "metric")
     )
 
@@ -212,20 +218,16 @@ def paired_differences(
     )
     rows = []
     for (pid, *values), group in pairs.group_by(["point_id", *params], maintain_order=True):
-        d = group["diff"].to_numpy()
-        n = d.size
-        sd = float(d.std(ddof=1)) if n > 1 else np.nan
-        half = float(_t_interval(np.array([sd]), np.array([n]), confidence)[0])
-        p = float(stats.ttest_1samp(d, 0.0).pvalue) if n > 1 and sd > 0 else None
+        d = paired_difference(group["diff"].to_numpy(), confidence=confidence)
         rows.append(
             {
                 "point_id": pid,
                 **dict(zip(params, values, strict=True)),
-                "n": n,
-                "mean_diff": float(d.mean()),
-                "ci_low": float(d.mean() - half) if n > 1 else None,
-                "ci_high": float(d.mean() + half) if n > 1 else None,
-                "p_value": p,
+                "n": d.n,
+                "mean_diff": d.mean_diff,
+                "ci_low": None if math.isnan(d.low) else d.low,
+                "ci_high": None if math.isnan(d.high) else d.high,
+                "p_value": None if math.isnan(d.p_value) else d.p_value,
             }
         )
     return pl.DataFrame(rows).sort("point_id") if rows else pl.DataFrame()

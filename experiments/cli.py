@@ -10,6 +10,7 @@
 ``aimarket calibrate CONFIG TARGETS --out DIR``  history matching of a sweep to targets
 ``aimarket compare OUT TARGETS`` a store's runs against observed targets
 ``aimarket worker SCHEDULER``    a Dask worker pinned like the command (docs/cluster.md)
+``aimarket explore CONFIG``      one run in the browser, with sliders (Mesa's SolaraViz)
 ``aimarket econ ...``            the economics functions from the shell, JSON out
 
 Exit codes: 0 success; 1 some runs failed, or an internal error; 2 bad input or a damaged
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,9 +36,10 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from rich.table import Table
 
-from aimarket.experiments import cli_store, econ, worker
+from aimarket.experiments import cli_analysis, cli_store, econ, explore, worker
+from aimarket.experiments.cli_summary import console as _console
+from aimarket.experiments.cli_summary import print_summary
 from aimarket.experiments.config import ConfigError, ExperimentConfig, load_config
 from aimarket.experiments.design import plan_runs
 from aimarket.experiments.executors import RunStatus
@@ -46,8 +47,8 @@ from aimarket.experiments.locking import StoreLock
 from aimarket.experiments.maintenance import collect_garbage, store_numerics
 from aimarket.experiments.manifest import build_manifest
 from aimarket.experiments.outputs import open_store, replace_run_store
-from aimarket.experiments.runner import base_point_specs, headline
-from aimarket.experiments.store import TABLES, Store
+from aimarket.experiments.runner import base_point_specs
+from aimarket.experiments.store import Store
 from aimarket.experiments.sweep import SweepReport, execute, parse_shard, select_shard
 
 __all__ = ["build_parser", "main"]
@@ -85,6 +86,15 @@ def _config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("aimarket")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
+
+
 def _debug_arg(p: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
     p.add_argument(
         "--debug", action="store_true", default=default, help="show tracebacks of errors"
@@ -95,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = _Parser(prog="aimarket", description="A simulator of the AI model market.")
     _debug_arg(parser, default=False)
+    parser.add_argument("--version", action="version", version=f"aimarket {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a config's base point into a fresh store")
@@ -113,48 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_store.add_parsers(sub)
 
-    analyze = sub.add_parser(
-        "analyze",
-        help="replication statistics, paired differences, sensitivity, scenario discovery",
-    )
-    analyze.add_argument("out", type=Path)
-    analyze.add_argument(
-        "--metric",
-        dest="metrics",
-        action="append",
-        metavar="NAME",
-        help="a summary (or --table market) column (repeatable; default: headline metrics)",
-    )
-    analyze.add_argument("--table", choices=("summary", "market"), default="summary")
-    analyze.add_argument(
-        "--how",
-        choices=("final", "mean", "month"),
-        default="final",
-        help="market metrics: the final month, the mean over months, or --month",
-    )
-    analyze.add_argument("--month", type=int, help="with --how month: which month")
-    mode = analyze.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--paired",
-        type=int,
-        metavar="POINT",
-        help="differences from this point, paired by replicate (common random numbers)",
-    )
-    mode.add_argument("--sensitivity", action="store_true", help="Sobol or Morris indices (SALib)")
-    mode.add_argument(
-        "--discover",
-        metavar="CONDITION",
-        help="PRIM scenario discovery, e.g. 'hhi_revenue_final > 2500'",
-    )
-    analyze.add_argument(
-        "--threshold", type=float, default=0.8, help="--discover: box density to reach"
-    )
-    analyze.add_argument("--csv", type=Path, help="also write the table as CSV")
-    analyze.add_argument("--parquet", type=Path, help="also write the table as parquet")
-
-    report = sub.add_parser("report", help="write OUT/report.html (self-contained)")
-    report.add_argument("out", type=Path)
-
     calibrate = sub.add_parser(
         "calibrate", help="run a config's sweep and keep the points that match observed targets"
     )
@@ -163,14 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--out", type=Path, required=True, help="output directory")
     calibrate.add_argument("--resume", action="store_true", help="finish a calibration sweep")
 
-    compare = sub.add_parser("compare", help="a store's runs against observed targets")
-    compare.add_argument("out", type=Path)
-    compare.add_argument("targets", type=Path, help="targets file (TOML)")
-    compare.add_argument("--point", type=int, help="only this design point")
-    compare.add_argument("--csv", type=Path, help="also write the table as CSV")
-
+    cli_analysis.add_parsers(sub)
     econ.add_parser(sub)
     worker.add_parser(sub)
+    explore.add_parser(sub)
     for command in sub.choices.values():
         _debug_arg(command)
     return parser
@@ -219,19 +184,14 @@ def _dispatch(args: argparse.Namespace, err: Console) -> int:
         return _sweep(args, err)
     if args.command in cli_store.COMMANDS:
         return cli_store.run_parsed(args)
-    if args.command == "analyze":
-        return _analyze(args)
+    if args.command in cli_analysis.COMMANDS:
+        return cli_analysis.run_parsed(args)
     if args.command == "calibrate":
         return _calibrate(args, err)
-    if args.command == "compare":
-        return _compare(args)
-    if args.command == "report":
-        from aimarket.experiments.report import write_report  # matplotlib loads only here
-
-        print(write_report(args.out))
-        return 0
     if args.command == "worker":
         return worker.run_parsed(args)
+    if args.command == "explore":
+        return explore.run_parsed(args)
     return econ.run_parsed(args)
 
 
@@ -259,7 +219,8 @@ def _run(args: argparse.Namespace, err: Console) -> int:
 
     report = replace_run_store(out, config.experiment.name, build)
     report.out = out
-    _print_summary(report, Store(out), Console())
+    print_summary(report, Store(out), console := _console())
+    cli_store.warn_mixed_numerics(store_numerics(Store(out)), console)
     return _finish(report, err)
 
 
@@ -287,7 +248,8 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
         report = _execute_with_progress(
             mine, store, args, err, label, scheduler=args.scheduler, cluster=config.cluster
         )
-    _print_summary(report, store, Console())
+    print_summary(report, store, console := _console())
+    cli_store.warn_mixed_numerics(store_numerics(store), console)
     return _finish(report, err)
 
 
@@ -344,183 +306,6 @@ def _finish(report: SweepReport, err: Console) -> int:
     return 1 if report.failed else 0
 
 
-def _fmt(value: object, fmt: str) -> str:
-    ok = isinstance(value, int | float) and math.isfinite(value)
-    return fmt.format(value) if ok else "n/a"
-
-
-def _print_summary(report: SweepReport, store: Store, console: Console) -> None:
-    table = Table(title=f"aimarket: {report.out}", show_header=True, header_style="bold")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_row("runs this time (failed)", f"{report.runs} ({report.failed})")
-    if report.skipped:
-        table.add_row("runs already done (skipped)", str(report.skipped))
-    table.add_row("executor", f"{report.executor} x{report.workers}")
-    table.add_row("wall time", f"{report.wall_s:.2f} s ({report.runs_per_s:.2f} runs/s)")
-    figures = headline(store)
-    table.add_section()
-    table.add_row(
-        "HHI of revenue, final month (0–10,000), mean",
-        _fmt(figures.get("hhi_revenue_final"), "{:,.0f}"),
-    )
-    table.add_row(
-        "firms active, final month, mean", _fmt(figures.get("firms_active_final"), "{:.1f}")
-    )
-    table.add_row(
-        "gross margin, final month, mean", _fmt(figures.get("gross_margin_final"), "{:.1%}")
-    )
-    for key, value in figures.items():
-        if key.startswith("gross_margin_final_"):
-            name = key.removeprefix("gross_margin_final_")
-            table.add_row(f"gross margin, {name}", _fmt(value, "{:.1%}"))
-    console.print(table)
-    console.print(f"tables: {report.out}/table=<{'|'.join(TABLES)}>/*.parquet")
-    cli_store.warn_mixed_numerics(store_numerics(store), console)
-
-
-HEADLINE_METRICS = (
-    "hhi_revenue_mean",
-    "hhi_revenue_final",
-    "gross_margin_mean",
-    "operating_margin_mean",
-    "firms_active_final",
-    "entries",
-    "exits",
-)
-
-
-def _analyze(args: argparse.Namespace) -> int:
-    from aimarket.experiments import analysis  # scipy and SALib load only when needed
-
-    if not Store.is_store(args.out):
-        raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
-    if args.month is not None and args.how != "month":
-        raise ConfigError(
-            f"--month {args.month}: used only with --how month (got --how {args.how})"
-        )
-    _check_output_files(args.csv, args.parquet)
-    _require_runs(args.out)
-    if args.metrics:
-        metrics = args.metrics
-    elif args.table == "market":
-        metrics = ["hhi_revenue", "gross_margin"]
-    elif args.sensitivity or args.paired is not None:
-        metrics = ["hhi_revenue_mean", "gross_margin_mean", "operating_margin_mean"]
-    else:
-        metrics = list(HEADLINE_METRICS)
-    reduce = {"table": args.table, "how": args.how, "month": args.month}
-    if args.paired is not None or args.sensitivity or args.discover:
-        frames = []
-        for metric in metrics if not args.discover else [None]:
-            if args.paired is not None:
-                frame = analysis.paired_differences(
-                    args.out, metric, baseline=args.paired, **reduce
-                )
-            elif args.sensitivity:
-                frame = analysis.sensitivity(args.out, metric, **reduce)
-            else:
-                frame = analysis.discover(
-                    args.out, args.discover, threshold=args.threshold, **reduce
-                )
-            if metric is not None:
-                frame = frame.with_columns(metric=pl.lit(metric))
-            frames.append(frame)
-        stats = pl.concat(frames, how="diagonal_relaxed")
-        title = (
-            f"paired differences from point {args.paired}"
-            if args.paired is not None
-            else "sensitivity indices"
-            if args.sensitivity
-            else f"PRIM box where {args.discover}"
-        )
-    else:
-        stats = analysis.point_statistics(args.out, metrics, **reduce)
-        title = "mean and 95% CI over replications"
-    if args.csv:
-        stats.write_csv(args.csv)
-    if args.parquet:
-        stats.write_parquet(args.parquet)
-    counts = analysis.run_counts(args.out)
-    table = Table(
-        title=f"aimarket analyze: {args.out} ({title}; "
-        f"{counts['done']} runs, {counts['failed']} failed left out)"
-    )
-    for col in stats.columns:
-        table.add_column(col, justify="right" if stats.schema[col].is_numeric() else "left")
-    for row in stats.iter_rows():
-        table.add_row(*(_fmt(v, "{:.4g}") if isinstance(v, float) else str(v) for v in row))
-    Console().print(table)
-    return 0
-
-
-def _require_runs(out: Path) -> None:
-    from aimarket.experiments.analysis import run_counts
-
-    if run_counts(out)["done"] == 0:
-        raise ConfigError(f"{out}: no finished runs yet (`aimarket status {out}` says why)")
-
-
-def _check_output_files(*paths: Path | None) -> None:
-    """Refuse, before any work, an output file whose folder does not exist."""
-    for path in paths:
-        if path is not None and not path.parent.is_dir():
-            raise ConfigError(f"{path}: folder {path.parent} does not exist")
-
-
-def _comparison_table(frame: pl.DataFrame, title: str) -> Table:
-    from aimarket.experiments.targets import month_label
-
-    table = Table(title=title)
-    for col in ("point", "target", "observed", "simulated", "95% CI", "within", "unit"):
-        table.add_column(col, justify="right" if col in ("simulated", "95% CI") else "left")
-    for r in frame.iter_rows(named=True):
-        dated = r["unit"] == "month"
-        show = month_label if dated else (lambda v: "n/a" if v is None else f"{v:.3g}")
-        ci = f"[{show(r['ci_low'])}, {show(r['ci_high'])}]" if r["ci_low"] is not None else "n/a"
-        simulated = show(r["simulated"])
-        if r["undefined"]:
-            simulated += f" ({r['undefined']} never)"
-        table.add_row(
-            str(r["point_id"]),
-            r["target"],
-            r["observed"],
-            simulated,
-            ci,
-            "yes" if r["within"] else "NO",
-            r["unit"],
-        )
-    return table
-
-
-def _compare(args: argparse.Namespace) -> int:
-    from aimarket.experiments.analysis import run_counts
-    from aimarket.experiments.targets import compare, load_targets
-
-    targets = load_targets(args.targets)
-    if not Store.is_store(args.out):
-        raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
-    _check_output_files(args.csv)
-    _require_runs(args.out)
-    frame = compare(args.out, targets)
-    if args.point is not None:
-        frame = frame.filter(pl.col("point_id") == args.point)
-        if frame.is_empty():
-            raise ConfigError(f"--point {args.point}: no finished runs at that point")
-    if args.csv:
-        frame.write_csv(args.csv)
-    counts = run_counts(args.out)
-    met = int(frame["within"].sum())
-    Console().print(
-        _comparison_table(
-            frame,
-            f"aimarket compare: {args.out} against {args.targets} ({met} of {frame.height} "
-            f"within tolerance; {counts['done']} runs)",
-        )
-    )
-    return 0
-
-
 def _calibrate(args: argparse.Namespace, err: Console) -> int:
     from aimarket.experiments.calibrate import choose, write_calibrated
     from aimarket.experiments.targets import compare, load_targets
@@ -543,8 +328,8 @@ def _calibrate(args: argparse.Namespace, err: Console) -> int:
         config, choice, frame, args.out / "calibrated.toml", targets_path=str(args.targets)
     )
     best = frame.filter(pl.col("point_id") == choice["point_id"])
-    Console().print(
-        _comparison_table(
+    _console().print(
+        cli_analysis.comparison_table(
             best,
             f"aimarket calibrate: point {choice['point_id']} meets {choice['met']} of "
             f"{choice['targets']} targets; {len(choice['accepted'])} points meet all",

@@ -37,11 +37,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def run_parsed(args: argparse.Namespace) -> int:
     """Run a parsed store command; its exit code."""
+    err = Console(stderr=True)
     if args.command == "compact":
-        print(json.dumps(compact_store(args.out, break_lock=args.break_lock)))
+        with err.status("compacting ..."):
+            result = compact_store(args.out, break_lock=args.break_lock)
+        print(json.dumps(result))
         return 0
     verify = args.command == "verify" or args.verify
-    info = store_status(args.out, checksums=verify)
+    with err.status("checking every part's checksum ..." if verify else "reading the store ..."):
+        info = store_status(args.out, checksums=verify)
     if getattr(args, "json", False):
         print(json.dumps(info, indent=2))
     else:
@@ -53,6 +57,8 @@ def run_parsed(args: argparse.Namespace) -> int:
 
 def _print_status(info: dict) -> None:
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=400)  # piped: no line cut mid-path
     table = Table(title=f"aimarket status: {info['out']}", show_header=False)
     for key in ("experiment", "points", "replications", "planned", "done", "failed"):
         table.add_row(key, str(info[key]))

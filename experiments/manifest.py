@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import platform
 import subprocess
 import sys
@@ -13,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from aimarket.experiments.config import ExperimentConfig, config_hash
-from aimarket.experiments.store import TOOL
+from aimarket.experiments.store import TOOL, identity_hash
 
 __all__ = ["build_manifest", "git_sha", "identity_hash", "package_versions"]
 
@@ -50,27 +48,6 @@ def git_sha() -> str | None:
         return sha.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return None
-
-
-def identity_hash(config: dict[str, Any]) -> str:
-    """sha256 of what makes an experiment's runs what they are: the config as loaded
-    (``model_dump(mode="json")``, or a manifest's ``config``) without ``[cluster]`` (where
-    runs execute) and ``experiment.replications`` (how many there are: more can be
-    added to a store). Two configs with the same identity plan the same runs.
-
-    Examples
-    --------
-    >>> a = {"experiment": {"name": "x", "replications": 3}, "cluster": None}
-    >>> b = {"experiment": {"name": "x", "replications": 9}, "cluster": {"jobs": 4}}
-    >>> identity_hash(a) == identity_hash(b)
-    True
-    """
-    core = {k: v for k, v in config.items() if k != "cluster"}
-    core["experiment"] = {
-        k: v for k, v in dict(core.get("experiment") or {}).items() if k != "replications"
-    }
-    blob = json.dumps(core, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
 
 
 def build_manifest(

@@ -26,8 +26,8 @@ import polars as pl
 
 from aimarket.experiments.config import ConfigError
 from aimarket.experiments.locking import StoreLock
-from aimarket.experiments.manifest import identity_hash
 from aimarket.experiments.store import MANIFEST, TOOL, Store, write_json_atomic
+from aimarket.experiments.storefiles import manifest_identity
 
 __all__ = ["open_store", "own_files", "replace_run_store", "store_identity"]
 
@@ -36,10 +36,7 @@ T = TypeVar("T")
 
 def store_identity(manifest: dict[str, Any]) -> str | None:
     """A manifest's experiment identity (computed from its config for older stores)."""
-    if "identity_sha256" in manifest:
-        return str(manifest["identity_sha256"])
-    config = manifest.get("config")
-    return identity_hash(config) if isinstance(config, dict) else None
+    return manifest_identity(manifest)
 
 
 def _is_ours(manifest: dict[str, Any]) -> bool:
@@ -113,19 +110,25 @@ def open_store(
 
 
 def _record_replications(store: Store, manifest: dict[str, Any]) -> None:
-    """Raise the store's recorded replications to this config's, if it asks for more."""
-    mine = int(manifest["config"]["experiment"]["replications"])
+    """Record in the store's manifest more replications than it has, and a changed
+    description (neither changes the experiment's identity)."""
+    mine = manifest["config"]["experiment"]
     stored = store.manifest()
-    if int(stored["config"]["experiment"]["replications"]) >= mine:
+    theirs = stored["config"]["experiment"]
+    more = int(mine["replications"]) > int(theirs["replications"])
+    worded = mine.get("description", "") != theirs.get("description", "")
+    if not (more or worded):
         return
+    experiment = {**theirs, "description": mine.get("description", "")}
     updated = dict(stored)
-    updated["config"] = {
-        **stored["config"],
-        "experiment": {**stored["config"]["experiment"], "replications": mine},
-    }
-    history = list(stored.get("replications_added", []))
-    history.append({"replications": mine, "utc": manifest.get("created_utc")})
-    updated["replications_added"] = history
+    if more:
+        experiment["replications"] = int(mine["replications"])
+        history = list(stored.get("replications_added", []))
+        history.append(
+            {"replications": experiment["replications"], "utc": manifest.get("created_utc")}
+        )
+        updated["replications_added"] = history
+    updated["config"] = {**stored["config"], "experiment": experiment}
     write_json_atomic(store.root / MANIFEST, updated)
 
 

@@ -1,26 +1,34 @@
-"""``aimarket report OUT``: one self-contained HTML page of a store's results.
+"""``aimarket report OUT``: one self-contained HTML page that answers a store's question.
 
-The page embeds its plots as PNG data URIs and its style inline, so it opens offline and
-fetches nothing. Plots are drawn with matplotlib (Agg) from the store's tables: every line
-is a design point's mean over replications with a 95% band (Student-t across replicates,
-month by month), so a one-run store gives lines without bands.
+The page opens with the experiment's question (``[experiment] description``) and a
+headline table: every design point side by side (mean over replications and its
+interval), and each point's paired difference from a reference point with its interval and
+p-value, in plain words. Plots follow, one line or panel per design point where points
+differ, against calendar dates; every interval lies within its metric's bounds
+(:mod:`experiments.intervals`), and the page says when replications are too few for them.
+Sensitivity designs (Sobol, Morris) get their indices with intervals, explained, and plots
+of each output against its most influential parameters.
+
+Plots are PNG data URIs and the style is inline, so the page opens offline and fetches
+nothing; the numbers behind each band are embedded as JSON (``<script
+type="application/json" id="plot-data">``, not executed).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import io
 import json
+import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from aimarket.experiments.analysis import (
     design_of,
+    metric_by_run,
+    paired_differences,
     parameters,
     point_statistics,
     run_counts,
@@ -28,25 +36,39 @@ from aimarket.experiments.analysis import (
     sensitivity,
 )
 from aimarket.experiments.config import ConfigError
+from aimarket.experiments.intervals import MIN_BOOTSTRAP_N
+from aimarket.experiments.report_plots import MAX_LINES, Figures
 from aimarket.experiments.store import Store
 
-__all__ = ["MAX_LINES", "write_report"]
+__all__ = ["HEADLINE", "MAX_LINES", "METRIC_LABELS", "write_report"]
 
-#: Time series show at most this many design points as separate lines; larger designs
-#: (Latin hypercubes, Sobol samples) are shown as the mean over all runs.
-MAX_LINES = 8
-
-_HEADLINE = (
+#: The headline table's metrics, where the store has them.
+HEADLINE = (
     "hhi_revenue_mean",
-    "hhi_revenue_final",
+    "hhi_developer_revenue_mean",
     "cr4_final",
     "gross_margin_mean",
     "operating_margin_mean",
     "firms_active_final",
     "entries",
     "exits",
-    "inference_overtakes_training_month",
+    "price_at_reference_decline_per_year",
 )
+
+#: Plain words for metrics (the column name is shown for any other).
+METRIC_LABELS = {
+    "hhi_revenue_mean": "HHI of revenue, mean over months (0–10,000)",
+    "hhi_revenue_final": "HHI of revenue, final month (0–10,000)",
+    "hhi_developer_revenue_mean": "HHI of revenue by developer, mean over months (0–10,000)",
+    "cr4_final": "share of the four largest firms, final month",
+    "gross_margin_mean": "market gross margin, mean over months",
+    "operating_margin_mean": "market operating margin, mean over months",
+    "firms_active_final": "firms active, final month",
+    "entries": "entries per run",
+    "exits": "exits per run",
+    "price_at_reference_decline_per_year": "price of reference capability, factor fall per year",
+    "inference_overtakes_training_month": "month inference spend overtakes training spend",
+}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem auto;
@@ -56,14 +78,20 @@ border-bottom:1px solid #d8dde6;padding-bottom:.2rem}
 figure{margin:1.2rem 0}figure img{max-width:100%;height:auto;border:1px solid #eef0f4}
 figcaption{font-size:.9rem;color:#4a5568}
 table{border-collapse:collapse;font-size:.85rem;margin:.6rem 0}
-th,td{border:1px solid #d8dde6;padding:.25rem .5rem;text-align:left;vertical-align:top}
+th,td{border:1px solid #d8dde6;padding:.25rem .5rem;vertical-align:top}
 th{background:#f3f5f9}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.note{color:#4a5568;font-size:.9rem}
+.note{color:#4a5568;font-size:.9rem}.warn{background:#fff6e0;border-left:4px solid #e0a800;
+padding:.5rem .8rem}.question{font-size:1.1rem;border-left:4px solid #3b6fd1;padding:.3rem .8rem}
+ul.answer li{margin:.25rem 0}
 """
 
 
-def write_report(out: str | Path) -> Path:
-    """Write ``OUT/report.html`` for a store and return its path."""
+def write_report(out: str | Path, *, metrics: list[str] | None = None, reference: int = 0) -> Path:
+    """Write ``OUT/report.html`` for a store and return its path.
+
+    ``metrics``: the headline table's summary metrics (default :data:`HEADLINE`, those the
+    store has); ``reference``: the design point others are compared with.
+    """
     out = Path(out)
     if not Store.is_store(out):
         raise ConfigError(f"out = {str(out)!r}: not an aimarket store (no manifest.json)")
@@ -72,15 +100,164 @@ def write_report(out: str | Path) -> Path:
         raise ConfigError(f"{out}: no finished runs to report on")
     store = Store(out)
     manifest = store.manifest()
+    points = store.points()
+    if reference not in set(points["point_id"].to_list()):
+        raise ConfigError(f"--reference {reference}: no such design point in {out}")
     params = parameters(out)
+    available = set(scan(out, "summary").collect_schema().names())
+    if metrics:
+        unknown = [m for m in metrics if m not in available]
+        if unknown:
+            raise ConfigError(f"--metric {unknown[0]}: not a summary column of {out}")
+    chosen = list(metrics) if metrics else [m for m in HEADLINE if m in available]
+    figures = Figures(_point_labels(points, params))
     market = scan(out, "market").collect()
     firms = scan(out, "firms").collect()
-    labels = _point_labels(store.points(), params)
-    sections: list[str] = []
+    sections = [_answer(out, chosen, reference, figures, _question(manifest))]
+    sections += _plots(figures, market, firms)
+    sens = _sensitivity_section(out, chosen, figures)
+    if sens:
+        sections.append(_section("Sensitivity to the design's parameters", sens))
+    sections.append(_section("Manifest", _manifest_table(manifest, counts)))
+    page = _page(manifest, out, counts, points.height, sections, figures.data)
+    path = out / "report.html"
+    tmp = out / ".report.html.tmp"
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
 
-    stats = point_statistics(out, [m for m in _HEADLINE if m in _summary_columns(out)])
-    sections.append(_section("Summary by design point", _stats_table(stats, params, labels)))
 
+def _page(
+    manifest: dict[str, Any],
+    out: Path,
+    counts: dict[str, int],
+    n_points: int,
+    sections: list[str],
+    data: list[dict[str, Any]],
+) -> str:
+    title = f"aimarket report: {html.escape(str(manifest.get('experiment', out.name)))}"
+    blob = json.dumps(data, allow_nan=False).replace("</", "<\\/")
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{title}"
+        f"</title><style>{_CSS}</style></head><body><h1>{title}</h1>"
+        f"<p class='note'>{counts['done']} finished runs ({counts['failed']} failed, left out)"
+        f" over {n_points} design points; generated "
+        f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}.</p>"
+        + "".join(sections)
+        + f"<script type='application/json' id='plot-data'>{blob}</script>"
+        + "</body></html>\n"
+    )
+
+
+# --------------------------------------------------------------------------- answer
+
+
+def _question(manifest: dict[str, Any]) -> str:
+    """The experiment's question, as its config's ``description`` asks it."""
+    experiment = (manifest.get("config") or {}).get("experiment") or {}
+    question = str(experiment.get("description") or "").strip()
+    if question:
+        return f"<p class='question'>{html.escape(question)}</p>"
+    return (
+        "<p class='note'>The config asks no question (<code>[experiment] description</code>).</p>"
+    )
+
+
+def _answer(out: Path, metrics: list[str], reference: int, figures: Figures, asked: str) -> str:
+    """The headline: the question, points side by side, paired differences in words, and
+    a warning when replications are few."""
+    stats = point_statistics(out, metrics)
+    if stats.is_empty():
+        return _section("Answer", asked + "<p class='note'>No headline metrics.</p>")
+    smallest = int(stats["n"].min())
+    warn = ""
+    if smallest < MIN_BOOTSTRAP_N:
+        warn = (
+            f"<p class='warn'>Only {smallest} replication(s) at some design points: intervals "
+            "are Student-t, cut at each metric's bounds, and wide; p-values rest on few "
+            f"pairs. Intervals from the bootstrap need {MIN_BOOTSTRAP_N} or more "
+            "(<code>experiment.replications</code>).</p>"
+        )
+    if not figures.per_point:
+        return _section(
+            "Answer",
+            asked + warn + f"<p class='note'>{len(figures.labels)} design points: too many to set "
+            "side by side; see the sensitivity section for how each output depends on the "
+            "parameters.</p>",
+        )
+    table = _side_by_side(stats, metrics, figures)
+    ref_label = html.escape(figures.labels.get(reference, str(reference)))
+    blocks = []
+    for point in sorted(p for p in figures.labels if p != reference):
+        words = []
+        for metric in metrics:
+            diffs = paired_differences(out, metric, baseline=reference)
+            if diffs.height:
+                row = diffs.filter(pl.col("point_id") == point)
+                if row.height:
+                    words.append(_in_words(metric, row.row(0, named=True), stats, reference))
+        if words:
+            label = html.escape(figures.labels.get(point, str(point)))
+            blocks.append(
+                f"<p><b>Point {point} ({label})</b> against point {reference} ({ref_label}):</p>"
+                "<ul class='answer'>" + "".join(words) + "</ul>"
+            )
+    note = (
+        "<p class='note'>Differences are paired by replicate (every point runs with the same "
+        "seeds): the difference of means, its 95% interval and the paired t-test's p-value."
+        "</p>"
+    )
+    return _section("Answer", asked + warn + "".join(blocks) + note + table)
+
+
+def _in_words(metric: str, row: dict[str, Any], stats: pl.DataFrame, reference: int) -> str:
+    def mean_at(point: int) -> float | None:
+        got = stats.filter((pl.col("point_id") == point) & (pl.col("metric") == metric))
+        return got["mean"][0] if got.height else None
+
+    point = int(row["point_id"])
+    diff, low, high, p = row["mean_diff"], row["ci_low"], row["ci_high"], row["p_value"]
+    interval = f" [{_signed(low)}, {_signed(high)}]" if low is not None else ""
+    clear = low is not None and (low > 0 or high < 0)
+    verdict = "a clear difference" if clear else "no clear difference"
+    pv = f", p = {p:.2g}" if p is not None else ""
+    return (
+        f"<li>{html.escape(METRIC_LABELS.get(metric, metric))}: {_fmt(mean_at(point))} vs "
+        f"{_fmt(mean_at(reference))}, {_signed(diff)}{interval}{pv} ({verdict})</li>"
+    )
+
+
+def _side_by_side(stats: pl.DataFrame, metrics: list[str], figures: Figures) -> str:
+    points = sorted(figures.labels)
+    head = "".join(
+        f"<th>point {p}<br><span class='note'>{html.escape(figures.labels[p])}</span></th>"
+        for p in points
+    )
+    rows = []
+    for metric in metrics:
+        cells = []
+        for p in points:
+            got = stats.filter((pl.col("point_id") == p) & (pl.col("metric") == metric))
+            if not got.height:
+                cells.append("<td class='num'>n/a</td>")
+                continue
+            r = got.row(0, named=True)
+            ci = f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else ""
+            cells.append(f"<td class='num'>{_fmt(r['mean'])}{ci}<br>n = {r['n']}</td>")
+        label = html.escape(METRIC_LABELS.get(metric, metric))
+        rows.append(f"<tr><th>{label}<br><code>{metric}</code></th>{''.join(cells)}</tr>")
+    return (
+        "<table class='headline'><tr><th>metric</th>" + head + "</tr>" + "".join(rows) + "</table>"
+        "<p class='note'>Mean over replications [95% interval within the metric's bounds]; n "
+        "counts the runs where the metric is defined.</p>"
+    )
+
+
+# ---------------------------------------------------------------------------- plots
+
+
+def _plots(figures: Figures, market: pl.DataFrame, firms: pl.DataFrame) -> list[str]:
     series = [
         ("hhi_revenue", "HHI of revenue (0–10,000)", False, "Concentration: HHI of revenue"),
         ("cr4", "CR4 of revenue (share, 0–1)", False, "Concentration: CR4 of revenue"),
@@ -91,304 +268,145 @@ def write_report(out: str | Path) -> Path:
             "Price of reference (GPT-4-level) capability: the cheapest price per million "
             "tokens paid in a usage segment for an offering at or above it",
         ),
+        ("gross_margin", "market gross margin (fraction)", False, "Market gross margin"),
     ]
-    figures = [_timeseries(market, col, ylabel, log, labels) for col, ylabel, log, _ in series]
+    what = "each design point" if figures.per_point else "all runs pooled"
     body = "".join(
-        _figure(png, caption) for png, (_, _, _, caption) in zip(figures, series, strict=True)
+        _figure(
+            figures.timeseries(market, col, ylabel, log=log),
+            f"{caption}: {what}, mean over replicates with a 95% band",
+        )
+        for col, ylabel, log, caption in series
     )
-    sections.append(_section("Concentration and prices over time", body))
-    sections.append(
+    return [
+        _section("Concentration, prices and margins over time", body),
         _section(
             "Margins by business model",
             _figure(
-                _margins_by_business_model(firms),
-                "Gross and operating margin of each business model, pooled over points and "
-                "replicates: (revenue − serving cost) / revenue and (revenue − serving − "
-                "amortisation − opex) / revenue, month by month",
+                figures.margins_by_business_model(firms),
+                "Gross margin of each business model ((revenue − serving cost) / revenue), "
+                f"month by month: {what}, one panel each; bands: 95% across replicates; "
+                "the axis stops at −1",
             ),
-        )
-    )
-    sections.append(
+        ),
         _section(
             "Training and inference spend",
             _figure(
-                _spend(market, labels),
+                figures.spend(market),
                 "Cumulative training spend (solid) and cumulative inference (GPU serving) "
                 "spend (dashed), mean over replicates; a vertical line marks the month "
                 "inference overtakes training, where it does",
             ),
-        )
-    )
-    sections.append(
+        ),
         _section(
             "Business-model mix",
             _figure(
-                _mix(firms),
-                "Share of customer revenue by business model, pooled over points and replicates",
+                figures.mix(firms),
+                "Share of customer revenue by business model in the last twelve months, "
+                "per design point, with 95% intervals across replicates",
             ),
-        )
-    )
-    sections.append(
+        ),
         _section(
             "Entry and exit",
-            _figure(_entry_exit(market, labels), "Entries and exits per year, mean per run"),
+            _figure(
+                figures.entry_exit(market),
+                "Entries and exits per year, mean per run with 95% intervals",
+            ),
+        ),
+    ]
+
+
+def _sensitivity_section(out: Path, metrics: list[str], figures: Figures) -> str:
+    try:
+        design = design_of(out)
+    except ConfigError:
+        return ""
+    if design.kind not in ("sobol", "morris", "lhs") or figures.per_point:
+        return ""
+    parts = []
+    params = list(design.variables)
+    for metric in [m for m in ("hhi_revenue_mean", "gross_margin_mean") if m in metrics] or metrics[
+        :2
+    ]:
+        ranked, table = params, ""
+        if design.kind in ("sobol", "morris"):
+            try:
+                indices = sensitivity(out, metric)
+            except ConfigError as exc:
+                parts.append(f"<p class='note'>{html.escape(str(exc))}</p>")
+                continue
+            key = "ST" if design.kind == "sobol" else "mu_star"
+            ranked = indices.sort(key, descending=True)["parameter"].to_list()
+            table = _indices_table(indices, design.kind)
+        runs = metric_by_run(out, metric).drop_nulls("value")
+        top = ranked[: min(3, len(ranked))]
+        parts.append(
+            f"<h3>{html.escape(METRIC_LABELS.get(metric, metric))}</h3>"
+            + table
+            + _figure(
+                figures.against_parameters(runs, metric, top),
+                f"{metric} against its most influential parameters, one dot per run",
+            )
         )
+    return "".join(parts)
+
+
+def _indices_table(indices: pl.DataFrame, kind: str) -> str:
+    rows = []
+    for r in indices.iter_rows(named=True):
+        if kind == "sobol":
+            cells = [
+                _index_cell(r["S1"], r["S1_conf"]),
+                _index_cell(r["ST"], r["ST_conf"]),
+            ]
+        else:
+            cells = [_interval_cell(r["mu_star"], r["mu_star_conf"]), _fmt(r["sigma"])]
+        rows.append(
+            f"<tr><th>{html.escape(r['parameter'])}</th>"
+            + "".join(f"<td class='num'>{c}</td>" for c in cells)
+            + "</tr>"
+        )
+    if kind == "sobol":
+        head = "<th>first order S1</th><th>total ST</th>"
+        note = (
+            "Sobol indices: the share of the output's variance due to a parameter alone (S1) "
+            "and with its interactions (ST), in [0, 1], with 95% bootstrap intervals (SALib), "
+            "cut at 0 and 1; estimates slightly outside come from sampling noise."
+        )
+    else:
+        head = "<th>μ* (mean |effect|)</th><th>σ (spread of effects)</th>"
+        note = (
+            "Morris elementary effects: μ* is how much the output moves, on average, over a "
+            "parameter's range (in the output's units), with its 95% interval; a large σ "
+            "means the effect depends on the other parameters."
+        )
+    return (
+        f"<p class='note'>{note}</p><table><tr><th>parameter</th>{head}</tr>{''.join(rows)}</table>"
     )
-    sens = _sensitivity_section(out)
-    if sens:
-        sections.append(_section("Sensitivity", sens))
-    sections.append(_section("Manifest", _manifest_table(manifest, counts)))
-
-    title = f"aimarket report: {html.escape(str(manifest.get('experiment', out.name)))}"
-    page = (
-        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width, initial-scale=1'><title>{title}"
-        f"</title><style>{_CSS}</style></head><body><h1>{title}</h1>"
-        f"<p class='note'>{counts['done']} finished runs ({counts['failed']} failed, left out)"
-        f" over {store.points().height} design points; generated "
-        f"{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}.</p>"
-        + "".join(sections)
-        + "</body></html>\n"
-    )
-    path = out / "report.html"
-    tmp = out / ".report.html.tmp"
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(path)
-    return path
 
 
-# ----------------------------------------------------------------------------- data
+def _index_cell(value: float, conf: float) -> str:
+    low, high = max(0.0, value - conf), min(1.0, value + conf)
+    return f"{_fmt(min(max(value, 0.0), 1.0))} [{_fmt(low)}, {_fmt(high)}]"
 
 
-def _summary_columns(out: Path) -> set[str]:
-    return set(scan(out, "summary").collect_schema().names())
+def _interval_cell(value: float, conf: float) -> str:
+    return f"{_fmt(value)} [{_fmt(max(0.0, value - conf))}, {_fmt(value + conf)}]"
 
 
 def _point_labels(points: pl.DataFrame, params: list[str]) -> dict[int, str]:
     varied = [p for p in params if points[p].n_unique() > 1]
     labels = {}
     for row in points.iter_rows(named=True):
-        text = ", ".join(f"{p}={row[p]}" for p in varied) or "base"
+        text = ", ".join(f"{p}={_fmt(row[p])}" for p in varied) or "base"
         labels[int(row["point_id"])] = text
     return labels
 
 
-def _band(frame: pl.DataFrame, column: str) -> pl.DataFrame:
-    """Mean and 95% t-band of ``column`` across replicates, per plotted line and month."""
-    from scipy import stats
-
-    g = (
-        frame.drop_nulls(column)
-        .group_by(["line", "month"])
-        .agg(
-            mean=pl.col(column).mean(),
-            sd=pl.col(column).std(ddof=1),
-            n=pl.len(),
-        )
-        .sort(["line", "month"])
-    )
-    n = g["n"].to_numpy()
-    t = np.where(n > 1, stats.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
-    half = t * g["sd"].fill_null(np.nan).to_numpy() / np.sqrt(n)
-    return g.with_columns(half=pl.Series(half))
-
-
-def _lines(market: pl.DataFrame, labels: dict[int, str]) -> pl.DataFrame:
-    """The frame with a ``line`` to plot: the point, or -1 (pooled) for large designs."""
-    line = pl.col("point_id") if len(labels) <= MAX_LINES else pl.lit(-1)
-    return market.with_columns(line=line)
-
-
-# ---------------------------------------------------------------------------- plots
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    _plt().close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _label(line: int, labels: dict[int, str]) -> str:
-    return "all runs" if line < 0 else f"point {line}: {labels.get(line, '')}"
-
-
-def _timeseries(
-    market: pl.DataFrame, column: str, ylabel: str, log: bool, labels: dict[int, str]
-) -> str:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    band = _band(_lines(market, labels), column)
-    for (line,), g in band.group_by("line", maintain_order=True):
-        x, y, h = g["month"].to_numpy(), g["mean"].to_numpy(), g["half"].to_numpy()
-        (handle,) = ax.plot(x, y, label=_label(int(line), labels), lw=1.6)
-        if np.isfinite(h).any():
-            lo, hi = y - h, y + h
-            if log:
-                lo = np.where(lo > 0, lo, np.nan)
-            ax.fill_between(x, lo, hi, color=handle.get_color(), alpha=0.18, lw=0)
-    if log and band.height and (band["mean"] > 0).any():
-        ax.set_yscale("log")
-    ax.set_xlabel("month since start")
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    if band.height:
-        ax.legend(fontsize=8, loc="best")
-    else:
-        ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center")
-    return _png(fig)
-
-
-def _margins_by_business_model(firms: pl.DataFrame) -> str:
-    plt = _plt()
-    agg = (
-        firms.filter(pl.col("kind") != "open_weights")
-        .group_by("business_model", "month")
-        .agg(
-            rev=pl.col("revenue_usd").sum(),
-            serving=pl.col("serving_cost_usd").sum(),
-            fixed=(pl.col("amortisation_usd") + pl.col("opex_usd")).sum(),
-        )
-        .filter(pl.col("rev") > 0)
-        .with_columns(
-            gross=(pl.col("rev") - pl.col("serving")) / pl.col("rev"),
-            operating=(pl.col("rev") - pl.col("serving") - pl.col("fixed")) / pl.col("rev"),
-        )
-        .sort("business_model", "month")
-    )
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharex=True)
-    for (bm,), g in agg.group_by("business_model", maintain_order=True):
-        axes[0].plot(g["month"], g["gross"], label=bm, lw=1.4)
-        axes[1].plot(g["month"], g["operating"].clip(-2.0, 1.0), label=bm, lw=1.4)
-    axes[0].set_ylabel("gross margin (fraction of revenue)")
-    axes[1].set_ylabel("operating margin (fraction, clipped at −2)")
-    for ax in axes:
-        ax.set_xlabel("month since start")
-        ax.grid(alpha=0.3)
-    if agg.height:
-        axes[0].legend(fontsize=8)
-    return _png(fig)
-
-
-def _spend(market: pl.DataFrame, labels: dict[int, str]) -> str:
-    plt = _plt()
-    frame = _lines(market, labels)
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    agg = (
-        frame.group_by("line", "month")
-        .agg(
-            pl.col("cumulative_training_usd").mean(),
-            pl.col("cumulative_inference_usd").mean(),
-        )
-        .sort("line", "month")
-    )
-    for (line,), g in agg.group_by("line", maintain_order=True):
-        x = g["month"].to_numpy()
-        train, infer = (
-            g["cumulative_training_usd"].to_numpy(),
-            g["cumulative_inference_usd"].to_numpy(),
-        )
-        (h,) = ax.plot(x, train, lw=1.6, label=f"{_label(int(line), labels)}: training")
-        ax.plot(x, infer, lw=1.6, ls="--", color=h.get_color(), label="… inference")
-        over = np.flatnonzero(infer >= train)
-        if over.size:
-            ax.axvline(x[over[0]], color=h.get_color(), lw=0.8, ls=":")
-    ax.set_yscale("log")
-    ax.set_xlabel("month since start")
-    ax.set_ylabel("cumulative spend (USD, log scale)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    return _png(fig)
-
-
-def _mix(firms: pl.DataFrame) -> str:
-    plt = _plt()
-    agg = (
-        firms.group_by("business_model", "month")
-        .agg(pl.col("customer_revenue_usd").sum())
-        .with_columns(
-            share=pl.col("customer_revenue_usd")
-            / pl.col("customer_revenue_usd").sum().over("month")
-        )
-        .pivot(on="business_model", index="month", values="share")
-        .sort("month")
-        .fill_null(0.0)
-        .fill_nan(0.0)
-    )
-    fig, ax = plt.subplots(figsize=(9, 3.8))
-    models = [c for c in agg.columns if c != "month"]
-    if models:
-        ax.stackplot(
-            agg["month"].to_numpy(), *[agg[m].to_numpy() for m in models], labels=models, alpha=0.85
-        )
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("month since start")
-    ax.set_ylabel("share of customer revenue")
-    ax.grid(alpha=0.3)
-    return _png(fig)
-
-
-def _entry_exit(market: pl.DataFrame, labels: dict[int, str]) -> str:
-    plt = _plt()
-    frame = _lines(market, labels)
-    per_run = frame.group_by("line", "run_id").agg(
-        entries=pl.col("entries").sum() * 12 / pl.len(), exits=pl.col("exits").sum() * 12 / pl.len()
-    )
-    agg = (
-        per_run.group_by("line").agg(pl.col("entries").mean(), pl.col("exits").mean()).sort("line")
-    )
-    fig, ax = plt.subplots(figsize=(9, 3.4))
-    x = np.arange(agg.height)
-    ax.bar(x - 0.2, agg["entries"], width=0.4, label="entries per year")
-    ax.bar(x + 0.2, agg["exits"], width=0.4, label="exits per year")
-    ax.set_xticks(
-        x, [_label(int(v), labels) for v in agg["line"]], rotation=20, ha="right", fontsize=8
-    )
-    ax.set_ylabel("firms per year (mean per run)")
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8)
-    return _png(fig)
-
-
-def _sensitivity_section(out: Path) -> str:
-    try:
-        design = design_of(out)
-    except Exception:  # a store written by an older config format: no sensitivity
-        return ""
-    if design.kind not in ("sobol", "morris"):
-        return ""
-    plt = _plt()
-    parts = []
-    for metric in ("hhi_revenue_mean", "gross_margin_mean"):
-        try:
-            table = sensitivity(out, metric)
-        except ConfigError as exc:
-            parts.append(f"<p class='note'>{html.escape(str(exc))}</p>")
-            continue
-        fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * table.height))
-        y = np.arange(table.height)
-        if design.kind == "sobol":
-            ax.barh(y - 0.2, table["S1"], height=0.4, xerr=table["S1_conf"], label="first order S1")
-            ax.barh(y + 0.2, table["ST"], height=0.4, xerr=table["ST_conf"], label="total ST")
-            ax.set_xlabel("Sobol index (share of output variance)")
-        else:
-            ax.barh(y, table["mu_star"], xerr=table["mu_star_conf"], label="μ*")
-            ax.set_xlabel(f"Morris μ* ({metric} units)")
-        ax.set_yticks(y, table["parameter"].to_list(), fontsize=8)
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3, axis="x")
-        parts.append(_figure(_png(fig), f"Sensitivity of {metric} ({design.kind} design)"))
-    return "".join(parts)
+def _signed(x: float | None) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return ("+" if x >= 0 else "−") + _fmt(abs(x))
 
 
 # ----------------------------------------------------------------------------- html
@@ -407,29 +425,25 @@ def _figure(png_b64: str, caption: str) -> str:
 
 
 def _fmt(x: Any) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+    """A number for people (3 significant digits, or a whole number with separators up to
+    a million); text escaped.
+
+    Examples
+    --------
+    >>> [_fmt(v) for v in (950.3, 1234.5, 0.012345, 2.5e9, 7, None)]
+    ['950', '1,234', '0.0123', '2.5e+09', '7', 'n/a']
+    """
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "n/a"
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return f"{x:,}"
     if isinstance(x, float):
-        return f"{x:,.4g}" if abs(x) < 1e6 else f"{x:.3g}"
+        if 1e3 <= abs(x) < 1e6 or (x.is_integer() and abs(x) < 1e6):
+            return f"{x:,.0f}"
+        return f"{x:.3g}"
     return html.escape(str(x))
-
-
-def _stats_table(stats: pl.DataFrame, params: list[str], labels: dict[int, str]) -> str:
-    if stats.is_empty():
-        return "<p class='note'>No summary metrics.</p>"
-    rows = []
-    for r in stats.iter_rows(named=True):
-        ci = f"[{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else "n/a"
-        rows.append(
-            f"<tr><td>{r['point_id']}</td><td>{html.escape(labels.get(r['point_id'], ''))}</td>"
-            f"<td>{html.escape(r['metric'])}</td><td class='num'>{r['n']}</td>"
-            f"<td class='num'>{_fmt(r['mean'])}</td><td class='num'>{ci}</td></tr>"
-        )
-    return (
-        "<p class='note'>Mean over replications and 95% Student-t interval; n counts the runs "
-        "where the metric is defined.</p><table><tr><th>point</th><th>parameters</th>"
-        "<th>metric</th><th>n</th><th>mean</th><th>95% CI</th></tr>" + "".join(rows) + "</table>"
-    )
 
 
 def _manifest_table(manifest: dict[str, Any], counts: dict[str, int]) -> str:

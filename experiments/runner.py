@@ -44,35 +44,45 @@ def base_point_specs(config: ExperimentConfig) -> list[RunSpec]:
     ]
 
 
-def headline(store: Store) -> dict[str, float | None]:
-    """Means over a store's runs of final-month concentration and margins.
+def headline(store: Store) -> pl.DataFrame:
+    """Final-month concentration and margins per design point, means over its runs.
 
-    Keys: ``hhi_revenue_final``, ``firms_active_final``, ``gross_margin_final`` and
-    ``gross_margin_final_<business model>`` (revenue-weighted within the business model).
-    Computed lazily from the store, so it costs little memory at any store size.
+    One row per ``point_id``: ``runs``, ``hhi_revenue_final``, ``firms_active_final``,
+    ``gross_margin_final`` and ``gross_margin_final_<business model>`` (revenue-weighted
+    within the business model, null where it sold nothing). Computed lazily from the
+    store, so it costs little memory at any store size.
     """
-    market = store.scan("market")
-    last = market.filter(pl.col("month") == pl.col("month").max().over("run_id"))
-    out = last.select(
-        pl.col("hhi_revenue").mean().alias("hhi_revenue_final"),
-        pl.col("firms_active").cast(pl.Float64).mean().alias("firms_active_final"),
-        pl.col("gross_margin").mean().alias("gross_margin_final"),
-    ).collect()
-    result: dict[str, float | None] = out.row(0, named=True) if out.height else {}
-    firms = store.scan("firms")
+    points = store.scan("runs").filter(pl.col("status") == "done").select("run_id", "point_id")
+    last = store.scan("market").filter(pl.col("month") == pl.col("month").max().over("run_id"))
+    out = (
+        last.join(points, on="run_id")
+        .group_by("point_id")
+        .agg(
+            pl.len().alias("runs"),
+            pl.col("hhi_revenue").mean().alias("hhi_revenue_final"),
+            pl.col("firms_active").cast(pl.Float64).mean().alias("firms_active_final"),
+            pl.col("gross_margin").mean().alias("gross_margin_final"),
+        )
+        .sort("point_id")
+        .collect()
+    )
     by_model = (
-        firms.filter(pl.col("month") == pl.col("month").max().over("run_id"))
-        .group_by("run_id", "business_model")
+        store.scan("firms")
+        .filter(pl.col("month") == pl.col("month").max().over("run_id"))
+        .join(points, on="run_id")
+        .group_by("point_id", "run_id", "business_model")
         .agg(
             pl.when(pl.col("revenue_usd").sum() > 0)
             .then(1 - pl.col("serving_cost_usd").sum() / pl.col("revenue_usd").sum())
             .alias("gm")
         )
-        .group_by("business_model")
+        .group_by("point_id", "business_model")
         .agg(pl.col("gm").mean())
-        .sort("business_model")
         .collect()
     )
-    for business_model, gm in by_model.iter_rows():
-        result[f"gross_margin_final_{business_model}"] = gm
-    return result
+    if by_model.height:
+        wide = by_model.with_columns(
+            ("gross_margin_final_" + pl.col("business_model")).alias("column")
+        ).pivot(on="column", index="point_id", values="gm", sort_columns=True)
+        out = out.join(wide, on="point_id", how="left")
+    return out

@@ -20,7 +20,6 @@ overwrites).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -33,6 +32,15 @@ from typing import Any
 import polars as pl
 
 from aimarket.experiments.config import ConfigError
+from aimarket.experiments.storefiles import (
+    file_problem,
+    file_record,
+    first_line,
+    identity_hash,
+    manifest_identity,
+    write_json_atomic,
+    write_parquet_atomic,
+)
 from aimarket.sim.run import RunResult
 
 __all__ = [
@@ -43,6 +51,7 @@ __all__ = [
     "Store",
     "StoreError",
     "file_record",
+    "identity_hash",
     "new_writer_id",
     "write_json_atomic",
     "write_parquet_atomic",
@@ -66,13 +75,6 @@ _LEDGER_SCHEMA = {
 class StoreError(ConfigError):
     """A store that cannot be used as it is: a damaged or missing file, or a directory that
     is not a store (one line naming it; the command exits 2)."""
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 def new_writer_id() -> str:
@@ -135,9 +137,8 @@ class Store:
                 pass
             finally:
                 tmp.unlink()
-        key = "identity_sha256" if "identity_sha256" in manifest else "config_sha256"
-        theirs = store.manifest().get(key)
-        if theirs != manifest.get(key):
+        if manifest_identity(store.manifest()) != manifest_identity(manifest):
+            theirs = store.manifest().get("config_sha256")
             raise FileExistsError(f"{store.root} holds a store of another config ({theirs})")
         return store
 
@@ -169,7 +170,7 @@ class Store:
                 "(re-create it with the same config and --resume)"
             ) from None
         except pl.exceptions.PolarsError as exc:
-            raise StoreError(f"{path}: damaged ({_first_line(exc)})") from None
+            raise StoreError(f"{path}: damaged ({first_line(exc)})") from None
 
     def _ledger_lines(self) -> tuple[list[dict[str, Any]], dict[str, dict[str, list]]]:
         """Run lines and part records of every writer (a torn line from a kill is skipped)."""
@@ -207,7 +208,7 @@ class Store:
             problems = []
             for table, (size, digest) in sorted(files.items()):
                 path = self.table_dir(table) / f"part-{part}.parquet"
-                problem = _file_problem(path, size, digest if checksums else None)
+                problem = file_problem(path, size, digest if checksums else None)
                 if problem:
                     problems.append(f"{path}: {problem}")
             if problems:
@@ -274,19 +275,27 @@ class Store:
             return pl.LazyFrame(schema=polars_schema(table))
         keys = committed.select("run_id", "part").lazy()
         # Read every part against the declared schema: a column added since a part was
-        # written (a store resumed under a newer version) reads as null there.
+        # written (a store resumed under a newer version) reads as null there. Categorical
+        # columns are read as text and cast after: parts written before a column became
+        # categorical hold plain strings, which polars does not read as categories.
+        declared = polars_schema(table)
+        categorical = {c: t for c, t in declared.items() if isinstance(t, pl.Categorical)}
         frame = pl.scan_parquet(
             files,
             hive_partitioning=False,
             include_file_paths="_file",
-            schema=polars_schema(table),
+            schema=pl.Schema(
+                {c: pl.String if c in categorical else t for c, t in declared.items()}
+            ),
             missing_columns="insert",
+            cast_options=pl.ScanCastOptions(categorical_to_string="allow"),
         )
         part = pl.col("_file").str.extract(r"part-(.+)\.parquet$", 1)
         return (
             frame.with_columns(part.alias("part"))
             .join(keys, on=["run_id", "part"], how="semi")
             .drop("_file", "part")
+            .cast(categorical)
         )
 
     def read(self, table: str) -> pl.DataFrame:
@@ -295,7 +304,7 @@ class Store:
             return self.scan(table).collect()
         except pl.exceptions.PolarsError as exc:
             raise StoreError(
-                f"{self.table_dir(table)}: a part cannot be read ({_first_line(exc)}); "
+                f"{self.table_dir(table)}: a part cannot be read ({first_line(exc)}); "
                 f"`aimarket verify {self.root}` finds damaged files"
             ) from None
 
@@ -379,50 +388,3 @@ class PartWriter:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def write_parquet_atomic(frame: pl.DataFrame, path: Path, tmp_dir: Path) -> list:
-    """Write parquet to ``path`` through a file in ``tmp_dir`` (same filesystem) and a
-    rename; returns its ``[bytes, sha256]`` (:func:`file_record`)."""
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_dir / f"{path.name}.{uuid.uuid4().hex}"
-    try:
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        record = file_record(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return record
-
-
-def file_record(path: Path) -> list:
-    """``[bytes, sha256 hex]`` of a file, as the ledger records a part's files."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return [size, digest.hexdigest()]
-
-
-def _file_problem(path: Path, size: int, digest: str | None) -> str | None:
-    """What is wrong with a part's file against its record, or None."""
-    try:
-        actual = path.stat().st_size
-    except FileNotFoundError:
-        return "missing"
-    except OSError as exc:
-        return f"unreadable ({exc.strerror})"
-    if actual != size:
-        return f"{actual:,} bytes, the ledger recorded {size:,} (cut short or replaced)"
-    if digest is not None and file_record(path)[1] != digest:
-        return "contents changed since written (checksum differs)"
-    return None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -96,8 +96,11 @@ def test_point_statistics_match_a_hand_computed_t_interval(store: Path) -> None:
     half = stats.t.ppf(0.975, 2) * raw.std(ddof=1) / np.sqrt(3)
     assert row["n"].item() == 3
     assert row["mean"].item() == pytest.approx(raw.mean())
-    assert row["ci_low"].item() == pytest.approx(raw.mean() - half)
-    assert row["ci_high"].item() == pytest.approx(raw.mean() + half)
+    # Three replications: Student-t, cut at the HHI's bounds (0 to 10,000).
+    assert row["ci_low"].item() == pytest.approx(max(raw.mean() - half, 0.0))
+    assert row["ci_high"].item() == pytest.approx(min(raw.mean() + half, 10_000.0))
+    assert row["interval"].item() == "t clipped to bounds"
+    assert row["small_n"].item()
 
 
 def test_market_metrics_reduce_to_final_mean_or_a_month(store: Path) -> None:

@@ -39,7 +39,8 @@ def test_run_writes_a_readable_store(config: Path, tmp_path: Path, capsys) -> No
     out = tmp_path / "out"
     assert main(["run", str(config), "--out", str(out), "--quiet", "--workers", "1"]) == 0
     printed = capsys.readouterr().out
-    assert "HHI of revenue" in printed
+    assert "HHI, final month" in printed
+    assert "0: base" in printed  # one row per design point
     assert "gross margin, upfront_heavy" in printed
     market = pl.scan_parquet(str(out / "table=market" / "*.parquet")).collect()
     assert market.height == 2 * 6

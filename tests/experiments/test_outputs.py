@@ -153,6 +153,11 @@ def test_cluster_settings_and_more_replications_continue_the_same_sweep(
     assert sweep(config(tmp_path, extra=SWEEP), out) == 0
     cluster = '\n[cluster]\nkind = "local"\nwalltime = "04:00:00"\n'
     assert sweep(config(tmp_path, extra=SWEEP + cluster), out, "--resume") == 0
+    worded = config(tmp_path, extra=SWEEP)
+    worded.write_text(
+        worded.read_text().replace("[experiment]", '[experiment]\ndescription = "Why?"')
+    )
+    assert sweep(worded, out, "--resume") == 0
     assert sweep(config(tmp_path, replications=3, extra=SWEEP), out, "--resume") == 0
     runs = Store(out).read("runs")
     assert runs.height == 2 * 3
@@ -254,3 +259,19 @@ def test_internal_errors_are_one_line_unless_debug(
     assert "an injected bug" in one_error_line(capsys)
     with pytest.raises(RuntimeError, match="an injected bug"):
         sweep(cfg, tmp_path / "b", "--debug")
+
+
+def test_the_end_summary_has_a_row_per_design_point(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sweep(config(tmp_path, extra=SWEEP), tmp_path / "out") == 0
+    printed = capsys.readouterr().out
+    assert "0: market.regime=upfront_heavy" in printed
+    assert "1: market.regime=inference_heavy" in printed
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.startswith("aimarket ")

@@ -7,6 +7,8 @@ them). Without them it is skipped with the reason, unless ``AIMARKET_REQUIRE_BRO
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import shutil
@@ -24,6 +26,7 @@ name = "report-test"
 seed = 3
 replications = 2
 horizon_months = 8
+description = "Does the regime change concentration?"
 
 [model]
 labs = 3
@@ -68,33 +71,77 @@ def _images(page: str) -> list[str]:
     return re.findall(r"<img [^>]*src='([^']*)'", page)
 
 
+def _plot_data(page: str) -> list[dict]:
+    found = re.findall(r"<script type='application/json' id='plot-data'>(.*?)</script>", page)
+    assert len(found) == 1
+    return json.loads(found[0].replace("<\\/", "</"))
+
+
+def _outside_bounds(data: list[dict]) -> list[tuple[str, float]]:
+    """Plotted interval ends outside their metric's bounds."""
+    bad = []
+    for entry in data:
+        lo, hi = entry["bounds"]
+        lo = -math.inf if lo is None else lo
+        hi = math.inf if hi is None else hi
+        bad += [(entry["figure"], v) for v in entry["values"] if not lo <= v <= hi]
+    return bad
+
+
 def test_report_is_self_contained(grid_report: Path) -> None:
     page = grid_report.read_text()
     images = _images(page)
-    assert len(images) >= 7  # HHI, CR4, price, margins, spend, mix, entry/exit
+    assert len(images) >= 8  # HHI, CR4, price, margin, margins by model, spend, mix, entry/exit
     assert all(src.startswith("data:image/png;base64,") for src in images)
-    # Nothing to fetch: no remote scripts, styles, fonts or images.
+    # Nothing to fetch: no remote scripts, styles, fonts or images; nothing executed.
     assert not re.search(r"(src|href)=['\"]?(https?:)?//", page)
-    assert "<script" not in page
+    scripts = re.findall(r"<script[^>]*>", page)
+    assert scripts == ["<script type='application/json' id='plot-data'>"]
     for heading in (
-        "Concentration and prices over time",
+        "Answer",
+        "Concentration, prices and margins over time",
         "Margins by business model",
         "Training and inference spend",
         "Business-model mix",
         "Entry and exit",
         "Manifest",
-        "Summary by design point",
     ):
-        assert heading in page
+        assert f"<h2>{heading}</h2>" in page
     assert "market.regime=upfront_heavy" in page
     assert "20261123" not in page  # the seed shown is the store's own
     assert ">3<" in page  # seed 3 in the manifest table
 
 
+def test_report_answers_the_question_side_by_side(grid_report: Path) -> None:
+    page = grid_report.read_text()
+    assert "Does the regime change concentration?" in page
+    headline = re.search(r"<table class='headline'>(.*?)</table>", page, re.S)
+    assert headline is not None
+    assert "point 0" in headline.group(1)
+    assert "point 1" in headline.group(1)
+    assert "hhi_revenue_mean" in headline.group(1)
+    # In plain words: point 1 against point 0, with an interval and a p-value.
+    assert "against point 0" in page
+    assert re.search(r"HHI of revenue, mean over months[^<]*vs[^<]*\[[^<]*\], p = ", page)
+    # Two replications: the page says the intervals rest on too few.
+    assert "Only 2 replication(s)" in page
+
+
+def test_intervals_behind_the_plots_stay_within_their_bounds(grid_report: Path) -> None:
+    data = _plot_data(grid_report.read_text())
+    metrics = {entry["metric"] for entry in data}
+    assert {"hhi_revenue", "cr4", "gross_margin", "revenue_share"} <= metrics
+    assert sum(len(e["values"]) for e in data) > 100
+    assert _outside_bounds(data) == []
+
+
 def test_sobol_design_adds_sensitivity_bars(sobol_report: Path) -> None:
     page = sobol_report.read_text()
-    assert "Sensitivity" in page
-    assert "Sensitivity of hhi_revenue_mean (sobol design)" in page
+    assert "<h2>Sensitivity to the design&#x27;s parameters</h2>" in page
+    assert "first order S1" in page
+    assert "against its most influential parameters" in page
+    text = re.sub(r"base64,[^']*|<script.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"\d\.\d{7,}", text), "no raw 15-digit numbers"
 
 
 def test_a_one_run_store_gets_a_report(tmp_path: Path, capsys) -> None:
@@ -161,6 +208,12 @@ def test_report_renders_in_headless_chromium(which: str, request, tmp_path: Path
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
         driver.get(report.resolve().as_uri())
+        headline = driver.execute_script(
+            "return document.querySelectorAll('table.headline tr').length"
+        )
+        plotted = json.loads(
+            driver.execute_script("return document.getElementById('plot-data').textContent")
+        )
         sizes = driver.execute_script(
             "return Array.from(document.images).map(i => "
             "[i.complete, i.naturalWidth, i.naturalHeight, i.getBoundingClientRect().width,"
@@ -172,6 +225,10 @@ def test_report_renders_in_headless_chromium(which: str, request, tmp_path: Path
     finally:
         driver.quit()
     assert errors == []
+    assert _outside_bounds(plotted) == []
+    assert plotted
+    if which == "grid_report":
+        assert headline > 2
     assert len(sizes) >= 7
     for complete, width, height, shown_w, shown_h in sizes:
         assert complete
