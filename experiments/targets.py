@@ -30,10 +30,10 @@ from typing import Annotated, Literal
 import numpy as np
 import polars as pl
 from pydantic import Field, ValidationError, model_validator
-from scipy import stats
 
 from aimarket.experiments.analysis import parameters, scan
 from aimarket.experiments.config import ConfigError, format_validation_error
+from aimarket.experiments.intervals import t_half_width
 from aimarket.markets.calendar import month_index, normalise_month
 from aimarket.sim.params import Frozen
 
@@ -196,7 +196,7 @@ def _summarise(target: Target, values: np.ndarray) -> dict[str, object]:
             "within": False,
         }
     mean = float(x.mean())
-    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+    half = float(t_half_width(x.std(ddof=1), n)) if n > 1 else math.nan
     error = mean - obs
     back = (lambda v: v) if scale else (lambda v: 10.0**v)
     return {
