@@ -17,7 +17,14 @@ import polars as pl
 from aimarket.sim.params import ModelParams
 from aimarket.sim.record import to_table
 
-__all__ = ["RunResult", "RunSpec", "numerics", "run_one", "summarise"]
+__all__ = [
+    "RunResult",
+    "RunSpec",
+    "leader_overtakes_month",
+    "numerics",
+    "run_one",
+    "summarise",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +192,7 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         "firms_active_final": last.get("firms_active", 0),
         **{f"survivors_{bm}": n for bm, n in survivors.items()},
         "inference_overtakes_training_month": overtakes.min() if overtakes.len() else None,
+        "leader_inference_overtakes_training_month": leader_overtakes_month(firms),
         "frontier_kappa_final": last.get("frontier_kappa"),
         "price_usd_per_mtok_at_reference_first": ref[0] if ref.len() else None,
         "price_usd_per_mtok_at_reference_final": ref[-1] if ref.len() else None,
@@ -204,6 +212,35 @@ def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
         ),
     }
     return to_table("summary", run_id, {k: [v] for k, v in row.items()})
+
+
+def leader_overtakes_month(firms: pl.DataFrame) -> int | None:
+    """The month the leading firm's cumulative serving cost reaches its cumulative training
+    spend, once it has trained (None: it never does, or never trained in the run).
+
+    The leader is the firm with the most revenue over the run (the open-weights fringe is
+    not a firm). Epoch AI's estimate that the leading lab spends more on serving than on
+    training by 2024 (shared/anchors.md) is about this firm, not the market.
+
+    Examples
+    --------
+    >>> firms = pl.DataFrame({"firm_id": [1, 1, 1, 2, 2, 2], "month": [0, 1, 2, 0, 1, 2],
+    ...     "kind": ["lab"] * 6, "revenue_usd": [5.0, 5, 5, 1, 1, 1],
+    ...     "training_spend_usd": [10.0, 0, 0, 0, 0, 0],
+    ...     "serving_cost_usd": [1.0, 4, 6, 9, 9, 9]})
+    >>> leader_overtakes_month(firms)
+    2
+    """
+    firms = firms.filter(pl.col("kind") != "open_weights")
+    if not firms.height:
+        return None
+    totals = firms.group_by("firm_id").agg(pl.col("revenue_usd").sum()).sort("firm_id")
+    leader = totals.sort("revenue_usd", descending=True, maintain_order=True)["firm_id"][0]
+    rows = firms.filter(pl.col("firm_id") == leader).sort("month")
+    trained = rows["training_spend_usd"].cum_sum()
+    served = rows["serving_cost_usd"].cum_sum()
+    crossed = rows["month"].filter((trained > 0) & (served >= trained))
+    return int(crossed[0]) if crossed.len() else None
 
 
 def _share(column: pl.Series, rows: pl.Series, where: pl.Series) -> float | None:

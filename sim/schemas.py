@@ -338,6 +338,14 @@ class SummarySchema(dy.Schema):
         nullable=True,
         **doc(MONTH, "first month cumulative serving cost ≥ cumulative training; null: never"),
     )
+    leader_inference_overtakes_training_month = dy.Int32(
+        nullable=True,
+        **doc(
+            MONTH,
+            "first month the leading firm's (most revenue over the run) cumulative serving cost "
+            "reaches its cumulative training spend, after its training began; null: never",
+        ),
+    )
     frontier_kappa_final = dy.Float64(nullable=True, **doc(OOM, "market.frontier_kappa, last"))
     price_usd_per_mtok_at_reference_first = dy.Float64(
         nullable=True, min=0, **doc(USD_MTOK, "first reference price from month 12")
