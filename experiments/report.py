@@ -23,6 +23,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from aimarket.experiments.analysis import (
@@ -113,11 +114,11 @@ def write_report(out: str | Path, *, metrics: list[str] | None = None, reference
     figures = Figures(_point_labels(points, params))
     market = scan(out, "market").collect()
     firms = scan(out, "firms").collect()
-    sections = [_answer(out, chosen, reference, figures, _question(manifest))]
-    sections += _plots(figures, market, firms)
-    sens = _sensitivity_section(out, chosen, figures)
-    if sens:
+    sens, findings = _sensitivity_section(out, chosen, figures)
+    sections = [_answer(out, chosen, reference, figures, _question(manifest), findings)]
+    if sens:  # a large design's answer is how outputs depend on its parameters
         sections.append(_section("Sensitivity to the design's parameters", sens))
+    sections += _plots(figures, market, firms)
     sections.append(_section("Manifest", _manifest_table(manifest, counts)))
     page = _page(manifest, out, counts, points.height, sections, figures.data)
     path = out / "report.html"
@@ -164,7 +165,14 @@ def _question(manifest: dict[str, Any]) -> str:
     )
 
 
-def _answer(out: Path, metrics: list[str], reference: int, figures: Figures, asked: str) -> str:
+def _answer(
+    out: Path,
+    metrics: list[str],
+    reference: int,
+    figures: Figures,
+    asked: str,
+    findings: list[str],
+) -> str:
     """The headline: the question, points side by side, paired differences in words, and
     a warning when replications are few."""
     stats = point_statistics(out, metrics)
@@ -182,9 +190,13 @@ def _answer(out: Path, metrics: list[str], reference: int, figures: Figures, ask
     if not figures.per_point:
         return _section(
             "Answer",
-            asked + warn + f"<p class='note'>{len(figures.labels)} design points: too many to set "
-            "side by side; see the sensitivity section for how each output depends on the "
-            "parameters.</p>",
+            asked
+            + warn
+            + "<ul class='answer'>"
+            + "".join(f"<li>{line}</li>" for line in findings)
+            + "</ul>"
+            + f"<p class='note'>{len(figures.labels)} design points: too many to set side "
+            "by side; the next section shows how each output depends on the parameters.</p>",
         )
     table = _side_by_side(stats, metrics, figures)
     ref_label = html.escape(figures.labels.get(reference, str(reference)))
@@ -316,19 +328,22 @@ def _plots(figures: Figures, market: pl.DataFrame, firms: pl.DataFrame) -> list[
     ]
 
 
-def _sensitivity_section(out: Path, metrics: list[str], figures: Figures) -> str:
+def _sensitivity_section(out: Path, metrics: list[str], figures: Figures) -> tuple[str, list[str]]:
+    """A large design's sensitivity: per output its indices (Sobol, Morris) or rank
+    correlations (Latin hypercube) and plots against its most influential parameters;
+    and one sentence per output naming that parameter."""
     try:
         design = design_of(out)
     except ConfigError:
-        return ""
+        return "", []
     if design.kind not in ("sobol", "morris", "lhs") or figures.per_point:
-        return ""
-    parts = []
+        return "", []
+    parts, words = [], []
     params = list(design.variables)
-    for metric in [m for m in ("hhi_revenue_mean", "gross_margin_mean") if m in metrics] or metrics[
-        :2
-    ]:
-        ranked, table = params, ""
+    shown = [m for m in ("hhi_revenue_mean", "gross_margin_mean") if m in metrics]
+    for metric in shown or metrics[:2]:
+        runs = metric_by_run(out, metric).drop_nulls("value")
+        label = html.escape(METRIC_LABELS.get(metric, metric))
         if design.kind in ("sobol", "morris"):
             try:
                 indices = sensitivity(out, metric)
@@ -336,19 +351,54 @@ def _sensitivity_section(out: Path, metrics: list[str], figures: Figures) -> str
                 parts.append(f"<p class='note'>{html.escape(str(exc))}</p>")
                 continue
             key = "ST" if design.kind == "sobol" else "mu_star"
-            ranked = indices.sort(key, descending=True)["parameter"].to_list()
+            indices = indices.sort(key, descending=True)
+            ranked = indices["parameter"].to_list()
             table = _indices_table(indices, design.kind)
-        runs = metric_by_run(out, metric).drop_nulls("value")
-        top = ranked[: min(3, len(ranked))]
+            top = indices.row(0, named=True)
+            if design.kind == "sobol":
+                what = f"total Sobol index {_index_cell(top['ST'], top['ST_conf'])}"
+            else:
+                what = f"μ* {_interval_cell(top['mu_star'], top['mu_star_conf'])}"
+        else:
+            rho = _rank_correlations(runs, params)
+            ranked = sorted(params, key=lambda p: -abs(np.nan_to_num(rho[p])))
+            table = _correlation_table(rho, ranked)
+            what = f"Spearman ρ = {_fmt(rho[ranked[0]])}"
+        words.append(f"{label}: depends most on <b>{html.escape(ranked[0])}</b> ({what})")
         parts.append(
-            f"<h3>{html.escape(METRIC_LABELS.get(metric, metric))}</h3>"
+            f"<h3>{label}</h3>"
             + table
             + _figure(
-                figures.against_parameters(runs, metric, top),
+                figures.against_parameters(runs, metric, ranked[:3]),
                 f"{metric} against its most influential parameters, one dot per run",
             )
         )
-    return "".join(parts)
+    return "".join(parts), words
+
+
+def _rank_correlations(runs: pl.DataFrame, params: list[str]) -> dict[str, float]:
+    """Spearman's rank correlation of the metric with each parameter, over runs."""
+    from scipy import stats
+
+    out = {}
+    y = runs["value"].to_numpy()
+    for p in params:
+        x = runs[p].cast(pl.Float64).to_numpy()
+        ok = np.ptp(x) > 0 and np.ptp(y) > 0
+        out[p] = float(stats.spearmanr(x, y).statistic) if ok else math.nan
+    return out
+
+
+def _correlation_table(rho: dict[str, float], ranked: list[str]) -> str:
+    rows = "".join(
+        f"<tr><th>{html.escape(p)}</th><td class='num'>{_fmt(rho[p])}</td></tr>" for p in ranked
+    )
+    return (
+        "<p class='note'>Spearman's rank correlation between the output and each parameter "
+        "over the runs (−1 to 1; a Latin hypercube varies every parameter at once, so each "
+        "correlation also carries the others' effects).</p><table><tr><th>parameter</th>"
+        f"<th>ρ</th></tr>{rows}</table>"
+    )
 
 
 def _indices_table(indices: pl.DataFrame, kind: str) -> str:

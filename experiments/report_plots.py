@@ -200,8 +200,9 @@ class Figures:
         for ax, param in zip(axes[0], params, strict=True):
             ax.scatter(runs[param].to_numpy(), runs["value"].to_numpy(), s=10, alpha=0.6)
             ax.set_xlabel(param)
-            ax.set_ylabel(metric)
             ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel(metric)
+        fig.tight_layout()
         return self.png(fig)
 
     # -- shared layouts ----------------------------------------------------------------------

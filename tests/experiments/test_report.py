@@ -140,8 +140,19 @@ def test_sobol_design_adds_sensitivity_bars(sobol_report: Path) -> None:
     assert "<h2>Sensitivity to the design&#x27;s parameters</h2>" in page
     assert "first order S1" in page
     assert "against its most influential parameters" in page
+    # A large design's answer names each output's most influential parameter.
+    answer = page[page.index("<h2>Answer</h2>") : page.index("<h2>Sensitivity")]
+    assert "depends most on <b>" in answer
+    assert "total Sobol index" in answer
     text = re.sub(r"base64,[^']*|<script.*?</script>", "", page, flags=re.S)
     assert not re.search(r"\d\.\d{7,}", text), "no raw 15-digit numbers"
+
+
+def test_a_latin_hypercube_is_answered_by_rank_correlations(tmp_path: Path) -> None:
+    body = SOBOL_BODY.replace("samples = 4", "samples = 10")
+    page = write_report(_store(tmp_path, "lhs", body)).read_text()
+    assert "Spearman" in page
+    assert re.search(r"depends most on <b>[^<]+</b> \(Spearman ρ = -?[0-9.]+\)", page)
 
 
 def test_a_one_run_store_gets_a_report(tmp_path: Path, capsys) -> None:
