@@ -41,6 +41,7 @@ _SEED = 20261205
 
 _BOUNDS: tuple[tuple[str, tuple[float, float]], ...] = (
     (r"hhi", (0.0, 10_000.0)),
+    (r"_month$", (0.0, math.inf)),
     (r"(^|_)cr\d|share|_frac|adoption", (0.0, 1.0)),
     (r"margin|lerner", (-math.inf, 1.0)),
     (r"price|_usd|queries|tokens|entries|exits|firms_|models_|survivors|kappa", (0.0, math.inf)),
@@ -56,6 +57,8 @@ def metric_bounds(metric: str) -> tuple[float, float]:
     ((0.0, 10000.0), (0.0, 1.0), (-inf, 1.0))
     >>> metric_bounds("price_at_reference_decline_per_year"), metric_bounds("month")
     ((0.0, inf), (-inf, inf))
+    >>> metric_bounds("inference_overtakes_training_month")
+    (0.0, inf)
     """
     for pattern, bounds in _BOUNDS:
         if re.search(pattern, metric):

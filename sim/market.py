@@ -8,6 +8,7 @@ here sets an outcome.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -210,7 +211,9 @@ def set_prices(model: MarketModel) -> Offers:
     The best response of each firm's line to the demand its offerings met last month, at
     this month's costs, comes from the multi-product first-order condition
     (:func:`aimarket.markets.pricing.owner_best_response`); each firm then sets its prices
-    by its own policy (:meth:`aimarket.agents.firms.Firm.set_prices`).
+    by its own policy (:meth:`aimarket.agents.firms.Firm.set_prices`). In the market's
+    first month nothing was on sale before: firms value their opening lines against every
+    rival's cost-plus quote (``market.initial_markup_frac``) instead of against nothing.
     """
     rows = build_offers(model)
     model.offer_rows = rows
@@ -234,6 +237,12 @@ def set_prices(model: MarketModel) -> Offers:
         by_firm.setdefault(r.firm.firm_id, []).append(k)
     model_ids = np.array([r.model.model_id for r in rows], dtype=np.int64)
     tiers = np.array([r.tier for r in rows], dtype=np.int8)
+    if ctx.offers is None:
+        # The market's first month: nothing was on sale before, so each firm prices its
+        # opening line against its rivals' cost-plus quotes, not against no rivals at all.
+        quotes = unit * (1.0 + ctx.params.market.initial_markup_frac)
+        provisional = _offers(rows, ids, cost, mult, plan, allowance, quotes, s, j)
+        ctx = dataclasses.replace(ctx, offers=provisional, _derived={})
     for idx in by_firm.values():
         firm = rows[idx[0]].firm
         menu = Menu(
@@ -246,6 +255,21 @@ def set_prices(model: MarketModel) -> Offers:
             products=_products([rows[k] for k in idx]),
         )
         prices[idx] = firm.set_prices(ctx, menu, best[idx])
+    return _offers(rows, ids, cost, mult, plan, allowance, prices, s, j)
+
+
+def _offers(
+    rows: list[OfferRow],
+    ids: NDArray[np.int64],
+    cost: NDArray[np.float64],
+    mult: NDArray[np.float64],
+    plan: NDArray[np.bool_],
+    allowance: NDArray[np.float64],
+    prices: NDArray[np.float64],
+    s: int,
+    j: int,
+) -> Offers:
+    """The month's ``j`` offerings (over ``s`` segments) at ``prices``."""
     return Offers(
         offer_ids=ids,
         model_ids=np.array([r.model.model_id for r in rows], dtype=np.int64),
