@@ -40,6 +40,7 @@ from rich.progress import (
 from aimarket.experiments import cli_analysis, cli_store, econ, explore, worker
 from aimarket.experiments.cli_summary import console as _console
 from aimarket.experiments.cli_summary import print_summary
+from aimarket.experiments.cliargs import config_source_args
 from aimarket.experiments.config import ConfigError, ExperimentConfig, load_config
 from aimarket.experiments.design import plan_runs
 from aimarket.experiments.executors import RunStatus
@@ -72,16 +73,7 @@ def _positive_int(text: str) -> int:
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", type=Path, help="experiment config (TOML)")
-    p.add_argument("--seed", type=int, help="override experiment.seed")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key by dotted path, e.g. model.labs=6 (repeatable)",
-    )
+    config_source_args(p)
     p.add_argument("--workers", type=_positive_int, help="local processes (default: all cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aimarket.experiments.cliargs import config_source_args
 from aimarket.experiments.config import ConfigError, load_config
 
 __all__ = [
@@ -65,16 +66,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
             "with sliders for the main parameters (Reset applies them)."
         ),
     )
-    parser.add_argument("config", type=Path, help="experiment config (TOML)")
-    parser.add_argument("--seed", type=int, help="override experiment.seed")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key by dotted path, e.g. model.labs=6 (repeatable)",
-    )
+    config_source_args(parser)
     parser.add_argument("--port", type=_port, default=8765, help="port on 127.0.0.1 (8765)")
     parser.add_argument("--open", action="store_true", help="also open a browser on the page")
     return parser
