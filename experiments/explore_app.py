@@ -215,6 +215,9 @@ def figure(model: ExploreModel, plot: Plot) -> Any:
         handles, labels = handles + more[0], labels + more[1]
     ax.legend(handles, labels, fontsize="small", loc="best")
     ax.set_title(plot.title, fontsize="medium")
+    if not dates:  # no month yet: no made-up 1970 date axis
+        ax.set_xticks([])
+        return fig
     locator = AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
