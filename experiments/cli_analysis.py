@@ -106,7 +106,6 @@ HEADLINE_METRICS = (
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from aimarket.experiments import analysis  # scipy and SALib load only when needed
 
     if not Store.is_store(args.out):
         raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
@@ -115,7 +114,7 @@ def _analyze(args: argparse.Namespace) -> int:
             f"--month {args.month}: used only with --how month (got --how {args.how})"
         )
     _check_output_files(args.csv, args.parquet)
-    _require_runs(args.out)
+    counts = _require_runs(args.out)
     if args.metrics:
         metrics = args.metrics
     elif args.table == "market":
@@ -131,7 +130,6 @@ def _analyze(args: argparse.Namespace) -> int:
         stats.write_csv(args.csv)
     if args.parquet:
         stats.write_parquet(args.parquet)
-    counts = analysis.run_counts(args.out)
     few = "small_n" in stats.columns and bool(stats["small_n"].any())
     stats = stats.drop("interval", "small_n", strict=False)
     table = Table(
@@ -188,11 +186,14 @@ def _analysis_table(
     return stats, title
 
 
-def _require_runs(out: Path) -> None:
+def _require_runs(out: Path) -> dict[str, int]:
+    """The store's done and failed runs; refuses a store without a finished run."""
     from aimarket.experiments.analysis import run_counts
 
-    if run_counts(out)["done"] == 0:
+    counts = run_counts(out)
+    if counts["done"] == 0:
         raise ConfigError(f"{out}: no finished runs yet (`aimarket status {out}` says why)")
+    return counts
 
 
 def _check_output_files(*paths: Path | None) -> None:
@@ -228,14 +229,13 @@ def comparison_table(frame: pl.DataFrame, title: str) -> Table:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from aimarket.experiments.analysis import run_counts
     from aimarket.experiments.targets import compare, load_targets
 
     targets = load_targets(args.targets)
     if not Store.is_store(args.out):
         raise ConfigError(f"out = {str(args.out)!r}: not an aimarket store; expected a --out dir")
     _check_output_files(args.csv)
-    _require_runs(args.out)
+    counts = _require_runs(args.out)
     frame = compare(args.out, targets)
     if args.point is not None:
         frame = frame.filter(pl.col("point_id") == args.point)
@@ -243,7 +243,6 @@ def _compare(args: argparse.Namespace) -> int:
             raise ConfigError(f"--point {args.point}: no finished runs at that point")
     if args.csv:
         frame.write_csv(args.csv)
-    counts = run_counts(args.out)
     met = int(frame["within"].sum())
     _console().print(
         comparison_table(

@@ -84,7 +84,7 @@ def store_status(out: Path, *, checksums: bool = False) -> dict[str, Any]:
         raise StoreError(f"{out}/manifest.json: damaged, no experiment.replications") from None
     point_ids = store.points()["point_id"].to_list()
     planned = {run_id_for(p, r) for p in point_ids for r in range(replications)}
-    committed = store.committed(checksums=checksums)
+    committed, damaged_files = store.health(checksums=checksums)
     whole = committed.filter(pl.col("whole"))
     done = set(whole.filter(pl.col("status") == "done")["run_id"].to_list())
     failed = set(whole.filter(pl.col("status") != "done")["run_id"].to_list())
@@ -100,7 +100,7 @@ def store_status(out: Path, *, checksums: bool = False) -> dict[str, Any]:
         "failed": len(failed & planned),
         "damaged": len(damaged & planned),
         "pending": len(planned - done - failed - damaged),
-        "damaged_files": store.damage(checksums=checksums),
+        "damaged_files": damaged_files,
         "checksums_verified": checksums,
         "leftovers_removed": tidied,
         "locked_by": [h.describe() for h in holders(store.root)],

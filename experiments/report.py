@@ -201,14 +201,13 @@ def _answer(
     table = _side_by_side(stats, metrics, figures)
     ref_label = html.escape(figures.labels.get(reference, str(reference)))
     blocks = []
+    diffs = {m: paired_differences(out, m, baseline=reference) for m in metrics}
     for point in sorted(p for p in figures.labels if p != reference):
         words = []
-        for metric in metrics:
-            diffs = paired_differences(out, metric, baseline=reference)
-            if diffs.height:
-                row = diffs.filter(pl.col("point_id") == point)
-                if row.height:
-                    words.append(_in_words(metric, row.row(0, named=True), stats, reference))
+        for metric, frame in diffs.items():
+            row = frame.filter(pl.col("point_id") == point) if frame.height else frame
+            if row.height:
+                words.append(_in_words(metric, row.row(0, named=True), stats, reference))
         if words:
             label = html.escape(figures.labels.get(point, str(point)))
             blocks.append(

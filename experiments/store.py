@@ -203,8 +203,13 @@ class Store:
     def part_problems(self, *, checksums: bool = False) -> dict[str, list[str]]:
         """Recorded parts whose files are missing, of the wrong size or (``checksums``)
         whose contents changed: ``{part: ["OUT/table=.../part-....parquet: missing", ...]}``."""
+        return self._problems(self.part_records(), checksums)
+
+    def _problems(
+        self, records: dict[str, dict[str, list]], checksums: bool
+    ) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
-        for part, files in self.part_records().items():
+        for part, files in records.items():
             problems = []
             for table, (size, digest) in sorted(files.items()):
                 path = self.table_dir(table) / f"part-{part}.parquet"
@@ -215,19 +220,24 @@ class Store:
                 out[part] = problems
         return out
 
-    def committed(self, *, checksums: bool = False) -> pl.DataFrame:
-        """One ledger entry per run, with ``whole`` (its part's files are all there): of a
-        run's entries, the first with a whole part, ``done`` before failed, latest first.
-        A run whose only entries are in damaged parts keeps one with ``whole`` false."""
-        rows, _ = self._ledger_lines()
-        ledger = pl.DataFrame(rows, schema=_LEDGER_SCHEMA, orient="row")
-        bad = list(self.part_problems(checksums=checksums))
-        return (
-            ledger.with_columns(whole=~pl.col("part").is_in(bad))
+    def _state(self, checksums: bool) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+        """The committed entries and the damaged parts, from one read of the ledgers."""
+        rows, records = self._ledger_lines()
+        problems = self._problems(records, checksums)
+        committed = (
+            pl.DataFrame(rows, schema=_LEDGER_SCHEMA, orient="row")
+            .with_columns(whole=~pl.col("part").is_in(list(problems)))
             .sort(["whole", pl.col("status") == "done", "t"], descending=[True, True, True])
             .unique("run_id", keep="first", maintain_order=True)
             .sort("run_id")
         )
+        return committed, problems
+
+    def committed(self, *, checksums: bool = False) -> pl.DataFrame:
+        """One ledger entry per run, with ``whole`` (its part's files are all there): of a
+        run's entries, the first with a whole part, ``done`` before failed, latest first.
+        A run whose only entries are in damaged parts keeps one with ``whole`` false."""
+        return self._state(checksums)[0]
 
     def done_run_ids(self, *, checksums: bool = False) -> set[str]:
         """Runs stored with status ``done`` in a whole part (a run of a damaged part is
@@ -239,12 +249,13 @@ class Store:
     def damage(self, *, checksums: bool = False) -> list[str]:
         """One line per damaged file that holds a run stored nowhere else (empty: the
         store reads whole)."""
-        committed = self.committed(checksums=checksums)
-        parts = set(committed.filter(~pl.col("whole"))["part"].to_list())
-        if not parts:
-            return []
-        problems = self.part_problems(checksums=checksums)
-        return [line for part in sorted(parts) for line in problems.get(part, [])]
+        return self.health(checksums=checksums)[1]
+
+    def health(self, *, checksums: bool = False) -> tuple[pl.DataFrame, list[str]]:
+        """:meth:`committed` and :meth:`damage` from one read (and, with ``checksums``,
+        one hashing) of the store."""
+        committed, problems = self._state(checksums)
+        return committed, _damage(committed, problems)
 
     def scan(self, table: str) -> pl.LazyFrame:
         """Lazily read a table's committed rows (one copy of each stored run).
@@ -254,10 +265,10 @@ class Store:
         """
         from aimarket.sim.schemas import polars_schema
 
-        committed = self.committed()
+        committed, problems = self._state(checksums=False)
         damaged = committed.filter(~pl.col("whole"))
         if damaged.height:
-            problems = self.damage()
+            problems = _damage(committed, problems)
             raise StoreError(
                 f"{problems[0]} ({len(problems)} damaged file(s), {damaged.height} runs "
                 f"not readable): `aimarket sweep CONFIG --out {self.root} --resume` runs "
@@ -311,6 +322,12 @@ class Store:
     def writer(self, writer_id: str | None = None, *, max_runs: int = 64) -> PartWriter:
         """A writer for this process; see :class:`PartWriter`."""
         return PartWriter(self, writer_id or new_writer_id(), max_runs=max_runs)
+
+
+def _damage(committed: pl.DataFrame, problems: dict[str, list[str]]) -> list[str]:
+    """The problems of the parts that hold runs stored nowhere else."""
+    parts = set(committed.filter(~pl.col("whole"))["part"].to_list())
+    return [line for part in sorted(parts) for line in problems.get(part, [])]
 
 
 class PartWriter:

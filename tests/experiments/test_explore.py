@@ -43,6 +43,8 @@ from aimarket.experiments.explore_app import (
 from aimarket.experiments.runner import base_point_specs
 from aimarket.sim.run import run_one
 
+from .browser import headless_chrome, require_browser
+
 TINY = """
 [experiment]
 name = "tiny-explore"
@@ -57,8 +59,6 @@ customers = 200
 [model.demand]
 elasticity = 2.35
 """
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture
@@ -332,23 +332,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _browser_or_skip() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    for module in ("selenium", "solara"):
-        try:
-            __import__(module)
-        except ImportError:
-            missing.append(f"the {module} package")
-    if missing:
-        reason = (
-            f"headless browser test needs {', '.join(missing)} "
-            "(apt-get install chromium chromium-driver; pip install -e '.[dev]')"
-        )
-        if os.environ.get("AIMARKET_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 def _wait(what: str, check: Callable[[], Any], timeout_s: float = 60.0) -> Any:
     end = time.monotonic() + timeout_s
     while True:
@@ -365,9 +348,7 @@ def _wait(what: str, check: Callable[[], Any], timeout_s: float = 60.0) -> Any:
 
 @pytest.mark.slow
 def test_explore_page_in_headless_chromium(config_path: Path, tmp_path: Path) -> None:
-    _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    require_browser("solara")
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -383,22 +364,7 @@ def test_explore_page_in_headless_chromium(config_path: Path, tmp_path: Path) ->
     driver = None
     try:
         _wait("the server", lambda: urllib.request.urlopen(url, timeout=5).status == 200, 90)
-        options = webdriver.ChromeOptions()
-        options.binary_location = str(CHROMIUM)
-        for flag in (
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--window-size=1400,1300",
-            f"--user-data-dir={tmp_path / 'profile'}",
-        ):
-            options.add_argument(flag)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-        driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+        driver = headless_chrome(tmp_path / "profile", window="1400,1300")
         driver.get(url)
 
         def texts(css: str) -> list[str]:

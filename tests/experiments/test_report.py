@@ -20,6 +20,8 @@ from aimarket.experiments.cli import main
 from aimarket.experiments.config import ConfigError
 from aimarket.experiments.report import write_report
 
+from .browser import headless_chrome, require_browser
+
 SWEEP = """
 [experiment]
 name = "report-test"
@@ -42,9 +44,6 @@ SOBOL_BODY = """samples = 4
 [sweep.ranges]
 "demand.elasticity" = [1.5, 4.0]
 "finance.lab_opex_usd_per_month" = [1e7, 3e8]"""
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 def _store(root: Path, design: str, body: str) -> Path:
@@ -177,46 +176,11 @@ def test_report_refuses_a_directory_that_is_not_a_store(tmp_path: Path, capsys) 
     assert "not an aimarket store" in capsys.readouterr().err
 
 
-def _browser_or_skip() -> None:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("the selenium package")
-    if missing:
-        reason = (
-            f"headless browser test needs {', '.join(missing)} "
-            "(apt-get install chromium chromium-driver)"
-        )
-        if os.environ.get("AIMARKET_REQUIRE_BROWSER") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
-
-
 @pytest.mark.parametrize("which", ["grid_report", "sobol_report"])
 def test_report_renders_in_headless_chromium(which: str, request, tmp_path: Path) -> None:
-    _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
+    require_browser()
     report: Path = request.getfixturevalue(which)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1200,1600",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver = headless_chrome(tmp_path / "profile", window="1200,1600")
     try:
         driver.get(report.resolve().as_uri())
         headline = driver.execute_script(
