@@ -160,6 +160,7 @@ def replace_run_store(out: Path, experiment: str, build: Callable[[Path], T]) ->
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()  # exclusively: the folder removed below is one this call made
     try:
         result = build(tmp)
         shutil.rmtree(tmp / ".tmp", ignore_errors=True)
