@@ -467,7 +467,7 @@ class CustomerPopulation(mesa.Agent):
             return out
         columns = self._pricing_columns[g]
         sums = weight_sums.astype(float)
-        within = np.divide(weights, sums, out=np.zeros((cols.size, m)), where=sums > 0)
+        within = np.divide(weights, np.where(sums > 0, sums, 1.0))  # all 0 where the sum is
         f, q = frac[columns], self.queries_per_month[columns]
         tokens = per_query[g, cols][:, None]
         if self.subscription[g]:

@@ -328,14 +328,13 @@ class _Block:
         weight = sample.weight[cols]
         lam = sample.nest_frac
 
+        serving = cost[:, None, :, None] * serve[:, None]  # (P, 1, r, m) USD
+
         def evaluate(price: NDArray[np.float64], pairs=slice(None)):
             """Profit ``(p, G)`` of ``pairs`` at ``(p, G, r)`` prices, and the shares."""
             z = base[pairs][:, None] - (elasticity * np.log(price)).astype(F32)[..., None]
             shares = nest_shares(z, nest_frac=lam, rivals_log_weight=rival[pairs])
-            margin = (
-                price[..., None] * pay[pairs][:, None]
-                - cost[pairs][:, None, :, None] * serve[pairs][:, None]
-            )
+            margin = price[..., None] * pay[pairs][:, None] - serving[pairs]
             profit = (shares.probability * margin).sum(axis=2) @ weight
             return np.where(np.isfinite(profit), profit, -np.inf), shares
 
@@ -354,14 +353,10 @@ class _Block:
         top = np.maximum(eager, 2.0 * unit)
         grid = (1.0 + _MARKUPS)[None, :, None]
         reach = (top / unit)[first][:, None, :] ** _REACH[None, :, None]
-        starts = np.concatenate(
-            [
-                unit[first][:, None, :] * grid,
-                np.maximum(unit, dearest)[first][:, None, :] * grid,
-                unit[first][:, None, :] * reach,
-            ],
-            axis=1,
-        )  # (L, G, r)
+        families = [unit[first][:, None, :] * grid, unit[first][:, None, :] * reach]
+        if unit.shape[1] > 1:  # with one offering a line, the same price is the same markup
+            families.insert(1, np.maximum(unit, dearest)[first][:, None, :] * grid)
+        starts = np.concatenate(families, axis=1)  # (L, G, r)
         tried, _ = evaluate(starts, first)
         best = tried.argmax(axis=1)
         lines_ = np.arange(best.shape[0])

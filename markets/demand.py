@@ -246,8 +246,8 @@ def nest_shares(
     nest_w, out_w = np.exp(nest_log - h), np.exp(z0 - h)
     denom = nest_w + out_w
     p0 = out_w / denom
-    # Where the total is 0 every weight in it is 0 too: dividing in place leaves them 0.
-    within = np.divide(e, total[..., None, :], out=e, where=total[..., None, :] > 0)
+    # Where the total is 0 every weight in it is 0 too: dividing by 1 leaves them 0.
+    within = np.divide(e, np.where(total > 0, total, 1.0)[..., None, :], out=e)
     return NestShares(within * (1.0 - p0)[..., None, :], within, p0, h + np.log(denom))
 
 

@@ -149,6 +149,10 @@ def line_best_response(sums: LineSums, cost_usd: ArrayLike) -> NDArray[np.float6
     c = np.asarray(cost_usd, dtype=float)  # broadcasts against r
     if c.ndim == 0:
         c = np.full(r.shape, float(c))
+    if r.shape[-1] == 1:  # one offering: its own condition, no system to solve
+        with np.errstate(invalid="ignore", divide="ignore"):
+            own = (b[..., 0] * c - r) / m[..., 0]
+        return np.where(m[..., 0] < 0, own, np.nan)
     diag = np.diagonal(m, axis1=-2, axis2=-1)
     live = diag < 0  # an offering with demand has a strictly negative own price slope
     rhs = np.einsum("...lk,...l->...k", b, c) - r
