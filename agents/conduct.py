@@ -91,6 +91,13 @@ class Trainer(Conduct):
         n_t = np.concatenate([x for _, _, x in allocs])
         flop = 6.0 * n_p * n_t * rl
         _, months, cost = tech.training_plan(flop)
+        # A run the largest cluster cannot finish within the longest a firm plans is no
+        # project (its launch, capability and payback lie beyond any horizon).
+        keep = months <= tech.max_training_months
+        labels = [a for a, k in zip(labels, keep, strict=True) if k]
+        if not keep.any():
+            return []
+        n_p, n_t, flop, months, cost = n_p[keep], n_t[keep], flop[keep], months[keep], cost[keep]
         base = np.asarray(
             capability_index(
                 n_p, n_t, algorithmic_multiplier=ctx.multiplier_at(ctx.month + months)

@@ -19,6 +19,7 @@ import mesa
 import numpy as np
 from numpy.typing import NDArray
 
+from aimarket.agents.growth import DemandGrowth
 from aimarket.agents.products import Offers
 from aimarket.markets.demand import draw_choices, odds, success_from_odds, utility_z
 from aimarket.markets.pricing import LineSums, line_pricing_sums
@@ -140,6 +141,9 @@ class CustomerPopulation(mesa.Agent):
     nest_frac
         Nested-logit dissimilarity of the offerings (1: plain logit; see
         :func:`aimarket.markets.demand.nest_shares`).
+    growth
+        Each segment's adoption and usage, updated by :meth:`learn` (None: everyone
+        considers AI and usage stays at its start).
     """
 
     def __init__(
@@ -156,8 +160,10 @@ class CustomerPopulation(mesa.Agent):
         routing: bool = False,
         pricing_sample_size: int = 5000,
         nest_frac: float = 1.0,
+        growth: DemandGrowth | None = None,
     ) -> None:
         super().__init__(model)
+        self.growth = growth
         self._rng = rng
         self.elasticity = elasticity
         self.switching_inertia = switching_inertia
@@ -282,6 +288,11 @@ class CustomerPopulation(mesa.Agent):
         return (np.diff(self.bounds) / np.maximum(sampled, 1) * self.segment_weight)[seg]
 
     @property
+    def represented_by_segment(self) -> NDArray[np.float64]:
+        """``(s,)`` real customers each segment stands for."""
+        return self.segment_weight * np.diff(self.bounds)
+
+    @property
     def n(self) -> int:
         """Number of customers."""
         return self.segment.shape[0]
@@ -290,6 +301,23 @@ class CustomerPopulation(mesa.Agent):
     def n_segments(self) -> int:
         """Number of segments ``s``."""
         return len(self.segment_names)
+
+    # -- adoption and usage -------------------------------------------------------------
+
+    def growth_terms(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """``(aware_frac, usage)``, each ``(s,)``: the share of each segment's customers who
+        consider AI and their work relative to the start (1 and 1 without growth)."""
+        if self.growth is None:
+            ones = np.ones(self.n_segments)
+            return ones, ones
+        return self.growth.aware_frac, self.growth.usage
+
+    def learn(self, offers: Offers, choice: Choice) -> None:
+        """After a month: adoption spreads and usage follows the price per task (see
+        :mod:`aimarket.agents.growth`)."""
+        if self.growth is not None:
+            plain = choice.queries_by_segment.sum(axis=1) * self.tokens_per_query
+            self.growth.update(offers, choice.spend_by_segment.sum(axis=1), plain)
 
     # -- choice -------------------------------------------------------------------------
 
@@ -311,7 +339,12 @@ class CustomerPopulation(mesa.Agent):
         shocks left out).
         """
         j, n, s = offers.size, self.n, self.n_segments
-        seg, people = self.segment, self._people
+        seg = self.segment
+        aware, usage = self.growth_terms()
+        # Customers who do not consider AI weigh nothing; usage scales everyone's work.
+        people = self._people * aware[seg]
+        queries = self.queries_per_month * usage[seg]
+        month = _Month(queries, queries * self.tokens_per_query[seg], aware)
         queries_by, tokens_by, units_by = np.zeros((s, j)), np.zeros((s, j)), np.zeros((s, j))
         spend = np.zeros((s, j))
         pricing = LineSums(np.zeros(j), np.zeros((j, j)), np.zeros((j, j)))
@@ -338,12 +371,12 @@ class CustomerPopulation(mesa.Agent):
                 if hi > lo and sold_by[g].size:
                     choice = _SegmentChoice(g, lo, hi, sold_by[g], uniforms, last, row, rate)
                     pricing = pricing + self._segment_choice(
-                        offers, k, choice, latency, per_query, frac
+                        offers, k, choice, latency, per_query, frac, month
                     )
             picked = row > 0
             adopters |= picked
             # Per customer, weighted to the market: queries and tokens served, units paid.
-            served_q = frac * np.minimum(self.queries_per_month, allow_pad[row])
+            served_q = frac * np.minimum(queries, allow_pad[row])
             cell = seg * (j + 1) + row  # (segment, offering or none) of each customer
             tokens = served_q * tok_pad.reshape(-1)[cell]
             plan = plan_pad[row]
@@ -399,6 +432,7 @@ class CustomerPopulation(mesa.Agent):
         latency: NDArray[np.float64],
         per_query: NDArray[np.float64],
         frac: NDArray[np.float64],
+        month: _Month,
     ) -> LineSums:
         """A segment's customers choose among the offerings sold to them (``seg.cols``):
         fills their ``row`` (0 or 1 + column) and the chosen ``rate`` of success; returns
@@ -409,9 +443,9 @@ class CustomerPopulation(mesa.Agent):
         rates = success.rows[slots]  # (c, n_g)
         served: float | NDArray[np.float32] = 1.0
         if self.subscription[g]:
-            q = self.queries_per_month[lo:hi]
+            q = month.queries[lo:hi]
             served = np.minimum(1.0, offers.allowance_queries[cols][:, None] / q).astype(F32)
-            price = np.multiply.outer(offers.price_usd[cols], 1.0 / self.plain_tokens[lo:hi])
+            price = np.multiply.outer(offers.price_usd[cols], 1.0 / month.plain_tokens[lo:hi])
         else:
             price = (offers.price_usd[cols] * offers.inference_multiplier[g, cols])[:, None]
         z = utility_z(
@@ -445,7 +479,7 @@ class CustomerPopulation(mesa.Agent):
         seg.row[lo + chosen] = cols[rows[chosen] - 1] + 1
         seg.rate[lo + chosen] = rates[rows[chosen] - 1, chosen]
         return self._pricing_sums(
-            offers, g, cols, weights[0], outside_frac, weight_sums, per_query, frac
+            offers, g, cols, weights[0], outside_frac, weight_sums, per_query, frac, month
         )
 
     def _pricing_sums(
@@ -458,6 +492,7 @@ class CustomerPopulation(mesa.Agent):
         weight_sums: NDArray[np.float32],
         per_query: NDArray[np.float64],
         frac: NDArray[np.float64],
+        month: _Month,
     ) -> LineSums:
         """The pricing sample's sums of the first-order condition in segment ``g``, over
         the offerings sold there (``cols``), weighted to the market, as ``(j, ...)``."""
@@ -468,7 +503,7 @@ class CustomerPopulation(mesa.Agent):
         columns = self._pricing_columns[g]
         sums = weight_sums.astype(float)
         within = np.divide(weights, np.where(sums > 0, sums, 1.0))  # all 0 where the sum is
-        f, q = frac[columns], self.queries_per_month[columns]
+        f, q = frac[columns], month.queries[columns]
         tokens = per_query[g, cols][:, None]
         if self.subscription[g]:
             pay = f[None, :]
@@ -484,7 +519,7 @@ class CustomerPopulation(mesa.Agent):
             pay,
             price_coef,
             serve,
-            self._pricing_weights[g],
+            self._pricing_weights[g] * month.aware_frac[g],
             nest_frac=self.nest_frac,
         )
         block = np.ix_(cols, cols)
@@ -492,6 +527,16 @@ class CustomerPopulation(mesa.Agent):
         out.price_slope[block] = part.price_slope
         out.cost_slope[block] = part.cost_slope
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Month:
+    """This month's work per customer, ``(n,)`` (queries and plain-answer tokens, usage
+    included), and each segment's share of customers who consider AI ``(s,)``."""
+
+    queries: NDArray[np.float64]
+    plain_tokens: NDArray[np.float64]
+    aware_frac: NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)

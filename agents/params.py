@@ -19,6 +19,7 @@ from aimarket.markets.calendar import month_index, normalise_month
 from aimarket.markets.testtime import TRADEOFFS, TaskClass
 
 __all__ = [
+    "AdoptionParams",
     "DemandParams",
     "DistillParams",
     "EntryParams",
@@ -33,6 +34,7 @@ __all__ = [
     "SegmentParams",
     "SpecialistParams",
     "StrategyParams",
+    "UsageParams",
     "WrapperParams",
     "regime_tradeoff",
 ]
@@ -170,6 +172,24 @@ DEFAULT_SEGMENTS: tuple[SegmentParams, ...] = (
 )
 
 
+class AdoptionParams(Frozen):
+    """Diffusion of AI use through each segment (Bass 1969; docs/model.md, "Adoption"):
+    the share of customers who consider AI moves toward a potential set by the best
+    capability on sale against the segment's difficulty."""
+
+    initial_frac: UnitInterval = 0.4
+    innovation_per_month: UnitInterval = 6.6e-4
+    imitation_per_month: UnitInterval = 0.098
+
+
+class UsageParams(Frozen):
+    """How much work a customer gives AI (docs/model.md, "Usage"): a constant elasticity
+    to the price per task (usage segments) and a rise with capability."""
+
+    price_elasticity: NonNegativeFloat = 0.5
+    work_oom_per_capability_oom: NonNegativeFloat = 0.3
+
+
 class DemandParams(Frozen):
     """Customers: segments, taste, inertia, task success, routing.
 
@@ -187,6 +207,8 @@ class DemandParams(Frozen):
     success_slope_per_oom: PositiveFloat = 2.0
     routing: bool = False
     pricing_sample_size: Annotated[int, Field(ge=10)] = 2500
+    adoption: AdoptionParams = AdoptionParams()
+    usage: UsageParams = UsageParams()
 
     @field_validator("segments")
     @classmethod

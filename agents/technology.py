@@ -41,9 +41,9 @@ class Technology:
         inference chip once it has arrived.
     training_mfu_frac, serving_mfu_frac, bytes_per_param, gpus_per_node
         How GPUs are used (``hardware.*``).
-    max_training_gpus, training_target_months
-        The largest training cluster a firm can rent, and how long a run is planned to
-        take when it fits.
+    max_training_gpus, training_target_months, max_training_months
+        The largest training cluster a firm can rent, how long a run is planned to take
+        when it fits, and the longest run a firm plans at all.
     """
 
     month: int
@@ -59,6 +59,7 @@ class Technology:
     gpus_per_node: int = 8
     max_training_gpus: float = 100_000.0
     training_target_months: float = 4.0
+    max_training_months: float = 24.0
 
     def token_economics(
         self, params_count: ArrayLike, *, batch: ArrayLike

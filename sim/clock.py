@@ -27,6 +27,7 @@ class Phase(IntEnum):
     PRICING = NORMAL + 3
     CLEARING = NORMAL + 4
     RECORDING = NORMAL + 5
+    LEARNING = NORMAL + 6  # customers: adoption spreads, usage follows prices
 
 
 def at_phase(env: simpy.Environment, delay_months: float, phase: Phase) -> Event:

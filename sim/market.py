@@ -225,7 +225,8 @@ def set_prices(model: MarketModel) -> Offers:
     plan = np.array([r.tier >= Tier.PLAN for r in rows], dtype=bool)
     allowance = np.array([r.allowance for r in rows])
     # A plan's cost per subscriber, for its first price: the typical subscriber's tokens.
-    typical = np.minimum(model.typical_queries[:, None], allowance[None, :])
+    queries = model.typical_queries * c.growth_terms()[1]
+    typical = np.minimum(queries[:, None], allowance[None, :])
     per_subscriber = (typical * c.tokens_per_query[:, None] * mult)[c.subscription].mean(axis=0)
     unit = np.where(plan, cost * (per_subscriber if c.subscription.any() else 1.0), cost)
     floor = np.where(plan, 1e-3 * unit, cost)

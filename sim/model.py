@@ -8,6 +8,7 @@ month, so the model also works with Mesa's tools (``mesa.batch_run``) unchanged.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 
@@ -21,6 +22,7 @@ from aimarket.agents.context import AgentParams, MarketContext
 from aimarket.agents.customers import CustomerPopulation
 from aimarket.agents.effort import SegmentProfile
 from aimarket.agents.firms import Firm, Lab
+from aimarket.agents.growth import DemandGrowth
 from aimarket.agents.open_weights import OpenWeights
 from aimarket.agents.params import regime_tradeoff
 from aimarket.agents.products import Model
@@ -100,6 +102,7 @@ class MarketModel(mesa.Model):
         self.cumulative_training_usd = 0.0
         self.cumulative_inference_usd = 0.0
         self._context: MarketContext | None = None
+        self._sample_month = -1
         #: Bumped whenever what firms observe changes (a launch, a retirement, an exit, an
         #: entry, new prices): the context is rebuilt on the next request.
         self.state_version = 0
@@ -118,6 +121,16 @@ class MarketModel(mesa.Model):
             routing=demand.routing,
             pricing_sample_size=demand.pricing_sample_size,
             nest_frac=demand.nest_frac,
+            growth=DemandGrowth(
+                np.array([g.difficulty_kappa for g in demand.segments]),
+                np.array([g.subscription for g in demand.segments], dtype=bool),
+                aware_frac=demand.adoption.initial_frac,
+                innovation_per_month=demand.adoption.innovation_per_month,
+                imitation_per_month=demand.adoption.imitation_per_month,
+                price_elasticity=demand.usage.price_elasticity,
+                work_oom_per_capability_oom=demand.usage.work_oom_per_capability_oom,
+                slope_per_oom=demand.success_slope_per_oom,
+            ),
         )
         c = self.customers
         #: Mean queries per customer in each segment.
@@ -210,6 +223,21 @@ class MarketModel(mesa.Model):
         lab.launch([trained])
         self.record_model(trained)
         return lab
+
+    def month_sample(self) -> CustomerSample:
+        """The valuation sample as this month's adoption and usage weigh it: each customer
+        stands for its segment's aware share of the real ones, and does its segment's
+        usage times its work (built once a month)."""
+        if self._sample_month != self.month:
+            aware, usage = self.customers.growth_terms()
+            seg = self.sample.segment
+            self._scaled_sample = dataclasses.replace(
+                self.sample,
+                weight=self.sample.weight * aware[seg],
+                queries=self.sample.queries * usage[seg],
+            )
+            self._sample_month = self.month
+        return self._scaled_sample
 
     def _customer_sample(self, cols: np.ndarray) -> CustomerSample:
         """The customers ``cols`` as a valuation sample (firms value projects on it)."""
@@ -332,7 +360,7 @@ class MarketModel(mesa.Model):
             offers=self.offers,
             demand=out.choice.pricing if out is not None else None,
             lines={f.firm_id: tuple(f.line) for f in self.firms if f.active},
-            sample=self.sample,
+            sample=self.month_sample(),
             profile=self.segment_profile,
             usage_tokens_by_segment=tokens,
             frontier_kappa=self.frontier_kappa,

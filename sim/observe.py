@@ -85,8 +85,10 @@ def _market_row(model: MarketModel, out: MonthOutcome) -> None:
         else 0.0,
         open_weights_revenue_share=fringe_rev / total_rev if total_rev > 0 else 0.0,
         adoption_frac=out.choice.adopters_frac,
+        **_growth_columns(model, out),
         subscribers_unprofitable_frac=out.choice.subscribers_unprofitable_frac,
         queries=total_q,
+        tokens=float(out.choice.tokens.sum()),
         revenue_usd=total_rev,
         serving_cost_usd=compute,
         training_spend_usd=training,
@@ -108,6 +110,22 @@ def _market_row(model: MarketModel, out: MonthOutcome) -> None:
         cumulative_training_usd=model.cumulative_training_usd,
         cumulative_inference_usd=model.cumulative_inference_usd,
     )
+
+
+def _growth_columns(model: MarketModel, out: MonthOutcome) -> dict[str, float]:
+    """Adoption and usage this month, over the customers the run represents."""
+    c = model.customers
+    aware, usage = c.growth_terms()
+    represented = c.represented_by_segment
+    considering = represented * aware
+    total = float(represented.sum())
+    return {
+        "aware_frac": float(considering.sum() / total) if total > 0 else 0.0,
+        "users": out.choice.adopters_frac * total,
+        "usage_multiplier": float((considering * usage).sum() / considering.sum())
+        if considering.sum() > 0
+        else 1.0,
+    }
 
 
 def _firm_rows(model: MarketModel, out: MonthOutcome) -> None:

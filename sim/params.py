@@ -38,6 +38,7 @@ class HardwareParams(Frozen):
     memory_bandwidth_doubling_years: PositiveFloat = 4.1
     training_mfu_frac: Fraction = 0.4
     training_target_months: PositiveFloat = 4.0
+    max_training_months: PositiveFloat = 24.0
     serving_mfu_frac: Fraction = 0.5
     serving_batch: Annotated[int, Field(ge=1)] = 64
     priority_batch: Annotated[int, Field(ge=1)] = 8

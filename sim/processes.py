@@ -321,6 +321,10 @@ def _clear(model: MarketModel) -> None:
     model.outcome = clear_market(model)
 
 
+def _learn(model: MarketModel) -> None:
+    model.customers.learn(model.outcome.offers, model.outcome.choice)
+
+
 def start_processes(model: MarketModel) -> None:
     """Start every process of a run (the start order does not matter: phases do)."""
     env = model.env
@@ -332,4 +336,5 @@ def start_processes(model: MarketModel) -> None:
     env.process(_monthly(model, Phase.PRICING, _price))
     env.process(_monthly(model, Phase.CLEARING, _clear))
     env.process(_monthly(model, Phase.RECORDING, observe))
+    env.process(_monthly(model, Phase.LEARNING, _learn))
     env.process(arrivals(model))

@@ -107,6 +107,16 @@ class MarketSchema(dy.Schema):
     adoption_frac = dy.Float64(
         min=0, max=1, **doc(FRAC, "share of customers who used an AI offering this month")
     )
+    aware_frac = dy.Float64(
+        min=0,
+        max=1,
+        **doc(FRAC, "share of customers who consider AI at all (Bass diffusion) this month"),
+    )
+    users = dy.Float64(min=0, **doc(COUNT, "real customers who used an AI offering this month"))
+    usage_multiplier = dy.Float64(
+        min=0,
+        **doc(TIMES, "work per customer over the start, mean over those who consider AI"),
+    )
     subscribers_unprofitable_frac = dy.Float64(
         nullable=True,
         min=0,
@@ -114,6 +124,7 @@ class MarketSchema(dy.Schema):
         **doc(FRAC, "share of plan subscribers whose queries cost more to serve than their fee"),
     )
     queries = dy.Float64(min=0, **doc(QUERIES_MONTH, "queries served"))
+    tokens = dy.Float64(min=0, **doc(TOKENS_MONTH, "tokens served, reasoning included"))
     revenue_usd = dy.Float64(min=0, **doc(USD_MONTH, "what customers paid (wholesale excluded)"))
     serving_cost_usd = dy.Float64(min=0, **doc(USD_MONTH, "GPU cost of serving every query"))
     training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "training paid this month"))

@@ -61,4 +61,5 @@ def technology_at(
         gpus_per_node=hw.gpus_per_node,
         max_training_gpus=hw.max_training_gpus,
         training_target_months=hw.training_target_months,
+        max_training_months=hw.max_training_months,
     )

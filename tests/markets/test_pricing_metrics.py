@@ -77,6 +77,7 @@ def _own(sums: LineSums, own: np.ndarray) -> LineSums:
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), lam=st.sampled_from([1.0, 0.6, 0.3]))
 @example(seed=625, lam=0.3)  # the optimum prices one offering out of the market
+@example(seed=13392, lam=0.3)  # ... or nearly: a revenue share of 1e-14, yet not NaN
 def test_the_line_condition_holds_at_the_numerical_optimum(seed: int, lam: float) -> None:
     # Firm 1 sells a line of three offerings against two rivals (fixed prices). At the
     # most profitable prices a numerical optimiser finds (from several starts: the profit
@@ -102,9 +103,11 @@ def test_the_line_condition_holds_at_the_numerical_optimum(seed: int, lam: float
     sums = _own(market.sums(at_best), own)
     response = line_best_response(sums, market.cost[own])
     # An offering the optimum prices out of the market (nobody buys it, so its price does
-    # not matter) has no condition: NaN by design. The rest meet theirs.
-    dead = np.isnan(response)
-    assert (sums.revenue_units[dead] <= 1e-9 * sums.revenue_units.sum()).all()
+    # not matter) has no condition: NaN by design when its demand is exactly 0; when it
+    # is merely negligible, the optimiser stops anywhere on the flat profit. The rest
+    # meet theirs.
+    dead = sums.revenue_units <= 1e-9 * sums.revenue_units.sum()
+    assert dead[np.isnan(response)].all()
     assert not dead.all()
     np.testing.assert_allclose(response[~dead], at_best[own][~dead], rtol=1e-4)
     # Away from it the condition is not met: it carries information.

@@ -95,3 +95,26 @@ def test_a_distilled_student_is_smaller_and_weaker_and_later_ones_are_smaller(
     )
     again = distillations(ctx, (*lab.line, sold))
     assert [c.params for c in again] == [c.params for c in students[1:]]
+
+
+def test_a_run_too_long_for_the_largest_cluster_is_no_candidate() -> None:
+    # Budgets of 1x and 1,000x the frontier: the second would take the largest cluster
+    # decades, beyond hardware.max_training_months, so only the first is a project.
+    def candidates(multiples: list[float]) -> list:
+        params = ModelParams.model_validate(
+            {
+                "labs": 2,
+                "customers": 300,
+                "demand": {"pricing_sample_size": 100},
+                "strategy": {"valuation_customers": 50, "budget_multiples": multiples},
+            }
+        )
+        m = MarketModel(params, seed=2, horizon_months=3)
+        m.step()
+        return m.context().candidates((BusinessModel.UPFRONT_HEAVY,))
+
+    both, one = candidates([1.0, 1e3]), candidates([1.0])
+    assert len(one) == 2  # compute-optimal and inference-aware allocations
+    np.testing.assert_allclose([c.train_flop for c in both], [c.train_flop for c in one], rtol=1e-9)
+    limit = ModelParams().hardware.max_training_months
+    assert all(c.months_to_launch <= limit for c in both)

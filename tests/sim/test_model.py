@@ -94,7 +94,10 @@ def _small(**overrides) -> ModelParams:
     return ModelParams.model_validate(base)
 
 
-def _drawn(labs, customers, regime, routing, fast, arrivals, capital, nest, review, noise, inertia):
+def _drawn(
+    labs, customers, regime, routing, fast, arrivals, capital, nest, review, noise, inertia, grow
+):
+    aware, imitation, usage = grow
     return _small(
         labs=labs,
         customers=customers,
@@ -105,6 +108,8 @@ def _drawn(labs, customers, regime, routing, fast, arrivals, capital, nest, revi
             "pricing_sample_size": 100,
             "elasticity": noise,
             "switching_inertia": inertia,
+            "adoption": {"initial_frac": aware, "imitation_per_month": imitation},
+            "usage": {"price_elasticity": usage},
         },
         entry={"startup_arrivals_per_year": arrivals},
         finance={"capital_market_index": capital},
@@ -127,6 +132,13 @@ drawn_params = st.builds(
     # Customers from nearly indifferent to price to very sensitive to it.
     noise=st.sampled_from([1.05, 2.0, 20.0]),
     inertia=st.sampled_from([0.0, 1.0, 5.0]),
+    # Adoption from nearly nobody to everyone, none to fast word of mouth; usage from
+    # fixed to very elastic.
+    grow=st.tuples(
+        st.sampled_from([0.01, 0.4, 1.0]),
+        st.sampled_from([0.0, 0.1, 0.5]),
+        st.sampled_from([0.0, 0.5, 2.0]),
+    ),
 )
 
 
@@ -204,6 +216,9 @@ def test_market_invariants(params: ModelParams, seed: int) -> None:
     )
     # Months run in order, one market row each.
     assert market["month"].to_list() == list(range(months))
+    # Nobody who does not consider AI uses it, and adoption never falls.
+    assert (market["adoption_frac"] <= market["aware_frac"] * (1 + 1e-9)).all()
+    assert (market["aware_frac"].diff().drop_nulls() >= 0).all()
 
 
 def test_a_market_with_nothing_on_sale_still_runs() -> None:

@@ -1,0 +1,115 @@
+"""Customers learn: adoption spreads through each segment and usage follows prices.
+
+Once a month, after the market clears, :class:`DemandGrowth` updates two numbers per
+segment from what happened (:mod:`aimarket.markets.adoption` holds the rules):
+
+- ``aware_frac``, the share of the segment's customers who consider AI at all. Customers
+  who do not are out of the market (they weigh nothing in choices, revenue or firms'
+  valuations). It diffuses (Bass) toward a potential set by the best capability on sale
+  to the segment against its difficulty.
+- ``usage``, the work each customer gives AI relative to the start (a multiplier on
+  queries a month): the price per task of usage (API) segments over its first level,
+  to the power ``-price_elasticity``, times ``10 ** (work_oom_per_capability_oom *`` the
+  rise of the best capability since the start ``)``. Subscribers' marginal price is zero
+  inside their plan, so only the capability term moves theirs.
+
+Both are per segment, so the cost of a run does not grow with the customers it represents.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aimarket.agents.products import Offers
+from aimarket.markets.adoption import adoption_potential, bass_step, usage_multiplier
+
+__all__ = ["DemandGrowth"]
+
+
+class DemandGrowth:
+    """Each segment's adoption and usage (see the module docstring).
+
+    Parameters
+    ----------
+    difficulty_kappa
+        ``(s,)`` each segment's typical difficulty (OOM).
+    subscription
+        ``(s,)`` whether a segment buys plans.
+    aware_frac
+        Share of every segment's customers who consider AI at the start.
+    innovation_per_month, imitation_per_month
+        Bass's ``p`` and ``q``.
+    price_elasticity, work_oom_per_capability_oom
+        The usage rule's exponents (:func:`aimarket.markets.adoption.usage_multiplier`).
+    slope_per_oom
+        Slope of task success in capability (the potential's success curve).
+    """
+
+    def __init__(
+        self,
+        difficulty_kappa: NDArray[np.float64],
+        subscription: NDArray[np.bool_],
+        *,
+        aware_frac: float,
+        innovation_per_month: float,
+        imitation_per_month: float,
+        price_elasticity: float,
+        work_oom_per_capability_oom: float,
+        slope_per_oom: float,
+    ) -> None:
+        s = len(difficulty_kappa)
+        self.difficulty_kappa = np.asarray(difficulty_kappa, dtype=float)
+        self.subscription = np.asarray(subscription, dtype=bool)
+        self.innovation_per_month = innovation_per_month
+        self.imitation_per_month = imitation_per_month
+        self.price_elasticity = price_elasticity
+        self.work_oom_per_capability_oom = work_oom_per_capability_oom
+        self.slope_per_oom = slope_per_oom
+        #: ``(s,)`` share of each segment's customers who consider AI.
+        self.aware_frac = np.full(s, float(aware_frac))
+        #: ``(s,)`` work a month relative to the start (multiplies queries).
+        self.usage = np.ones(s)
+        #: ``(s,)`` the best capability on sale to each segment last month (NaN: none).
+        self.best_kappa = np.full(s, np.nan)
+        self._price_start = np.full(s, np.nan)
+        self._kappa_start = np.full(s, np.nan)
+        self._price_ratio = np.ones(s)
+
+    def update(
+        self,
+        offers: Offers,
+        spend_by_segment: NDArray[np.float64],
+        plain_tokens_by_segment: NDArray[np.float64],
+    ) -> None:
+        """Learn from a month: ``offers`` on sale, what each segment spent ``(s,)`` (USD)
+        and the plain-answer tokens of work it had served ``(s,)``."""
+        best = np.where(offers.available, offers.kappa, -np.inf).max(axis=1, initial=-np.inf)
+        self.best_kappa = np.where(np.isfinite(best), best, np.nan)
+        potential = adoption_potential(
+            self.best_kappa, self.difficulty_kappa, slope_per_oom=self.slope_per_oom
+        )
+        self.aware_frac = bass_step(
+            self.aware_frac,
+            potential,
+            innovation_per_month=self.innovation_per_month,
+            imitation_per_month=self.imitation_per_month,
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            price = np.where(plain_tokens_by_segment > 0, spend_by_segment, np.nan) / (
+                plain_tokens_by_segment
+            )
+        known = np.isfinite(price) & (price > 0)
+        start = np.isnan(self._price_start) & known
+        self._price_start[start] = price[start]
+        ratio = price / self._price_start
+        update = known & ~self.subscription & np.isfinite(ratio)
+        self._price_ratio[update] = ratio[update]  # no purchases: keep the last ratio
+        first = np.isnan(self._kappa_start) & np.isfinite(self.best_kappa)
+        self._kappa_start[first] = self.best_kappa[first]
+        self.usage = usage_multiplier(
+            self._price_ratio,
+            self.best_kappa - self._kappa_start,
+            price_elasticity=self.price_elasticity,
+            work_oom_per_capability_oom=self.work_oom_per_capability_oom,
+        )

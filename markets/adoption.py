@@ -1,0 +1,102 @@
+"""How demand grows: diffusion of adoption and the intensity of use.
+
+Two pure rules, applied per customer segment once a month:
+
+- **Adoption** (:func:`bass_step`): the share of a segment's customers who consider AI at
+  all follows Bass (1969) diffusion toward a *potential* that rises with what the best
+  model on sale can do for the segment (:func:`adoption_potential`), so a model crossing
+  a segment's difficulty sets off its diffusion instead of a date.
+- **Usage** (:func:`usage_multiplier`): the work a customer gives AI each month responds
+  to the price per task with a constant elasticity (cheaper tokens, more tokens: the
+  Jevons effect) and grows with capability (agentic and long-context work).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from aimarket.markets.demand import success_probability
+
+__all__ = ["adoption_potential", "bass_step", "usage_multiplier"]
+
+
+def adoption_potential(
+    best_kappa: ArrayLike, difficulty_kappa: ArrayLike, *, slope_per_oom: float
+) -> NDArray[np.float64]:
+    """Share of a segment's customers AI can serve at all: the success rate of the best
+    model on sale on the segment's typical task, ``p(best_kappa - difficulty)``
+    (:func:`aimarket.markets.demand.success_probability`); 0 where nothing is on sale
+    (``best_kappa`` NaN or ``-inf``). Shapes broadcast.
+
+    Examples
+    --------
+    >>> adoption_potential([24.0, 26.0, np.nan], 25.0, slope_per_oom=2.0).round(3).tolist()
+    [0.119, 0.881, 0.0]
+    """
+    kappa = np.asarray(best_kappa, dtype=float)
+    safe = np.where(np.isfinite(kappa), kappa, -np.inf)
+    return success_probability(safe, difficulty_kappa, slope_per_oom=slope_per_oom)
+
+
+def bass_step(
+    adopted_frac: ArrayLike,
+    potential_frac: ArrayLike,
+    *,
+    innovation_per_month: float,
+    imitation_per_month: float,
+) -> NDArray[np.float64]:
+    """One month of Bass diffusion: ``A + (p + q A / M) (M - A)``, never above the
+    potential ``M`` and never down (customers who adopted stay; a potential that falls
+    stops diffusion). Shares of the segment, shapes broadcast.
+
+    ``p`` (innovation) is the rate at which customers adopt on their own, ``q``
+    (imitation) the rate at which adopters bring others in (Bass 1969).
+
+    Examples
+    --------
+    >>> a = np.array([0.0, 0.1])
+    >>> bass_step(a, 0.5, innovation_per_month=0.01, imitation_per_month=0.1).round(4)
+    array([0.005, 0.112])
+    >>> float(bass_step(0.3, 0.2, innovation_per_month=0.01, imitation_per_month=0.1))
+    0.3
+    """
+    a = np.asarray(adopted_frac, dtype=float)
+    m = np.asarray(potential_frac, dtype=float)
+    gap = np.maximum(m - a, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        word_of_mouth = np.where(m > 0, a / m, 0.0)
+    hazard = np.minimum(innovation_per_month + imitation_per_month * word_of_mouth, 1.0)
+    return a + hazard * gap
+
+
+def usage_multiplier(
+    price_ratio: ArrayLike,
+    capability_gain_oom: ArrayLike,
+    *,
+    price_elasticity: float,
+    work_oom_per_capability_oom: float,
+) -> NDArray[np.float64]:
+    """Work a customer gives AI a month relative to the start of the run:
+    ``price_ratio ** -price_elasticity * 10 ** (work_oom_per_capability_oom * gain)``.
+
+    ``price_ratio`` is the price per task now over its level at the start (1 where it is
+    not defined), ``capability_gain_oom`` how far the best capability on sale has risen
+    since (OOM of effective compute). Shapes broadcast.
+
+    Examples
+    --------
+    Tokens ten times cheaper, unit elasticity, no capability term: ten times the work.
+
+    >>> float(usage_multiplier(0.1, 0.0, price_elasticity=1.0, work_oom_per_capability_oom=0.3))
+    10.0
+    >>> u = usage_multiplier([1.0, 1.0], [0.0, 1.0], price_elasticity=1.0,
+    ...                      work_oom_per_capability_oom=0.3)
+    >>> u.round(3).tolist()
+    [1.0, 1.995]
+    """
+    ratio = np.asarray(price_ratio, dtype=float)
+    ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
+    gain = np.asarray(capability_gain_oom, dtype=float)
+    gain = np.where(np.isfinite(gain), gain, 0.0)
+    return ratio**-price_elasticity * 10.0 ** (work_oom_per_capability_oom * gain)

@@ -1,0 +1,65 @@
+"""Diffusion and usage rules (markets.adoption): properties over drawn inputs."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aimarket.agents.params import AdoptionParams
+from aimarket.markets.adoption import adoption_potential, bass_step, usage_multiplier
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+fracs = st.floats(0.0, 1.0)
+rates = st.floats(0.0, 1.0)
+
+
+@given(a=fracs, m=fracs, p=rates, q=rates)
+def test_bass_never_falls_and_never_passes_the_potential(a, m, p, q) -> None:
+    after = float(bass_step(a, m, innovation_per_month=p, imitation_per_month=q))
+    assert after >= a
+    assert after <= max(a, m) + 1e-12
+
+
+@given(a=st.floats(0.01, 0.5), m=st.floats(0.6, 1.0), p=st.floats(0.0, 0.1))
+def test_word_of_mouth_speeds_diffusion(a, m, p) -> None:
+    slow = bass_step(a, m, innovation_per_month=p, imitation_per_month=0.0)
+    fast = bass_step(a, m, innovation_per_month=p, imitation_per_month=0.2)
+    assert fast > slow
+
+
+@given(kappa=st.floats(15.0, 40.0), gain=st.floats(0.01, 5.0))
+def test_more_capability_raises_the_potential(kappa, gain) -> None:
+    low = adoption_potential(kappa, 27.0, slope_per_oom=2.0)
+    high = adoption_potential(kappa + gain, 27.0, slope_per_oom=2.0)
+    assert high >= low
+    assert 0.0 <= low <= 1.0
+
+
+@given(ratio=st.floats(1e-4, 1e4), elasticity=st.floats(0.0, 3.0))
+def test_usage_has_the_configured_price_elasticity(ratio, elasticity) -> None:
+    # d log(usage) / d log(price) = -elasticity, exactly.
+    u = usage_multiplier(ratio, 0.0, price_elasticity=elasticity, work_oom_per_capability_oom=0.0)
+    np.testing.assert_allclose(np.log(u), -elasticity * np.log(ratio), atol=1e-9)
+
+
+def test_undefined_prices_and_capabilities_leave_usage_alone() -> None:
+    u = usage_multiplier(
+        [np.nan, 0.0, 1.0], [0.0, np.nan, 0.0], price_elasticity=1.0, work_oom_per_capability_oom=1
+    )
+    assert u.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_the_adoption_defaults_are_the_documented_fit() -> None:
+    # docs/model.md cites docs/scripts/bass_fit.py for demand.adoption's p and q.
+    spec = importlib.util.spec_from_file_location("bass_fit", DOCS / "scripts" / "bass_fit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _, p, q = module.fit()
+    defaults = AdoptionParams()
+    np.testing.assert_allclose(defaults.innovation_per_month, p, rtol=0.02)
+    np.testing.assert_allclose(defaults.imitation_per_month, q, rtol=0.02)
