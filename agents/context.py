@@ -162,6 +162,13 @@ class MarketContext:
             self._derived["rivals"] = built
         return self._derived["rivals"]
 
+    def carry_over(self, earlier: MarketContext) -> None:
+        """Keep what ``earlier`` derived from the same month's offerings and sample (the
+        rivals' nest terms), when only something else changed since (a launch, an entry)."""
+        same = earlier.month == self.month and earlier.offers is self.offers
+        if same and earlier.sample is self.sample and "rivals" in earlier._derived:
+            self._derived["rivals"] = earlier._derived["rivals"]
+
     def rivals_log_weight(self, firm_id: int | None) -> NDArray[np.float64]:
         """``(2, m)`` the nest weight of everything on sale but firm ``firm_id``'s."""
         rivals = self.rivals()

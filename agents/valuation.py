@@ -93,9 +93,11 @@ class Rivals:
     of the month shares them and leaves out its own, :meth:`log_weight`)."""
 
     offers: Offers
-    #: ``(t, j, m)`` each offering's ``z / lambda`` per sampled customer at each moment
-    #: (``-inf`` where it is not sold to the customer).
-    z: NDArray[np.float64]
+    #: ``(t, j, m)`` each offering's nest weight ``exp(z / lambda - shift)`` per sampled
+    #: customer at each moment (0 where it is not sold to the customer).
+    weight: NDArray[np.float64]
+    #: ``(t, m)`` the largest ``z / lambda`` of any offering (0 where none is sold).
+    shift: NDArray[np.float64]
 
     @classmethod
     def build(
@@ -137,17 +139,17 @@ class Rivals:
             elasticity=elasticity,
         )
         sold = offers.available.T[:, seg]
-        return cls(offers, np.where(sold[None], z / sample.nest_frac, -np.inf))
+        z = np.where(sold[None], z / sample.nest_frac, -np.inf)
+        top = z.max(axis=1, initial=-np.inf)
+        shift = np.where(np.isfinite(top), top, 0.0)
+        return cls(offers, np.exp(z - shift[:, None, :]), shift)
 
     def log_weight(self, own: NDArray[np.bool_] | None) -> NDArray[np.float64]:
-        """``(t, m)`` ``log sum exp(z / lambda)`` over the offerings not ``own``."""
-        z = self.z if own is None or not own.any() else self.z[:, ~own, :]
-        if z.shape[1] == 0:
-            return np.full((self.z.shape[0], self.z.shape[2]), -np.inf)
-        top = z.max(axis=1)
-        shift = np.where(np.isfinite(top), top, 0.0)
+        """``(t, m)`` ``log sum exp(z / lambda)`` over the offerings not ``own`` (the
+        exponentials are taken once a month, each firm sums the rows it does not own)."""
+        keep = np.ones(self.weight.shape[1]) if own is None else (~own).astype(float)
         with np.errstate(divide="ignore"):
-            return shift + np.log(np.exp(z - shift[:, None, :]).sum(axis=1))
+            return self.shift + np.log(np.einsum("j,tjm->tm", keep, self.weight))
 
 
 def sample_segment_tokens(sample: CustomerSample) -> NDArray[np.float64]:

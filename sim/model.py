@@ -352,7 +352,7 @@ class MarketModel(mesa.Model):
         tokens = np.zeros(c.n_segments)
         if out is not None:
             tokens = out.choice.queries_by_segment.sum(axis=1) * c.tokens_per_query
-        return MarketContext(
+        ctx = MarketContext(
             month=self.month,
             calendar_month=add_months(self.start_month, self.month),
             technology=self.technology,
@@ -368,6 +368,9 @@ class MarketModel(mesa.Model):
             cost_decline_per_month=self.cost_decline_per_month,
             multiplier_at=self.training_multiplier_at,
         )
+        if self._context is not None:
+            ctx.carry_over(self._context)
+        return ctx
 
     def training_multiplier_at(self, month):
         """Algorithmic effective-compute multiplier of a model trained by ``month`` (a
