@@ -63,6 +63,8 @@ class Trainer(Conduct):
 
     def candidates(self, ctx: MarketContext) -> list[Candidate]:
         fp, tech = ctx.params.firms, ctx.technology
+        if self.reasons and not fp.reasoning_possible(ctx.calendar_month):
+            return []  # the technique is not known yet (firms.reasoning_from)
         budgets = np.array(ctx.params.strategy.budget_multiples) * ctx.frontier_train_flop
         n_opt, d_opt = (np.asarray(x, dtype=float) for x in compute_optimal(budgets))
         max_mult = fp.max_reasoning_multiplier if self.reasons else 1.0

@@ -401,6 +401,7 @@ class FirmParams(Frozen):
     inference_overtrain_factor: Annotated[float, Field(ge=1)] = 10.0
     max_reasoning_multiplier: Annotated[float, Field(ge=1)] = 1000.0
     reasoning_rl_frac: NonNegativeFloat = 0.3
+    reasoning_from: str | None = None
     idle_exit_months: Annotated[int, Field(ge=1)] = 6
     business_models: Annotated[tuple[BusinessModel, ...], Field(min_length=1)] = (
         BusinessModel.UPFRONT_HEAVY,
@@ -410,6 +411,17 @@ class FirmParams(Frozen):
     specialist: SpecialistParams = SpecialistParams()
     wrapper: WrapperParams = WrapperParams()
     open_weights: OpenWeightsParams = OpenWeightsParams()
+
+    @field_validator("reasoning_from")
+    @classmethod
+    def _month(cls, v: str | None) -> str | None:
+        return None if v is None else normalise_month(v)
+
+    def reasoning_possible(self, calendar_month: str) -> bool:
+        """Whether a reasoning (inference-heavy) model can be built in ``calendar_month``:
+        from ``reasoning_from`` on (always when it is None)."""
+        start = self.reasoning_from
+        return start is None or month_index(calendar_month) >= month_index(start)
 
     @field_validator("business_models")
     @classmethod

@@ -38,7 +38,12 @@ def _tolerance(target: Target) -> float:
 
 
 def choose(comparison: pl.DataFrame, targets: tuple[Target, ...], out: str | Path) -> Choice:
-    """Score every point of a :func:`experiments.targets.compare` frame and pick one."""
+    """Score every point of a :func:`experiments.targets.compare` frame on the in-sample
+    (``role = "calibrate"``) targets and pick one; validation targets never count."""
+    targets = tuple(t for t in targets if t.role == "calibrate")
+    if not targets:
+        raise ConfigError(f"{out}: no target has role = 'calibrate'; nothing to calibrate on")
+    comparison = comparison.filter(pl.col("target").is_in([t.name for t in targets]))
     if comparison.is_empty():
         raise ConfigError(f"{out}: no finished runs to calibrate on")
     tol = {t.name: _tolerance(t) for t in targets}
@@ -97,7 +102,8 @@ def write_calibrated(
         lo = month_label(r["ci_low"]) if dated else _num(r["ci_low"])
         hi = month_label(r["ci_high"]) if dated else _num(r["ci_high"])
         lines.append(
-            f"#   {r['target']}: {r['observed']} | {sim} [{lo}, {hi}] | "
+            f"#   {r['target']}{' (validation)' if r.get('role') == 'validate' else ''}: "
+            f"{r['observed']} | {sim} [{lo}, {hi}] | "
             f"{'yes' if r['within'] else 'no'}"
         )
     path.write_text("\n".join(lines) + "\n\n" + tomli_w.dumps(data))

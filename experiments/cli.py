@@ -198,7 +198,7 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     config = _load(args)
     out = args.out if args.out is not None else Path("runs") / config.experiment.name
     if config.sweep is not None:
-        err.print("[yellow]note:[/] the config has a [sweep]; `aimarket run` runs its base point")
+        err.print("[yellow]note:[/] the config has a \\[sweep]; `aimarket run` runs its base point")
     specs = base_point_specs(config)
     manifest = build_manifest(config, command="run", config_path=str(args.config))
     import polars as pl

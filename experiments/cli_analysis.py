@@ -207,7 +207,7 @@ def comparison_table(frame: pl.DataFrame, title: str) -> Table:
     from aimarket.experiments.targets import month_label
 
     table = Table(title=title)
-    for col in ("point", "target", "observed", "simulated", "95% CI", "within", "unit"):
+    for col in ("point", "target", "role", "observed", "simulated", "95% CI", "within", "unit"):
         table.add_column(col, justify="right" if col in ("simulated", "95% CI") else "left")
     for r in frame.iter_rows(named=True):
         dated = r["unit"] == "month"
@@ -219,6 +219,7 @@ def comparison_table(frame: pl.DataFrame, title: str) -> Table:
         table.add_row(
             str(r["point_id"]),
             r["target"],
+            r.get("role", "calibrate"),
             r["observed"],
             simulated,
             ci,

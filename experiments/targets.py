@@ -4,7 +4,8 @@ A targets file (``experiments/targets/history.toml``) lists observed series, eac
 source, unit and tolerance. Three kinds:
 
 ``value_at``
-    a ``market`` column in one calendar month (``date = "2021-11"``);
+    a ``market`` column in one calendar month (``date = "2021-11"``), or a ``firms``
+    column of the month's leading firm (its largest value among firms, e.g. revenue);
 ``growth_per_year``
     the factor per year of a log-linear trend between ``start`` and ``end``: of a
     ``market`` column month by month, or, for ``models``, of each calendar year's largest
@@ -17,6 +18,10 @@ Ratio-scale targets are compared in log10: a run's value is within tolerance whe
 ``|log10(simulated / observed)| <= log10(tolerance_factor)``; the mean over replications is
 geometric, its 95% interval a Student-t interval of the log10 values. Date targets are
 compared in months (``tolerance_months``). :func:`compare` scores every design point.
+
+Each target has a ``role``: ``calibrate`` targets are in-sample (``aimarket calibrate``
+picks parameters on them alone); ``validate`` targets are out-of-sample, reported as
+measured and never used to choose.
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ class Target(Frozen):
     above: float | None = None
     tolerance_factor: Annotated[float, Field(gt=1)] | None = None
     tolerance_months: Annotated[float, Field(gt=0)] | None = None
+    role: Literal["calibrate", "validate"] = "calibrate"
 
     @model_validator(mode="after")
     def _consistent(self) -> Target:
@@ -78,8 +84,8 @@ class Target(Frozen):
         for key in ("date", "start", "end"):
             if getattr(self, key) is not None:
                 normalise_month(getattr(self, key))
-        if self.kind == "value_at" and self.table != "market":
-            raise ValueError("value_at targets read the market table")
+        if self.kind == "value_at" and self.table == "models":
+            raise ValueError("value_at targets read the market table or the leading firm's row")
         if self.kind == "first_date" and self.table != "firms":
             raise ValueError("first_date targets read the firms table")
         return self
@@ -127,7 +133,11 @@ def run_values(out: str | Path, target: Target) -> pl.DataFrame:
         )
     months = pl.col("date").dt.year() * 12 + pl.col("date").dt.month() - 1
     col = pl.col(target.column).cast(pl.Float64)
-    if target.kind == "value_at":
+    if target.kind == "value_at" and target.table == "firms":  # the month's leading firm
+        frame = (
+            lazy.filter(months == _month(target.date)).group_by(keys).agg(col.max().alias("value"))
+        )
+    elif target.kind == "value_at":
         frame = lazy.filter(months == _month(target.date)).select(*keys, col.alias("value"))
     elif target.kind == "first_date":
         frame = (
@@ -213,7 +223,7 @@ def _summarise(target: Target, values: np.ndarray) -> dict[str, object]:
 def compare(out: str | Path, targets: Sequence[Target]) -> pl.DataFrame:
     """Every design point against every target.
 
-    One row per point and target: ``point_id``, parameters, ``target``, ``unit``,
+    One row per point and target: ``point_id``, parameters, ``target``, ``role``, ``unit``,
     ``observed``, ``simulated`` (geometric mean over replications, or the mean month),
     ``ci_low``, ``ci_high`` (95%), ``n``, ``undefined`` (runs where it never happened),
     ``error`` (log10 of simulated / observed, or months late), ``within`` (the mean is
@@ -230,14 +240,20 @@ def compare(out: str | Path, targets: Sequence[Target]) -> pl.DataFrame:
                     "point_id": pid,
                     **dict(zip(params, vals, strict=True)),
                     "target": target.name,
+                    "role": target.role,
                     "unit": target.unit,
-                    "observed": str(target.observed),
+                    "observed": _label(target.observed),
                     **_summarise(target, v),
                     "source": target.source,
                 }
             )
     frame = pl.DataFrame(rows, infer_schema_length=None)
     return frame.sort("point_id", "target") if frame.height else frame
+
+
+def _label(observed: float | str) -> str:
+    """An observed value as the tables show it: a month as is, a number to 3 digits."""
+    return observed if isinstance(observed, str) else f"{observed:.3g}"
 
 
 def month_label(index: float | None) -> str:

@@ -116,3 +116,15 @@ def test_console_script(config: Path, tmp_path: Path) -> None:
     assert bad.stderr.strip() == (
         "aimarket: error: --set: model.labs = 0: expected greater than or equal to 1"
     )
+
+
+def test_run_of_a_sweep_config_says_it_runs_the_base_point(tmp_path: Path, capsys) -> None:
+    config = tmp_path / "swept.toml"
+    config.write_text(
+        TINY.replace("replications = 2", "replications = 1")
+        + '[sweep]\ndesign = "grid"\n[sweep.grid]\n"demand.elasticity" = [1.5, 3.0]\n'
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    # "[sweep]" is printed as text, not taken for rich markup.
+    assert "the config has a [sweep]; `aimarket run` runs its base point" in capsys.readouterr().err

@@ -125,6 +125,55 @@ source = "test"
     assert month_label(2024 * 12 + 8) == "2024-09"
 
 
+def test_a_firms_value_at_target_reads_the_leading_firm(store: Path, tmp_path: Path) -> None:
+    path = _targets(
+        tmp_path,
+        """
+[[target]]
+name = "leader"
+kind = "value_at"
+table = "firms"
+column = "revenue_usd"
+date = "2023-06"
+observed = 1e6
+unit = "USD per month"
+tolerance_factor = 10.0
+source = "test"
+""",
+    )
+    got = run_values(store, load_targets(path)[0])
+    firms = scan(store, "firms").filter(pl.col("month") == 5).collect()
+    top = firms.group_by("run_id").agg(pl.col("revenue_usd").max())
+    joined = got.join(top, on="run_id")
+    np.testing.assert_allclose(joined["value"].to_numpy(), joined["revenue_usd"].to_numpy())
+
+
+def test_validation_targets_never_enter_the_choice(store: Path, tmp_path: Path) -> None:
+    # Two targets on the same column: point 0 is far from the in-sample one but meets the
+    # validation one exactly. Calibration scores the in-sample target alone, so its
+    # choice and loss do not move when the validation target is added or dropped.
+    from aimarket.experiments.calibrate import choose
+
+    market = scan(store, "market").filter(pl.col("month") == 5).collect()
+    p0 = float(np.exp(np.log(market.filter(pl.col("point_id") == 0)["usd_per_gpu_hour"]).mean()))
+    validate = _value_target("held_out", p0, 1.01).replace(
+        'source = "test"', 'source = "test"\nrole = "validate"'
+    )
+    with_both = load_targets(_targets(tmp_path, _value_target("in_sample", p0 * 5, 1.2) + validate))
+    alone = with_both[:1]
+    assert [t.role for t in with_both] == ["calibrate", "validate"]
+    both = choose(compare(store, with_both), with_both, store)
+    only = choose(compare(store, alone), alone, store)
+    assert both["targets"] == 1
+    assert (both["point_id"], both["met"], both["loss"]) == (
+        only["point_id"],
+        only["met"],
+        only["loss"],
+    )
+    with pytest.raises(ConfigError, match="no target has role = 'calibrate'"):
+        choose(compare(store, with_both[1:]), with_both[1:], store)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -118,3 +118,24 @@ def test_a_run_too_long_for_the_largest_cluster_is_no_candidate() -> None:
     np.testing.assert_allclose([c.train_flop for c in both], [c.train_flop for c in one], rtol=1e-9)
     limit = ModelParams().hardware.max_training_months
     assert all(c.months_to_launch <= limit for c in both)
+
+
+def test_reasoning_models_are_projects_only_from_their_date() -> None:
+    # firms.reasoning_from: the technique is unknown before it (o1-preview, Sep 2024, in
+    # the backtest), so no firm can start an inference-heavy project earlier.
+    params = ModelParams.model_validate(
+        {
+            "labs": 2,
+            "customers": 300,
+            "demand": {"pricing_sample_size": 100},
+            "strategy": {"valuation_customers": 50},
+            "firms": {"business_models": ["upfront_heavy"], "reasoning_from": "2025-03"},
+        }
+    )
+    m = MarketModel(params, seed=2, horizon_months=4, start_month="2025-01")
+    reasoning = (BusinessModel.INFERENCE_HEAVY,)
+    found = []
+    for _ in range(4):
+        m.step()
+        found.append(len(m.context().candidates(reasoning)) > 0)
+    assert found == [False, True, True, True]  # months 1..4: Feb, Mar, Apr, May
