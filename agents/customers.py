@@ -304,13 +304,17 @@ class CustomerPopulation(mesa.Agent):
 
     # -- adoption and usage -------------------------------------------------------------
 
-    def growth_terms(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        """``(aware_frac, usage)``, each ``(s,)``: the share of each segment's customers who
-        consider AI and their work relative to the start (1 and 1 without growth)."""
+    def growth_terms(
+        self,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+        """``(aware_frac, usage, value_factor)``, each ``(s,)``: the share of each
+        segment's customers who consider AI, their work and its value per token relative to
+        the start (all 1 without growth)."""
         if self.growth is None:
             ones = np.ones(self.n_segments)
-            return ones, ones
-        return self.growth.aware_frac, self.growth.usage
+            return ones, ones, ones
+        g = self.growth
+        return g.aware_frac, g.usage, g.value_factor
 
     def learn(self, offers: Offers, choice: Choice) -> None:
         """After a month: adoption spreads and usage follows the price per task (see
@@ -340,11 +344,11 @@ class CustomerPopulation(mesa.Agent):
         """
         j, n, s = offers.size, self.n, self.n_segments
         seg = self.segment
-        aware, usage = self.growth_terms()
+        aware, usage, worth = self.growth_terms()
         # Customers who do not consider AI weigh nothing; usage scales everyone's work.
         people = self._people * aware[seg]
         queries = self.queries_per_month * usage[seg]
-        month = _Month(queries, queries * self.tokens_per_query[seg], aware)
+        month = _Month(queries, queries * self.tokens_per_query[seg], aware, worth)
         queries_by, tokens_by, units_by = np.zeros((s, j)), np.zeros((s, j)), np.zeros((s, j))
         spend = np.zeros((s, j))
         pricing = LineSums(np.zeros(j), np.zeros((j, j)), np.zeros((j, j)))
@@ -397,7 +401,8 @@ class CustomerPopulation(mesa.Agent):
                 unprofitable += float(people[on & (served > paid)].sum())
             # What the chosen work is worth over the outside option, less what it cost.
             gain = rate - self.outside_value_frac - lat_pad.reshape(-1)[cell]
-            worth = np.where(picked, self.value_usd_per_success * served_q * gain, 0.0)
+            value = self.value_usd_per_success * month.value_factor[seg]
+            worth = np.where(picked, value * served_q * gain, 0.0)
             surplus += float(np.vecdot(worth - paid, people))
             self.current_offer[k] = ids[row]
         return Choice(
@@ -449,7 +454,7 @@ class CustomerPopulation(mesa.Agent):
         else:
             price = (offers.price_usd[cols] * offers.inference_multiplier[g, cols])[:, None]
         z = utility_z(
-            self._value32[lo:hi],
+            self._value32[lo:hi] * F32(month.value_factor[g]),
             rates,
             self._outside32[lo:hi],
             latency[g, cols][:, None].astype(F32),
@@ -532,11 +537,13 @@ class CustomerPopulation(mesa.Agent):
 @dataclass(frozen=True, slots=True)
 class _Month:
     """This month's work per customer, ``(n,)`` (queries and plain-answer tokens, usage
-    included), and each segment's share of customers who consider AI ``(s,)``."""
+    included), and each segment's share of customers who consider AI and value per token
+    of their work relative to the start ``(s,)``."""
 
     queries: NDArray[np.float64]
     plain_tokens: NDArray[np.float64]
     aware_frac: NDArray[np.float64]
+    value_factor: NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)

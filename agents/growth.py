@@ -11,7 +11,10 @@ segment from what happened (:mod:`aimarket.markets.adoption` holds the rules):
   queries a month): the price per task of usage (API) segments over its first level,
   to the power ``-price_elasticity``, times ``10 ** (work_oom_per_capability_oom *`` the
   rise of the best capability since the start ``)``. Subscribers' marginal price is zero
-  inside their plan, so only the capability term moves theirs.
+  inside their plan, so only the capability term moves theirs. The extra work is worth
+  less per token: the value of a token of a customer's work is ``usage ** -value_dilution``
+  times its value at the start (0: every extra token is worth as much as the first; 1: the
+  same total value spread over more tokens).
 
 Both are per segment, so the cost of a run does not grow with the customers it represents.
 """
@@ -42,6 +45,8 @@ class DemandGrowth:
         Bass's ``p`` and ``q``.
     price_elasticity, work_oom_per_capability_oom
         The usage rule's exponents (:func:`aimarket.markets.adoption.usage_multiplier`).
+    value_dilution
+        How fast the value per token of a customer's work falls as the work grows.
     slope_per_oom
         Slope of task success in capability (the potential's success curve).
     """
@@ -57,6 +62,7 @@ class DemandGrowth:
         price_elasticity: float,
         work_oom_per_capability_oom: float,
         slope_per_oom: float,
+        value_dilution: float = 0.0,
     ) -> None:
         s = len(difficulty_kappa)
         self.difficulty_kappa = np.asarray(difficulty_kappa, dtype=float)
@@ -66,10 +72,13 @@ class DemandGrowth:
         self.price_elasticity = price_elasticity
         self.work_oom_per_capability_oom = work_oom_per_capability_oom
         self.slope_per_oom = slope_per_oom
+        self.value_dilution = value_dilution
         #: ``(s,)`` share of each segment's customers who consider AI.
         self.aware_frac = np.full(s, float(aware_frac))
         #: ``(s,)`` work a month relative to the start (multiplies queries).
         self.usage = np.ones(s)
+        #: ``(s,)`` value per token of a customer's work relative to the start.
+        self.value_factor = np.ones(s)
         #: ``(s,)`` the best capability on sale to each segment last month (NaN: none).
         self.best_kappa = np.full(s, np.nan)
         self._price_start = np.full(s, np.nan)
@@ -113,3 +122,4 @@ class DemandGrowth:
             price_elasticity=self.price_elasticity,
             work_oom_per_capability_oom=self.work_oom_per_capability_oom,
         )
+        self.value_factor = self.usage**-self.value_dilution

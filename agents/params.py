@@ -188,6 +188,7 @@ class UsageParams(Frozen):
 
     price_elasticity: NonNegativeFloat = 0.5
     work_oom_per_capability_oom: NonNegativeFloat = 0.3
+    value_dilution: UnitInterval = 0.5
 
 
 class DemandParams(Frozen):

@@ -5,7 +5,8 @@ source, unit and tolerance. Three kinds:
 
 ``value_at``
     a ``market`` column in one calendar month (``date = "2021-11"``), or a ``firms``
-    column of the month's leading firm (its largest value among firms, e.g. revenue);
+    column of the month's leading firm (its largest value among firms, the open-weights
+    fringe left out, e.g. revenue);
 ``growth_per_year``
     the factor per year of a log-linear trend between ``start`` and ``end``: of a
     ``market`` column month by month, or, for ``models``, of each calendar year's largest
@@ -134,9 +135,9 @@ def run_values(out: str | Path, target: Target) -> pl.DataFrame:
     months = pl.col("date").dt.year() * 12 + pl.col("date").dt.month() - 1
     col = pl.col(target.column).cast(pl.Float64)
     if target.kind == "value_at" and target.table == "firms":  # the month's leading firm
-        frame = (
-            lazy.filter(months == _month(target.date)).group_by(keys).agg(col.max().alias("value"))
-        )
+        # The open-weights fringe stands for many competing hosts: not a firm that leads.
+        firms = lazy.filter((months == _month(target.date)) & (pl.col("kind") != "open_weights"))
+        frame = firms.group_by(keys).agg(col.max().alias("value"))
     elif target.kind == "value_at":
         frame = lazy.filter(months == _month(target.date)).select(*keys, col.alias("value"))
     elif target.kind == "first_date":

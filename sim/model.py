@@ -130,6 +130,7 @@ class MarketModel(mesa.Model):
                 price_elasticity=demand.usage.price_elasticity,
                 work_oom_per_capability_oom=demand.usage.work_oom_per_capability_oom,
                 slope_per_oom=demand.success_slope_per_oom,
+                value_dilution=demand.usage.value_dilution,
             ),
         )
         c = self.customers
@@ -226,15 +227,16 @@ class MarketModel(mesa.Model):
 
     def month_sample(self) -> CustomerSample:
         """The valuation sample as this month's adoption and usage weigh it: each customer
-        stands for its segment's aware share of the real ones, and does its segment's
-        usage times its work (built once a month)."""
+        stands for its segment's aware share of the real ones, does its segment's usage
+        times its work, at its segment's value factor per token (built once a month)."""
         if self._sample_month != self.month:
-            aware, usage = self.customers.growth_terms()
+            aware, usage, worth = self.customers.growth_terms()
             seg = self.sample.segment
             self._scaled_sample = dataclasses.replace(
                 self.sample,
                 weight=self.sample.weight * aware[seg],
                 queries=self.sample.queries * usage[seg],
+                value_usd_per_token=self.sample.value_usd_per_token * worth[seg],
             )
             self._sample_month = self.month
         return self._scaled_sample

@@ -115,7 +115,7 @@ def _market_row(model: MarketModel, out: MonthOutcome) -> None:
 def _growth_columns(model: MarketModel, out: MonthOutcome) -> dict[str, float]:
     """Adoption and usage this month, over the customers the run represents."""
     c = model.customers
-    aware, usage = c.growth_terms()
+    aware, usage, _ = c.growth_terms()
     represented = c.represented_by_segment
     considering = represented * aware
     total = float(represented.sum())

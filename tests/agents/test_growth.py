@@ -63,3 +63,11 @@ def test_usage_rises_with_capability_and_ignores_months_without_purchases() -> N
     g.update(_offers(28.0), np.zeros(2), np.zeros(2))  # nobody bought: price unknown
     # Two OOM more capability, 10 ** (0.5 * 2) = 10 times the work; the price ratio kept.
     np.testing.assert_allclose(g.usage, 10.0, rtol=1e-12)
+
+
+def test_the_extra_work_is_worth_less_per_token() -> None:
+    g = _growth(price_elasticity=1.0, value_dilution=0.5)
+    _months(g, 27.0, [1.0, 0.25])
+    np.testing.assert_allclose(g.usage[0], 4.0, rtol=1e-12)
+    np.testing.assert_allclose(g.value_factor[0], 4.0**-0.5, rtol=1e-12)
+    assert g.value_factor[1] == 1.0  # subscribers' usage did not move

@@ -41,10 +41,22 @@ def test_adoption_spreads_only_where_models_can_do_the_work(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_cheaper_tokens_mean_more_tokens_when_usage_is_elastic(seed: int) -> None:
     # Costs fall, so the price per task falls; with a usage elasticity customers give AI
-    # more work (the Jevons effect), without one they do not (capability term off).
-    fixed = {"usage": {"price_elasticity": 0.0, "work_oom_per_capability_oom": 0.0}}
-    elastic = {"usage": {"price_elasticity": 1.0, "work_oom_per_capability_oom": 0.0}}
+    # more work (the Jevons effect), without one they do not (capability term off; the
+    # extra work worth as much per token as the first, so that only usage differs).
+    off = {"work_oom_per_capability_oom": 0.0, "value_dilution": 0.0}
+    fixed = {"usage": {"price_elasticity": 0.0, **off}}
+    elastic = {"usage": {"price_elasticity": 1.0, **off}}
     a, b = _market(36, seed, fixed), _market(36, seed, elastic)
     assert (a["usage_multiplier"] == 1.0).all()
     assert b["usage_multiplier"][-1] > 1.05
     assert b["tokens"][-12:].sum() > a["tokens"][-12:].sum()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_diluted_value_holds_revenue_back_as_usage_grows(seed: int) -> None:
+    # The same growth of usage; when the extra work is worth less per token, customers
+    # will pay less for it.
+    grow = {"price_elasticity": 1.0, "work_oom_per_capability_oom": 0.5}
+    full = _market(36, seed, {"usage": grow | {"value_dilution": 0.0}})
+    thin = _market(36, seed, {"usage": grow | {"value_dilution": 1.0}})
+    assert thin["revenue_usd"][-12:].sum() < full["revenue_usd"][-12:].sum()
