@@ -84,9 +84,14 @@ class Trainer(Conduct):
             mult_opt
         )
         aware = inference_optimal(n_opt, d_opt, np.maximum(lifetime, 1.0))
+        n_aware = np.asarray(aware.params)
+        # Overtrained only as far as the largest cluster can train within the longest run
+        # a firm plans: the best overtrained model that can launch at all.
+        most = tech.max_training_gpus * tech.flop_per_gpu_month() * tech.max_training_months
+        d_aware = np.minimum(np.asarray(aware.tokens), most / (6.0 * n_aware * rl))
         allocs = [
             (Allocation.CHINCHILLA, n_opt, d_opt),
-            (Allocation.INFERENCE_AWARE, np.asarray(aware.params), np.asarray(aware.tokens)),
+            (Allocation.INFERENCE_AWARE, n_aware, d_aware),
         ]
         labels = [a for a, n_p, _ in allocs for _ in n_p]
         n_p = np.concatenate([x for _, x, _ in allocs])
@@ -95,7 +100,7 @@ class Trainer(Conduct):
         _, months, cost = tech.training_plan(flop)
         # A run the largest cluster cannot finish within the longest a firm plans is no
         # project (its launch, capability and payback lie beyond any horizon).
-        keep = months <= tech.max_training_months
+        keep = months <= tech.max_training_months * (1.0 + 1e-9)
         labels = [a for a, k in zip(labels, keep, strict=True) if k]
         if not keep.any():
             return []
