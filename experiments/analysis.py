@@ -366,6 +366,12 @@ def discover(
     # The selected box (EMA Workbench keeps every peeled box; ``_cur_box`` is the one its
     # ``coverage`` and ``density`` describe): one column per uncertainty, rows low, high.
     limits = box.box_lims[box._cur_box]
+    if float(box.density) < threshold:
+        raise ConfigError(
+            f"condition = {condition!r}: holds in {int(y.sum())} of {y.size} runs, and no box of "
+            f"parameter values reaches density {threshold:g} (PRIM stops at "
+            f"{float(box.density):.2f}); lower --threshold or ask about a more common outcome"
+        )
     rows = []
     for p in varied:
         low, high = float(limits[p].iloc[0]), float(limits[p].iloc[1])

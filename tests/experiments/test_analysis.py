@@ -4,6 +4,7 @@ scenario discovery, and ``aimarket analyze``."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
@@ -211,3 +212,19 @@ def test_analyze_sensitivity_and_discovery_from_the_shell(sobol_store: Path, cap
 def test_analyze_refuses_a_directory_that_is_not_a_store(tmp_path: Path, capsys) -> None:
     assert main(["analyze", str(tmp_path)]) == 2
     assert "not an aimarket store" in capsys.readouterr().err
+
+
+def test_discovery_says_so_when_no_box_is_dense_enough(sobol_store: Path, monkeypatch) -> None:
+    # A rare outcome scattered over the parameter space: PRIM stops at a box whose density
+    # is below the threshold, and the answer is a clear error, not an empty table.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ema_workbench.analysis import prim
+
+    box = SimpleNamespace(density=0.3, coverage=0.5, _cur_box=0, box_lims=[None])
+    monkeypatch.setattr(prim, "Prim", lambda x, y, threshold: SimpleNamespace(find_box=lambda: box))
+    cut = float(analysis.run_summaries(sobol_store)["operating_margin_mean"].median())
+    with pytest.raises(ConfigError, match=r"no box of parameter values reaches density 0.7"):
+        analysis.discover(sobol_store, f"operating_margin_mean > {cut}", threshold=0.7)
