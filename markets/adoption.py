@@ -61,11 +61,13 @@ def bass_step(
     >>> float(bass_step(0.3, 0.2, innovation_per_month=0.01, imitation_per_month=0.1))
     0.3
     """
-    a = np.asarray(adopted_frac, dtype=float)
-    m = np.asarray(potential_frac, dtype=float)
+    a, m = np.broadcast_arrays(
+        np.asarray(adopted_frac, dtype=float), np.asarray(potential_frac, dtype=float)
+    )
     gap = np.maximum(m - a, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        word_of_mouth = np.where(m > 0, a / m, 0.0)
+    # A / M, below 1 wherever anyone is left to adopt (elsewhere the gap is 0 anyway): no
+    # division by a vanishing potential.
+    word_of_mouth = np.divide(a, m, out=np.ones(a.shape), where=m > a)
     hazard = np.minimum(innovation_per_month + imitation_per_month * word_of_mouth, 1.0)
     return a + hazard * gap
 

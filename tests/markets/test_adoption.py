@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from aimarket.agents.params import AdoptionParams
@@ -19,6 +19,7 @@ rates = st.floats(0.0, 1.0)
 
 
 @given(a=fracs, m=fracs, p=rates, q=rates)
+@example(a=1.0, m=2.225073858507203e-309, p=0.0, q=0.0)  # a subnormal potential overflowed A / M
 def test_bass_never_falls_and_never_passes_the_potential(a, m, p, q) -> None:
     after = float(bass_step(a, m, innovation_per_month=p, imitation_per_month=q))
     assert after >= a
