@@ -13,95 +13,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
 
 import mesa
 import numpy as np
 from numpy.typing import NDArray
 
+from aimarket.agents.choice import Choice, SegmentLike
 from aimarket.agents.growth import DemandGrowth
 from aimarket.agents.products import Offers
-from aimarket.markets.demand import draw_choices, odds, success_from_odds, utility_z
+from aimarket.agents.success import SuccessRows
+from aimarket.markets.demand import draw_choices, utility_z
 from aimarket.markets.pricing import LineSums, line_pricing_sums
 
 __all__ = ["Choice", "CustomerPopulation", "SegmentLike"]
 
 F32 = np.float32
-
-
-class SegmentLike(Protocol):
-    """What a customer segment must provide (``agents.params.SegmentParams`` does)."""
-
-    name: str
-    weight_frac: float
-    value_usd_per_success: float
-    value_log_sd: float
-    difficulty_kappa: float
-    difficulty_sd_oom: float
-    queries_per_month: float
-    queries_log_sd: float
-    tokens_per_query: float
-    latency_value_frac_per_s: float
-    hard_task_frac: float
-    hard_task_extra_oom: float
-    outside_value_frac: float
-    outside_value_sd: float
-    subscription: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Choice:
-    """One month of choices, over ``j`` offerings and ``s`` segments (weighted to the market).
-
-    Attributes
-    ----------
-    queries_by_segment
-        ``(s, j)`` queries each offering served (a plan serves up to its allowance; the
-        rest of a subscriber's work is done the non-AI way).
-    tokens_by_segment
-        ``(s, j)`` tokens each offering served (reasoning included).
-    pay_units_by_segment
-        ``(s, j)`` units of price paid: tokens for per-token offerings, subscriptions for
-        plans. Revenue is ``price * pay_units``.
-    spend_by_segment
-        ``(s, j)`` what customers of each segment paid each offering, summed customer by
-        customer.
-    pricing
-        The demand each offering faced on the pricing sample (see
-        :attr:`CustomerPopulation.pricing`), as the cost-free sums of the multi-product
-        first-order condition (:func:`aimarket.markets.pricing.line_pricing_sums`).
-    surplus_usd
-        Expected consumer surplus over the outside option (switching costs included).
-    adopters_frac
-        Fraction of customers who used any offering.
-    subscribers_unprofitable_frac
-        Of the customers on a plan, the fraction whose queries cost the seller more to
-        serve than their fee (NaN when nobody subscribes).
-    """
-
-    queries_by_segment: NDArray[np.float64]
-    tokens_by_segment: NDArray[np.float64]
-    pay_units_by_segment: NDArray[np.float64]
-    spend_by_segment: NDArray[np.float64]
-    pricing: LineSums
-    surplus_usd: float
-    adopters_frac: float
-    subscribers_unprofitable_frac: float = float("nan")
-
-    @property
-    def queries(self) -> NDArray[np.float64]:
-        """``(j,)`` queries each offering served."""
-        return self.queries_by_segment.sum(axis=0)
-
-    @property
-    def spend_usd(self) -> NDArray[np.float64]:
-        """``(j,)`` what customers paid each offering."""
-        return self.spend_by_segment.sum(axis=0)
-
-    @property
-    def tokens(self) -> NDArray[np.float64]:
-        """``(j,)`` tokens each offering served."""
-        return self.tokens_by_segment.sum(axis=0)
 
 
 class CustomerPopulation(mesa.Agent):
@@ -224,7 +150,7 @@ class CustomerPopulation(mesa.Agent):
         #: Per work stream and segment, success rates by capability (cached rows).
         self._success = [
             [
-                _SuccessRows.build(
+                SuccessRows.build(
                     *self._success_terms(k, int(self.bounds[g]), int(self.bounds[g + 1])),
                     slope_per_oom=success_slope_per_oom,
                 )
@@ -560,78 +486,6 @@ class _SegmentChoice:
     last: NDArray[np.intp]
     row: NDArray[np.intp]
     rate: NDArray[np.float64]
-
-
-class _SuccessRows:
-    """Success rates over the taste noise of models of capability ``kappa`` for one
-    segment's customers on one work stream, ``(m, w)``, cached by capability (in
-    float32, as the population's utilities are).
-
-    In odds form (:func:`markets.demand.success_from_odds`) a new row costs no exponential
-    per customer. A model's capability in a segment changes only when its
-    reasoning effort does, so most rows are reused; rows of capabilities not asked for in
-    the last call are overwritten.
-    """
-
-    __slots__ = ("_ease", "_free", "_ref", "_rows", "_slope", "_slot", "_weight")
-
-    def __init__(
-        self, weight: NDArray[np.float64], ease: NDArray[np.float64], ref: float, slope: float
-    ) -> None:
-        self._weight, self._ease, self._ref, self._slope = weight, ease, ref, slope
-        self._rows = np.empty((0, weight.shape[1]), dtype=np.float32)
-        self._slot: dict[float, int] = {}
-        self._free: list[int] = []  # rows holding nothing
-
-    @classmethod
-    def build(
-        cls, weight: NDArray[np.float64], difficulty: NDArray[np.float64], *, slope_per_oom: float
-    ) -> _SuccessRows:
-        """From ``(t, w)`` term weights and difficulties (see ``_success_terms``)."""
-        ref = float(difficulty.mean()) if difficulty.size else 0.0
-        return cls(weight, odds(slope_per_oom * (difficulty - ref)), ref, slope_per_oom)
-
-    def compute(self, kappa: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``(m, w)`` rates for ``(m,)`` capabilities, uncached."""
-        factor = odds(-self._slope * (np.asarray(kappa) - self._ref))[:, None]
-        return success_from_odds(factor, self._ease, self._weight)
-
-    def take(self, kappa: NDArray[np.float64]) -> NDArray[np.float32]:
-        """``(m, w)`` float32 rates for ``(m,)`` capabilities (a new array)."""
-        slots = self.slots(kappa)  # first: it may grow the cache
-        return self._rows[slots]
-
-    def slots(self, kappa: NDArray[np.float64]) -> list[int]:
-        """Rows of :attr:`rows` holding the rates of ``(m,)`` capabilities, computed where
-        they are not cached. When the cache is full, rows of capabilities not asked for
-        now are reused before it grows."""
-        keys = kappa.tolist()
-        slot = self._slot
-        try:
-            return [slot[k] for k in keys]
-        except KeyError:
-            pass
-        missing = [k for k in dict.fromkeys(keys) if k not in slot]
-        if len(missing) > len(self._free):
-            wanted = set(keys)
-            for k in [k for k in slot if k not in wanted]:
-                self._free.append(slot.pop(k))
-        if len(missing) > len(self._free):
-            old = self._rows.shape[0]
-            grown = max(2 * old, len(slot) + len(missing))
-            rows = np.empty((grown, self._rows.shape[1]), dtype=np.float32)
-            rows[:old] = self._rows
-            self._rows = rows
-            self._free.extend(range(grown - 1, old - 1, -1))
-        new = [self._free.pop() for _ in missing]
-        self._rows[new] = self.compute(np.array(missing))
-        slot.update(zip(missing, new, strict=True))
-        return [slot[k] for k in keys]
-
-    @property
-    def rows(self) -> NDArray[np.float32]:
-        """The cache, ``(r, w)``: index it with :meth:`slots`."""
-        return self._rows
 
 
 def _indices(slices: tuple[slice, ...]) -> NDArray[np.intp]:

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aimarket.agents.business import BusinessModel
-from aimarket.agents.customers import Choice
+from aimarket.agents.choice import Choice
 from aimarket.agents.firms import Firm, Menu
 from aimarket.agents.products import Model, Offers, Tier, offer_id
 from aimarket.agents.valuation import Product
