@@ -53,9 +53,11 @@ def main() -> None:
         walls.append(time.perf_counter() - t0)
         assert result.status == "done", result.error
     tracemalloc.start()
-    run_one(spec)
+    result = run_one(spec)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    # What the run's cost scales with (firms' decisions and offerings, not customers).
+    market = result.tables["market"]
     figures = {
         "config": "experiments/configs/baseline.toml",
         "customers": config.model.customers,
@@ -68,6 +70,8 @@ def main() -> None:
         "wall_s_max": max(walls),
         "reference_kernel_s_median": statistics.median(references),
         "run_over_reference": statistics.median(walls) / statistics.median(references),
+        "offerings_on_sale_mean": float(market["offerings"].mean()),
+        "firms_active_mean": float(market["firms_active"].mean()),
         "run_peak_alloc_mib": traced_peak / 2**20,
         "process_peak_rss_mib": peak_rss_mib(),
     }
