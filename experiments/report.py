@@ -289,8 +289,21 @@ def _plots(figures: Figures, market: pl.DataFrame, firms: pl.DataFrame) -> list[
         )
         for col, ylabel, log, caption in series
     )
+    demand = [
+        ("users", "customers who used AI (log scale)", True, "Demand: customers who used AI"),
+        ("tokens", "tokens a month (log scale)", True, "Demand: tokens served, reasoning included"),
+    ]
+    growth = "".join(  # stores written before growing demand (issue 18) lack these columns
+        _figure(
+            figures.timeseries(market, col, ylabel, log=log),
+            f"{caption}: {what}, mean over replicates with a 95% band",
+        )
+        for col, ylabel, log, caption in demand
+        if col in market.columns
+    )
     return [
         _section("Concentration, prices and margins over time", body),
+        *([_section("Demand over time", growth)] if growth else []),
         _section(
             "Margins by business model",
             _figure(

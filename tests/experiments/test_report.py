@@ -90,7 +90,9 @@ def _outside_bounds(data: list[dict]) -> list[tuple[str, float]]:
 def test_report_is_self_contained(grid_report: Path) -> None:
     page = grid_report.read_text()
     images = _images(page)
-    assert len(images) >= 8  # HHI, CR4, price, margin, margins by model, spend, mix, entry/exit
+    assert len(images) >= 10  # HHI, CR4, price, margin, users, tokens, margins by model, spend,
+    # mix, entry/exit
+    assert "Demand over time" in page
     assert all(src.startswith("data:image/png;base64,") for src in images)
     # Nothing to fetch: no remote scripts, styles, fonts or images; nothing executed.
     assert not re.search(r"(src|href)=['\"]?(https?:)?//", page)
@@ -213,3 +215,20 @@ def test_report_renders_in_headless_chromium(which: str, request, tmp_path: Path
     if keep:  # CI keeps the screenshots with its logs
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, Path(keep) / shot.name)
+
+
+def test_a_store_without_demand_columns_still_gets_a_report(grid_report: Path) -> None:
+    # Stores written before demand grew (issue 18) have no users or tokens columns: the
+    # report leaves the demand section out instead of failing.
+    from aimarket.experiments.analysis import scan
+    from aimarket.experiments.report import _plots
+    from aimarket.experiments.report_plots import Figures
+
+    out = grid_report.parent
+    market = scan(out, "market").collect()
+    firms = scan(out, "firms").collect()
+    labels = {int(p): str(p) for p in market["point_id"].unique()}
+    old = "".join(_plots(Figures(labels), market.drop("users", "tokens"), firms))
+    assert "Demand over time" not in old
+    assert "Concentration, prices and margins over time" in old
+    assert "Demand over time" in "".join(_plots(Figures(labels), market, firms))
