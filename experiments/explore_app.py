@@ -100,6 +100,7 @@ PLOTS: tuple[Plot, ...] = (
         log=True,
     ),
     Plot("Margins", ("gross_margin", "operating_margin")),
+    Plot("Demand: customers using AI; tokens a month (right)", ("users",), right=("tokens",)),
 )
 
 FIRM_COLUMNS = (

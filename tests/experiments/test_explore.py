@@ -385,7 +385,7 @@ def test_explore_page_in_headless_chromium(config_path: Path, tmp_path: Path) ->
                 month, lambda: (c := texts(".aimarket-caption"))[0].startswith(month) and c
             )
 
-        _wait("the plots", lambda: len(texts(".aimarket-caption")) == 4)
+        _wait("the plots", lambda: len(texts(".aimarket-caption")) == len(PLOTS) + 1)
         assert texts(".aimarket-caption")[0] == "no months yet: press Step or ▶"
         first = step_to("2025-03")
         images = _wait(
