@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from aimarket.agents.params import AdoptionParams, UsageParams
 from aimarket.agents.products import Offers
 from aimarket.markets.adoption import adoption_potential, bass_step, usage_multiplier
 
@@ -39,14 +40,8 @@ class DemandGrowth:
         ``(s,)`` each segment's typical difficulty (OOM).
     subscription
         ``(s,)`` whether a segment buys plans.
-    aware_frac
-        Share of every segment's customers who consider AI at the start.
-    innovation_per_month, imitation_per_month
-        Bass's ``p`` and ``q``.
-    price_elasticity, work_oom_per_capability_oom
-        The usage rule's exponents (:func:`aimarket.markets.adoption.usage_multiplier`).
-    value_dilution
-        How fast the value per token of a customer's work falls as the work grows.
+    adoption, usage
+        The rules' parameters (``demand.adoption``, ``demand.usage``).
     slope_per_oom
         Slope of task success in capability (the potential's success curve).
     """
@@ -56,34 +51,28 @@ class DemandGrowth:
         difficulty_kappa: NDArray[np.float64],
         subscription: NDArray[np.bool_],
         *,
-        aware_frac: float,
-        innovation_per_month: float,
-        imitation_per_month: float,
-        price_elasticity: float,
-        work_oom_per_capability_oom: float,
+        adoption: AdoptionParams,
+        usage: UsageParams,
         slope_per_oom: float,
-        value_dilution: float = 0.0,
     ) -> None:
         s = len(difficulty_kappa)
         self.difficulty_kappa = np.asarray(difficulty_kappa, dtype=float)
         self.subscription = np.asarray(subscription, dtype=bool)
-        self.innovation_per_month = innovation_per_month
-        self.imitation_per_month = imitation_per_month
-        self.price_elasticity = price_elasticity
-        self.work_oom_per_capability_oom = work_oom_per_capability_oom
-        self.slope_per_oom = slope_per_oom
-        self.value_dilution = value_dilution
+        self.adoption, self.rule, self.slope_per_oom = adoption, usage, slope_per_oom
         #: ``(s,)`` share of each segment's customers who consider AI.
-        self.aware_frac = np.full(s, float(aware_frac))
+        self.aware_frac = np.full(s, adoption.initial_frac)
         #: ``(s,)`` work a month relative to the start (multiplies queries).
         self.usage = np.ones(s)
-        #: ``(s,)`` value per token of a customer's work relative to the start.
-        self.value_factor = np.ones(s)
         #: ``(s,)`` the best capability on sale to each segment last month (NaN: none).
         self.best_kappa = np.full(s, np.nan)
         self._price_start = np.full(s, np.nan)
         self._kappa_start = np.full(s, np.nan)
         self._price_ratio = np.ones(s)
+
+    @property
+    def value_factor(self) -> NDArray[np.float64]:
+        """``(s,)`` value per token of a customer's work relative to the start."""
+        return self.usage**-self.rule.value_dilution
 
     def update(
         self,
@@ -101,8 +90,8 @@ class DemandGrowth:
         self.aware_frac = bass_step(
             self.aware_frac,
             potential,
-            innovation_per_month=self.innovation_per_month,
-            imitation_per_month=self.imitation_per_month,
+            innovation_per_month=self.adoption.innovation_per_month,
+            imitation_per_month=self.adoption.imitation_per_month,
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             price = np.where(plain_tokens_by_segment > 0, spend_by_segment, np.nan) / (
@@ -119,7 +108,6 @@ class DemandGrowth:
         self.usage = usage_multiplier(
             self._price_ratio,
             self.best_kappa - self._kappa_start,
-            price_elasticity=self.price_elasticity,
-            work_oom_per_capability_oom=self.work_oom_per_capability_oom,
+            price_elasticity=self.rule.price_elasticity,
+            work_oom_per_capability_oom=self.rule.work_oom_per_capability_oom,
         )
-        self.value_factor = self.usage**-self.value_dilution

@@ -281,26 +281,24 @@ def _plots(figures: Figures, market: pl.DataFrame, firms: pl.DataFrame) -> list[
         ),
         ("gross_margin", "market gross margin (fraction)", False, "Market gross margin"),
     ]
-    what = "each design point" if figures.per_point else "all runs pooled"
-    body = "".join(
-        _figure(
-            figures.timeseries(market, col, ylabel, log=log),
-            f"{caption}: {what}, mean over replicates with a 95% band",
-        )
-        for col, ylabel, log, caption in series
-    )
     demand = [
         ("users", "customers who used AI (log scale)", True, "Demand: customers who used AI"),
         ("tokens", "tokens a month (log scale)", True, "Demand: tokens served, reasoning included"),
     ]
-    growth = "".join(  # stores written before growing demand (issue 18) lack these columns
-        _figure(
-            figures.timeseries(market, col, ylabel, log=log),
-            f"{caption}: {what}, mean over replicates with a 95% band",
+    what = "each design point" if figures.per_point else "all runs pooled"
+
+    def timeseries(chosen: list[tuple[str, str, bool, str]]) -> str:
+        # Stores written before demand grew (issue 18) lack its columns: left out.
+        return "".join(
+            _figure(
+                figures.timeseries(market, col, ylabel, log=log),
+                f"{caption}: {what}, mean over replicates with a 95% band",
+            )
+            for col, ylabel, log, caption in chosen
+            if col in market.columns
         )
-        for col, ylabel, log, caption in demand
-        if col in market.columns
-    )
+
+    body, growth = timeseries(series), timeseries(demand)
     return [
         _section("Concentration, prices and margins over time", body),
         *([_section("Demand over time", growth)] if growth else []),

@@ -124,13 +124,9 @@ class MarketModel(mesa.Model):
             growth=DemandGrowth(
                 np.array([g.difficulty_kappa for g in demand.segments]),
                 np.array([g.subscription for g in demand.segments], dtype=bool),
-                aware_frac=demand.adoption.initial_frac,
-                innovation_per_month=demand.adoption.innovation_per_month,
-                imitation_per_month=demand.adoption.imitation_per_month,
-                price_elasticity=demand.usage.price_elasticity,
-                work_oom_per_capability_oom=demand.usage.work_oom_per_capability_oom,
+                adoption=demand.adoption,
+                usage=demand.usage,
                 slope_per_oom=demand.success_slope_per_oom,
-                value_dilution=demand.usage.value_dilution,
             ),
         )
         c = self.customers

@@ -72,6 +72,24 @@ _CHEAPEST = (
 )
 
 
+def _gross_margin() -> dy.Float64:
+    """The gross-margin column of the market and firms tables."""
+    return dy.Float64(
+        nullable=True,
+        max=1,
+        **doc(FRAC, "(revenue − serving cost) / revenue; null at zero revenue"),
+    )
+
+
+def _operating_margin() -> dy.Float64:
+    """The operating-margin column of the market and firms tables."""
+    return dy.Float64(
+        nullable=True,
+        max=1,
+        **doc(FRAC, "(revenue − serving cost − amortisation − opex) / revenue; null at zero"),
+    )
+
+
 class MarketSchema(dy.Schema):
     """One row per run and month: concentration, volumes, margins, technology."""
 
@@ -132,16 +150,8 @@ class MarketSchema(dy.Schema):
     amortisation_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "training cost spread over firms.amortisation_months")
     )
-    gross_margin = dy.Float64(
-        nullable=True,
-        max=1,
-        **doc(FRAC, "(revenue − serving cost) / revenue; null at zero revenue"),
-    )
-    operating_margin = dy.Float64(
-        nullable=True,
-        max=1,
-        **doc(FRAC, "(revenue − serving cost − amortisation − opex) / revenue; null at zero"),
-    )
+    gross_margin = _gross_margin()
+    operating_margin = _operating_margin()
     consumer_surplus_usd = dy.Float64(
         **doc(USD_MONTH, "customers' value over the outside option less what they paid")
     )
@@ -196,16 +206,8 @@ class FirmsSchema(dy.Schema):
     amortisation_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "its models' cost spread over firms.amortisation_months")
     )
-    gross_margin = dy.Float64(
-        nullable=True,
-        max=1,
-        **doc(FRAC, "(revenue − serving cost) / revenue; null at zero revenue"),
-    )
-    operating_margin = dy.Float64(
-        nullable=True,
-        max=1,
-        **doc(FRAC, "(revenue − serving cost − amortisation − opex) / revenue; null at zero"),
-    )
+    gross_margin = _gross_margin()
+    operating_margin = _operating_margin()
     lerner = dy.Float64(
         nullable=True,
         max=1,

@@ -7,19 +7,20 @@ from types import SimpleNamespace
 import numpy as np
 
 from aimarket.agents.growth import DemandGrowth
+from aimarket.agents.params import AdoptionParams, UsageParams
 
 
-def _growth(**overrides) -> DemandGrowth:
-    args = {
-        "aware_frac": 0.05,
-        "innovation_per_month": 0.01,
-        "imitation_per_month": 0.1,
-        "price_elasticity": 0.7,
-        "work_oom_per_capability_oom": 0.0,
-        "slope_per_oom": 2.0,
-    }
+def _growth(**usage) -> DemandGrowth:
+    adoption = AdoptionParams(initial_frac=0.05, innovation_per_month=0.01, imitation_per_month=0.1)
+    rule = UsageParams(**({"price_elasticity": 0.7, "work_oom_per_capability_oom": 0.0} | usage))
     # Two segments of difficulty 25: per-token (API) buyers and subscribers.
-    return DemandGrowth(np.array([25.0, 25.0]), np.array([False, True]), **(args | overrides))
+    return DemandGrowth(
+        np.array([25.0, 25.0]),
+        np.array([False, True]),
+        adoption=adoption,
+        usage=rule,
+        slope_per_oom=2.0,
+    )
 
 
 def _offers(kappa: float) -> SimpleNamespace:
