@@ -108,6 +108,8 @@ class Firm(mesa.Agent):
         self.revenue_history: list[float] = []
         #: Recent monthly gross profit of each model on sale (USD), newest last.
         self.model_profit: dict[int, list[float]] = {}
+        #: Last month's serving need (GPUs, averaged over the month).
+        self.serving_need_gpus = 0.0
         # This month's flows, booked at clearing and reset after recording.
         self.month_training_usd = 0.0
         self.month_funding_usd = 0.0

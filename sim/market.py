@@ -22,6 +22,7 @@ from aimarket.agents.firms import Firm, Menu
 from aimarket.agents.products import Model, Offers, Tier, offer_id
 from aimarket.agents.valuation import Product
 from aimarket.markets.pricing import LineSums, owner_best_response
+from aimarket.sim.capacity import ration, settle_serving
 
 if TYPE_CHECKING:
     from aimarket.sim.model import MarketModel
@@ -88,6 +89,7 @@ class MonthOutcome:
     amortisation_usd: NDArray[np.float64]
     offer_revenue_usd: NDArray[np.float64]
     developer_revenue_usd: dict[int, float]
+    served_frac: NDArray[np.float64]
 
 
 def build_offers(model: MarketModel) -> list[OfferRow]:
@@ -338,14 +340,16 @@ def clear_market(model: MarketModel) -> MonthOutcome:
     month = model.month
     offers, rows = model.offers, model.offer_rows
     ctx = model.context()
-    choice = model.customers.choose(offers)
+    firms = tuple(f for f in model.firms if f.active)
+    chosen = model.customers.choose(offers)
+    settled = settle_serving(model, firms, rows, offers.compute_usd_per_token * chosen.tokens)
+    choice = ration(chosen, offers.plan, settled.offer_served_frac)
     revenue_j = offers.price_usd * choice.pay_units_by_segment.sum(axis=0)
     tokens_j = choice.tokens
-    firms = tuple(f for f in model.firms if f.active)
     index = {f.firm_id: k for k, f in enumerate(firms)}
     n = len(firms)
     queries, customer_rev, wholesale_rev = np.zeros(n), np.zeros(n), np.zeros(n)
-    serving, compute = np.zeros(n), np.zeros(n)
+    serving, compute = settled.gpu_usd.copy(), settled.gpu_usd
     model_profit: dict[tuple[int, int], float] = {}
     developer: dict[int, float] = {}
     queries_j = choice.queries
@@ -357,16 +361,12 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         gpu_cost = offers.compute_usd_per_token[k] * tokens_j[k]
         key = (r.firm.firm_id, r.model.model_id)
         if r.supplier is None:
-            serving[f] += gpu_cost
-            compute[f] += gpu_cost
             model_profit[key] = model_profit.get(key, 0.0) + revenue_j[k] - gpu_cost
         else:  # a wrapper pays wholesale; its supplier pays for the GPUs
             wholesale = offers.usd_per_token[k] * tokens_j[k]
             serving[f] += wholesale
             s_idx = index[r.supplier.firm_id]
             wholesale_rev[s_idx] += wholesale
-            serving[s_idx] += gpu_cost
-            compute[s_idx] += gpu_cost
             model_profit[key] = model_profit.get(key, 0.0) + revenue_j[k] - wholesale
             supplied = (r.supplier.firm_id, r.model.supplier_model_id)
             model_profit[supplied] = model_profit.get(supplied, 0.0) + wholesale - gpu_cost
@@ -397,7 +397,6 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         )
         for m in firm.line:
             firm.record_model_profit(m.model_id, model_profit.get((firm.firm_id, m.model_id), 0.0))
-    model.gpus.set_serving(float(compute.sum()) / model.technology.usd_per_gpu_hour)
     return MonthOutcome(
         month=month,
         firms=firms,
@@ -415,4 +414,5 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         amortisation_usd=amortisation,
         offer_revenue_usd=revenue_j,
         developer_revenue_usd=developer,
+        served_frac=settled.served_frac,
     )

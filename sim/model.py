@@ -89,7 +89,7 @@ class MarketModel(mesa.Model):
         self.start_month = start_month
         self.run_id = run_id
         self.env = simpy.Environment()
-        self.gpus = GpuMarket(self.env, self.params.hardware)
+        self.gpus = GpuMarket(self.env, self.params.hardware, self.params.capacity.terms())
         self.technology: Technology = self._technology_at(0.0)
         self.offers = None
         self.offer_rows: list[OfferRow] = []

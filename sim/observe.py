@@ -107,9 +107,24 @@ def _market_row(model: MarketModel, out: MonthOutcome) -> None:
         frontier_kappa=model.frontier_kappa,
         usd_per_gpu_hour=model.technology.usd_per_gpu_hour,
         gpu_utilisation_frac=model.gpus.utilisation_frac,
+        **_gpu_columns(model),
         cumulative_training_usd=model.cumulative_training_usd,
         cumulative_inference_usd=model.cumulative_inference_usd,
     )
+
+
+def _gpu_columns(model: MarketModel) -> dict[str, float]:
+    """Where the month's GPUs went, and the share of serving need that was served."""
+    g = model.gpus
+    need = g.contract_serving_gpus + g.spot_demand_gpus
+    served = g.contract_serving_gpus + g.spot_serving_gpus
+    return {
+        "gpu_supply": g.supply,
+        "gpus_training": max(g.training_gpus, 0.0),
+        "gpus_contracted": g.contracted_gpus,
+        "gpus_spot_serving": g.spot_serving_gpus,
+        "served_frac": min(served / need, 1.0) if need > 0 else 1.0,
+    }
 
 
 def _growth_columns(model: MarketModel, out: MonthOutcome) -> dict[str, float]:
@@ -201,6 +216,8 @@ def _firm_rows(model: MarketModel, out: MonthOutcome) -> None:
         model_id=np.array([best[f.firm_id].model_id if f.firm_id in best else -1 for f in firms]),
         models_on_sale=np.array([len(f.line) for f in firms], dtype=np.int32),
         training=np.array([f.project is not None for f in firms]),
+        contracted_gpus=np.array([model.gpus.held_gpus(f.firm_id) for f in firms]),
+        served_frac=out.served_frac,
     )
 
 

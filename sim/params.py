@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator, model_validator
 
+from aimarket.agents.capacity import CapacityTerms
 from aimarket.agents.params import (
     DemandParams,
     EntryParams,
@@ -27,7 +28,7 @@ from aimarket.agents.params import (
 from aimarket.markets.calendar import normalise_month
 from aimarket.markets.hardware import GPUS
 
-__all__ = ["AlgorithmParams", "HardwareParams", "ModelParams", "Regime"]
+__all__ = ["AlgorithmParams", "CapacityParams", "HardwareParams", "ModelParams", "Regime"]
 
 
 class HardwareParams(Frozen):
@@ -68,6 +69,27 @@ class HardwareParams(Frozen):
         return self
 
 
+class CapacityParams(Frozen):
+    """Serving capacity: contract terms and how far ahead firms provision; see
+    docs/model.md, 'Compute capacity'."""
+
+    lead_months: Annotated[int, Field(ge=1, le=60)] = 6
+    contract_months: Annotated[int, Field(ge=1, le=120)] = 12
+    contract_discount_frac: Annotated[float, Field(ge=0, lt=1)] = 0.35
+    peak_to_average: Annotated[float, Field(ge=1)] = 1.23
+    max_growth_per_month: Annotated[float, Field(ge=1)] = 1.38
+
+    def terms(self) -> CapacityTerms:
+        """The terms as the firms' provisioning rule takes them."""
+        return CapacityTerms(
+            lead_months=self.lead_months,
+            contract_months=self.contract_months,
+            contract_discount_frac=self.contract_discount_frac,
+            peak_to_average=self.peak_to_average,
+            max_growth_per_month=self.max_growth_per_month,
+        )
+
+
 class AlgorithmParams(Frozen):
     """Algorithmic progress; see docs/model.md, 'Hardware and algorithms'."""
 
@@ -87,6 +109,7 @@ class ModelParams(Frozen):
     labs: Annotated[int, Field(ge=1, le=1000)] = 4
     customers: Annotated[int, Field(ge=1, le=100_000_000)] = 20_000
     hardware: HardwareParams = HardwareParams()
+    capacity: CapacityParams = CapacityParams()
     algorithms: AlgorithmParams = AlgorithmParams()
     demand: DemandParams = DemandParams()
     market: MarketParams = MarketParams()

@@ -23,6 +23,7 @@ from aimarket.agents.strategy import Candidate
 from aimarket.markets.calendar import add_months
 from aimarket.markets.costs import HOURS_PER_MONTH
 from aimarket.markets.scaling import capability_index
+from aimarket.sim.capacity import book_capacity
 from aimarket.sim.clock import Phase, at_phase
 from aimarket.sim.market import clear_market, set_prices
 from aimarket.sim.observe import observe
@@ -125,6 +126,7 @@ def exit_firm(model: MarketModel, firm: Firm, *, reason: str) -> None:
         if firm.project.gpus > 0:
             model.gpus.free.put(firm.project.gpus)
         firm.project = None
+    model.gpus.release(firm.firm_id)
     model.event(firm, "exit", amount_usd=firm.cash_usd, detail=reason)
 
 
@@ -221,17 +223,18 @@ def launch(
 def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
     """A training run: hold GPUs, pay rent monthly, launch the model when the FLOP are done.
 
-    The run waits (paying nothing) until at least a quarter of its planned GPUs are free,
-    then takes up to its plan.
+    The run waits (paying nothing) until at least a quarter of its planned GPUs are free
+    (serving comes first: GPUs the spot market served last month are not free for
+    training), then takes up to its plan.
     """
     project = Project(candidate=cand, started_month=model.env.now, gpus=0.0)
     firm.project = project
     planned = float(model.technology.training_plan(cand.train_flop)[0])
-    while model.gpus.free.level < 0.25 * planned:
+    while model.gpus.trainable_gpus < 0.25 * planned:
         yield model.env.timeout(1)  # too few GPUs free: wait for next month's supply
         if not firm.active or firm.project is not project:
             return
-    gpus = min(planned, model.gpus.free.level)
+    gpus = min(planned, model.gpus.trainable_gpus)
     yield model.gpus.free.get(gpus)
     project.gpus = gpus
     if not firm.active:  # exited while the request was served
@@ -319,6 +322,7 @@ def _price(model: MarketModel) -> None:
 
 def _clear(model: MarketModel) -> None:
     model.outcome = clear_market(model)
+    book_capacity(model)
 
 
 def _learn(model: MarketModel) -> None:

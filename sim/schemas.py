@@ -53,6 +53,7 @@ DATE = "date"
 COUNT = "count"
 FLAG = "true/false"
 FRAC = "fraction"
+GPUS = "GPUs"
 HHI = "HHI points"
 USD = "USD"
 USD_MONTH = "USD/month"
@@ -144,7 +145,9 @@ class MarketSchema(dy.Schema):
     queries = dy.Float64(min=0, **doc(QUERIES_MONTH, "queries served"))
     tokens = dy.Float64(min=0, **doc(TOKENS_MONTH, "tokens served, reasoning included"))
     revenue_usd = dy.Float64(min=0, **doc(USD_MONTH, "what customers paid (wholesale excluded)"))
-    serving_cost_usd = dy.Float64(min=0, **doc(USD_MONTH, "GPU cost of serving every query"))
+    serving_cost_usd = dy.Float64(
+        min=0, **doc(USD_MONTH, "serving GPUs paid: contracts (used or not) and spot rental")
+    )
     training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "training paid this month"))
     opex_usd = dy.Float64(min=0, **doc(USD_MONTH, "fixed running costs with models' upkeep"))
     amortisation_usd = dy.Float64(
@@ -174,9 +177,17 @@ class MarketSchema(dy.Schema):
         nullable=True,
         **doc(OOM, "best capability on sale (with reasoning; specialists left out); null: none"),
     )
-    usd_per_gpu_hour = dy.Float64(min=0, **doc("USD/GPU-hour", "GPU rental price"))
+    usd_per_gpu_hour = dy.Float64(min=0, **doc("USD/GPU-hour", "spot GPU rental price"))
     gpu_utilisation_frac = dy.Float64(
-        min=0, **doc(FRAC, "(training + serving GPUs) / supply; above 1: rationed")
+        min=0,
+        **doc(FRAC, "(training + contracted + spot serving demand GPUs) / supply; >1: rationed"),
+    )
+    gpu_supply = dy.Float64(min=0, **doc(GPUS, "GPUs in the market (reference type)"))
+    gpus_training = dy.Float64(min=0, **doc(GPUS, "GPUs held by training runs"))
+    gpus_contracted = dy.Float64(min=0, **doc(GPUS, "GPUs held under capacity contracts"))
+    gpus_spot_serving = dy.Float64(min=0, **doc(GPUS, "GPUs rented on the spot market to serve"))
+    served_frac = dy.Float64(
+        min=0, max=1, **doc(FRAC, "share of the month's serving need that was served")
     )
     cumulative_training_usd = dy.Float64(min=0, **doc(USD, "training spend since month 0"))
     cumulative_inference_usd = dy.Float64(min=0, **doc(USD, "serving cost since month 0"))
@@ -198,7 +209,8 @@ class FirmsSchema(dy.Schema):
     customer_revenue_usd = dy.Float64(min=0, **doc(USD_MONTH, "what final customers paid"))
     wholesale_revenue_usd = dy.Float64(min=0, **doc(USD_MONTH, "what wrappers paid for its tokens"))
     serving_cost_usd = dy.Float64(
-        min=0, **doc(USD_MONTH, "GPU cost of what it served, plus wholesale tokens bought")
+        min=0,
+        **doc(USD_MONTH, "serving GPUs (contracts, used or not; spot), plus wholesale tokens"),
     )
     training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "training (or scaffolding) paid"))
     opex_usd = dy.Float64(min=0, **doc(USD_MONTH, "fixed running costs with its models' upkeep"))
@@ -239,6 +251,10 @@ class FirmsSchema(dy.Schema):
     params = dy.Float64(nullable=True, min=0, **doc("parameters", "size of its top model"))
     model_id = dy.Int64(**doc(ID, "its most capable model on sale; -1: none"))
     models_on_sale = dy.Int32(min=0, **doc(COUNT, "models in its line"))
+    contracted_gpus = dy.Float64(min=0, **doc(GPUS, "GPUs it holds under capacity contracts"))
+    served_frac = dy.Float64(
+        min=0, max=1, **doc(FRAC, "share of its serving need its contracts and the spot covered")
+    )
 
 
 class ModelsSchema(dy.Schema):

@@ -16,6 +16,8 @@ def _market(months: int, seed: int, demand: dict) -> pl.DataFrame:
     params = ModelParams.model_validate(
         {
             "customers": 2000,
+            # GPUs aplenty: demand's mechanisms alone, never rationed by capacity.
+            "hardware": {"gpu_supply": 1e9},
             "demand": {"pricing_sample_size": 300, **demand},
             "strategy": {"valuation_customers": 120},
         }

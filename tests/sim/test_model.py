@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from aimarket.markets.costs import HOURS_PER_MONTH
 from aimarket.sim import MarketModel, ModelParams, RunSpec, run_one
 from aimarket.sim.record import validate
 from aimarket.sim.schemas import SCHEMAS
@@ -95,10 +96,25 @@ def _small(**overrides) -> ModelParams:
 
 
 def _drawn(
-    labs, customers, regime, routing, fast, arrivals, capital, nest, review, noise, inertia, grow
+    labs,
+    customers,
+    regime,
+    routing,
+    fast,
+    arrivals,
+    capital,
+    nest,
+    review,
+    noise,
+    inertia,
+    grow,
+    gpus=(400_000.0, 6),
 ):
     aware, imitation, usage = grow
+    supply, lead = gpus
     return _small(
+        hardware={"gpu_supply": supply},
+        capacity={"lead_months": lead},
         labs=labs,
         customers=customers,
         market={"regime": regime, "priority_tier": fast, "batch_tier": not fast},
@@ -139,6 +155,9 @@ drawn_params = st.builds(
         st.sampled_from([0.0, 0.1, 0.5]),
         st.sampled_from([0.0, 0.5, 2.0]),
     ),
+    # From GPUs too few to serve the market (serving rationed, spot at its cap) to plenty;
+    # capacity booked for next month or half a year ahead.
+    gpus=st.tuples(st.sampled_from([50.0, 5_000.0, 400_000.0]), st.sampled_from([1, 6])),
 )
 
 
@@ -214,6 +233,13 @@ def test_market_invariants(params: ModelParams, seed: int) -> None:
         rtol=1e-6,
         atol=1e-3,
     )
+    # GPUs used never exceed the supply; every firm pays for the capacity it holds under
+    # contract, used or not (at least the contract discount off the spot floor).
+    used = market["gpus_training"] + market["gpus_contracted"] + market["gpus_spot_serving"]
+    assert (used <= market["gpu_supply"] * (1 + 1e-9)).all()
+    cap, hw = params.capacity, params.hardware
+    least = (1 - cap.contract_discount_frac) * hw.rental_floor_usd_per_hour * HOURS_PER_MONTH
+    assert (firms["serving_cost_usd"] >= firms["contracted_gpus"] * least * (1 - 1e-9)).all()
     # Months run in order, one market row each.
     assert market["month"].to_list() == list(range(months))
     # Nobody who does not consider AI uses it, and adoption never falls.

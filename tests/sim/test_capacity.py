@@ -1,0 +1,115 @@
+"""Compute capacity: contracts booked ahead and paid whether used or not, serving before
+training, and scarcity that rations serving and raises the spot price."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import simpy
+
+from aimarket.agents.capacity import CapacityTerms, Contract, capacity_order_gpus
+from aimarket.markets.capacity import serve_from_capacity
+from aimarket.markets.costs import HOURS_PER_MONTH
+from aimarket.sim import MarketModel, ModelParams
+from aimarket.sim.capacity import settle_serving
+from aimarket.sim.gpus import GpuMarket
+from aimarket.sim.params import CapacityParams, HardwareParams
+
+TERMS = CapacityParams().terms()
+
+
+def _market(supply: float = 100.0) -> GpuMarket:
+    return GpuMarket(
+        simpy.Environment(),
+        HardwareParams(gpu_supply=supply, gpu_supply_growth_per_year=1.0),
+        TERMS,
+    )
+
+
+def test_take_or_pay_contracts_are_paid_for_whether_used_or_not() -> None:
+    gpus = _market()
+    gpus.sign(Contract(firm_id=1, gpus=40.0, start_month=1, end_month=3, usd_per_gpu_hour=1.5))
+    gpus.env.run(until=1)
+    gpus.grow_to(1)
+    assert gpus.held_gpus(1) == 40.0
+    assert gpus.free.level == 60.0
+    model = SimpleNamespace(technology=SimpleNamespace(usd_per_gpu_hour=2.0), gpus=gpus)
+    idle = SimpleNamespace(firm_id=1, serving_need_gpus=0.0)
+    settled = settle_serving(model, (idle,), [], np.zeros(0))  # serves nothing
+    np.testing.assert_allclose(settled.gpu_usd, [40.0 * HOURS_PER_MONTH * 1.5])
+    gpus.env.run(until=3)
+    gpus.grow_to(3)  # the contract has run out: its GPUs are back on the spot market
+    assert gpus.held_gpus(1) == 0.0
+    assert gpus.free.level == 100.0
+
+
+def test_a_contract_gets_only_the_gpus_nobody_holds() -> None:
+    gpus = _market(supply=100.0)
+    gpus.free.get(70.0)  # a training run holds 70
+    gpus.sign(Contract(1, 50.0, 1, 13, 1.0))
+    gpus.env.run(until=1)
+    gpus.grow_to(1)
+    assert gpus.held_gpus(1) == pytest.approx(30.0)
+    assert gpus.free.level == pytest.approx(0.0)
+
+
+def test_an_exiting_firm_hands_its_contracts_back() -> None:
+    gpus = _market()
+    gpus.sign(Contract(1, 40.0, 1, 13, 1.0))
+    gpus.sign(Contract(1, 10.0, 5, 17, 1.0))
+    gpus.env.run(until=1)
+    gpus.grow_to(1)
+    gpus.release(1)
+    assert gpus.held_gpus(1) == 0.0
+    assert gpus.held_gpus(1, month=5) == 0.0
+    assert gpus.free.level == 100.0
+
+
+def test_serving_comes_before_new_training_runs() -> None:
+    gpus = _market(supply=100.0)
+    gpus.record_serving(serve_from_capacity(np.array([70.0]), np.array([0.0]), 100.0))
+    assert gpus.trainable_gpus == pytest.approx(30.0)
+
+
+def test_firms_book_ahead_for_the_markets_growth_within_a_cap() -> None:
+    terms = CapacityTerms(
+        lead_months=6,
+        contract_months=12,
+        contract_discount_frac=0.35,
+        peak_to_average=1.0,
+        max_growth_per_month=1.2,
+    )
+    flat = capacity_order_gpus(100.0, [10.0] * 4, 0.0, terms)
+    growing = capacity_order_gpus(100.0, [10.0, 11.0, 12.1, 13.31], 0.0, terms)
+    booming = capacity_order_gpus(100.0, [10.0, 20.0, 40.0, 80.0], 0.0, terms)
+    assert flat == pytest.approx(100.0)
+    assert growing == pytest.approx(100.0 * 1.1**6)
+    assert booming == pytest.approx(100.0 * 1.2**6)  # the forecast's cap
+    assert capacity_order_gpus(100.0, [10.0] * 4, 150.0, terms) == 0.0
+    assert capacity_order_gpus(0.0, [10.0] * 4, 0.0, terms) == 0.0
+
+
+def _run(supply: float, seed: int, months: int = 12) -> dict:
+    params = ModelParams.model_validate(
+        {
+            "customers": 400,
+            "hardware": {"gpu_supply": supply},
+            "demand": {"pricing_sample_size": 100},
+            "strategy": {"valuation_customers": 50},
+        }
+    )
+    model = MarketModel(params, seed=seed, horizon_months=months)
+    model.run_model()
+    return model.tables()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_capacity_shortfall_rations_serving_and_raises_the_spot_price(seed: int) -> None:
+    plenty, scarce = (_run(s, seed)["market"] for s in (1e9, 4_000.0))
+    assert (plenty["served_frac"] == 1.0).all()
+    assert scarce["served_frac"].min() < 1.0
+    assert scarce["usd_per_gpu_hour"].mean() > plenty["usd_per_gpu_hour"].mean()
+    # Rationed queries are neither served nor paid for.
+    assert scarce["tokens"].sum() < plenty["tokens"].sum()
