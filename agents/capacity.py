@@ -26,8 +26,10 @@ class CapacityTerms:
     contract_discount_frac: float
     peak_to_average: float
     max_growth_per_month: float
-    #: Months of need the trend is read over.
-    trend_months: int = 3
+    #: Months of need the trend is read over (assumption: the last year's growth).
+    trend_months: int = 12
+    #: Months of its own need a firm's base load is the least of (assumption: a quarter).
+    base_months: int = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,29 +49,34 @@ class Contract:
 
 
 def capacity_order_gpus(
-    need_gpus: float,
+    need_history_gpus: list[float],
     market_need_history_gpus: list[float],
     contracted_then_gpus: float,
     terms: CapacityTerms,
 ) -> float:
     """GPUs to book now for the month ``terms.lead_months`` ahead.
 
-    ``order = max(0, peak_to_average * need * g**lead - contracted_then)`` with ``need`` the
-    firm's serving need last month (GPUs, averaged over the month) and ``g`` the monthly
-    growth of the whole market's serving need over the last ``trend_months`` (the firm
-    expects to keep its share; its own need swings as customers switch), between 1 (no
-    firm plans for decline: its contracts simply run out) and ``max_growth_per_month``.
+    ``order = max(0, peak_to_average * base * g**lead - contracted_then)`` with ``base``
+    the firm's base load, the least of its serving needs (GPUs, averaged over a month) of
+    the last ``base_months`` (what it is confident it will keep: its own need swings as
+    customers switch, and the spot market takes the rest), and ``g`` the monthly growth of
+    the whole market's serving need over the last ``trend_months`` (the firm expects to
+    keep its share), between 1 (no firm plans for decline: its contracts simply run out)
+    and ``max_growth_per_month``.
 
     Examples
     --------
-    >>> terms = CapacityTerms(6, 12, 0.35, 1.25, 1.4)
-    >>> capacity_order_gpus(100.0, [50.0, 50.0, 50.0, 50.0], 0.0, terms)
+    >>> terms = CapacityTerms(6, 12, 0.35, 1.25, 1.4, trend_months=3)
+    >>> capacity_order_gpus([100.0], [50.0, 50.0, 50.0, 50.0], 0.0, terms)
     125.0
-    >>> capacity_order_gpus(100.0, [50.0, 50.0, 50.0, 50.0], 200.0, terms)
+    >>> capacity_order_gpus([300.0, 100.0, 200.0], [50.0, 50.0, 50.0, 50.0], 0.0, terms)
+    125.0
+    >>> capacity_order_gpus([100.0], [50.0, 50.0, 50.0, 50.0], 200.0, terms)
     0.0
-    >>> round(capacity_order_gpus(100.0, [50.0, 55.0, 60.5, 66.55], 0.0, terms), 1)  # +10%/month
+    >>> round(capacity_order_gpus([100.0], [50.0, 55.0, 60.5, 66.55], 0.0, terms), 1)  # +10%/mo
     221.4
     """
+    need_gpus = min(need_history_gpus[-terms.base_months :], default=0.0)
     if need_gpus <= 0:
         return 0.0
     history, k = market_need_history_gpus, terms.trend_months

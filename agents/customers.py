@@ -372,10 +372,13 @@ class CustomerPopulation(mesa.Agent):
         success = self._success[stream][g]
         slots = success.slots(offers.kappa[g, cols])  # first: it may grow the cache
         rates = success.rows[slots]  # (c, n_g)
-        served: float | NDArray[np.float32] = 1.0
+        # Work served: last month's service of each offering (capacity), within a plan's
+        # allowance; the rest is done the non-AI way.
+        served = offers.served_frac[cols][:, None].astype(F32)
         if self.subscription[g]:
             q = month.queries[lo:hi]
-            served = np.minimum(1.0, offers.allowance_queries[cols][:, None] / q).astype(F32)
+            served = served * np.minimum(1.0, offers.allowance_queries[cols][:, None] / q)
+            served = served.astype(F32)
             price = np.multiply.outer(offers.price_usd[cols], 1.0 / month.plain_tokens[lo:hi])
         else:
             price = (offers.price_usd[cols] * offers.inference_multiplier[g, cols])[:, None]

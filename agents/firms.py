@@ -108,8 +108,10 @@ class Firm(mesa.Agent):
         self.revenue_history: list[float] = []
         #: Recent monthly gross profit of each model on sale (USD), newest last.
         self.model_profit: dict[int, list[float]] = {}
-        #: Last month's serving need (GPUs, averaged over the month).
-        self.serving_need_gpus = 0.0
+        #: Recent monthly serving needs (GPUs, averaged over the month), newest last, and
+        #: the share of last month's its contracts and the spot market covered.
+        self.serving_need_gpus: list[float] = []
+        self.served_frac = 1.0
         # This month's flows, booked at clearing and reset after recording.
         self.month_training_usd = 0.0
         self.month_funding_usd = 0.0

@@ -165,6 +165,10 @@ class Offers:
         ``(j,)`` time before an answer starts (the batch tier's turnaround; else 0).
     allowance_queries
         ``(j,)`` a plan's queries a month (``inf`` for per-token offerings).
+    served_frac
+        ``(j,)`` share of its buyers' work the offering's GPUs served last month (1 unless
+        its server was short of capacity): customers expect as much and do the rest the
+        non-AI way.
     plan
         ``(j,)`` whether the offering is a plan.
     price_usd
@@ -186,6 +190,7 @@ class Offers:
     latency_s_per_token: NDArray[np.float64]
     wait_s: NDArray[np.float64]
     allowance_queries: NDArray[np.float64]
+    served_frac: NDArray[np.float64]
     plan: NDArray[np.bool_]
     price_usd: NDArray[np.float64]
     available: NDArray[np.bool_]

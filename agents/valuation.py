@@ -118,7 +118,7 @@ class Rivals:
         )  # (t, j, m)
         plain = sample_segment_tokens(sample)
         latency = offers.latency_s_per_query(plain)[seg].T  # (j, m)
-        served = np.where(
+        served = offers.served_frac[:, None] * np.where(
             offers.plan[:, None],
             np.minimum(1.0, offers.allowance_queries[:, None] / sample.queries),
             1.0,

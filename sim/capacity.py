@@ -54,7 +54,9 @@ def settle_serving(
     serving = serve_from_capacity(need, held, max(gpus.free.level, 0.0))
     gpus.record_serving(serving)
     for k, firm in enumerate(firms):
-        firm.serving_need_gpus = float(need[k])
+        firm.serving_need_gpus.append(float(need[k]))
+        del firm.serving_need_gpus[: -gpus.terms.base_months]
+        firm.served_frac = float(serving.served_frac[k])
     bills = np.array([gpus.contract_bill_usd(f.firm_id) for f in firms])
     gpu_usd = bills + serving.from_spot * HOURS_PER_MONTH * price
     return Settlement(serving.served_frac, gpu_usd, serving.served_frac[server])

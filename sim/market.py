@@ -287,6 +287,7 @@ def _offers(
         latency_s_per_token=np.array([r.latency for r in rows]),
         wait_s=np.array([r.wait_s for r in rows]),
         allowance_queries=allowance,
+        served_frac=np.array([(r.supplier or r.firm).served_frac for r in rows]),
         plan=plan,
         price_usd=prices,
         available=np.array([r.available for r in rows]).T.reshape(s, j),

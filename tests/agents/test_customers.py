@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -119,3 +121,22 @@ def test_routing_makes_routine_and_hard_work_two_choices(seed: int) -> None:
     assert len(chosen[False]) == 1
     routine, hard = chosen[True]
     assert (routine != hard).mean() > 0.01
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_customers_turn_away_from_offerings_that_were_short_of_capacity(seed: int) -> None:
+    # The same offers and customers; the most bought offering's GPUs served only half of
+    # last month's work: customers expect as much, and fewer choose it.
+    market = MarketModel(ModelParams(customers=3000), seed=seed, horizon_months=12)
+    for _ in range(12):
+        market.step()
+    offers = market.outcome.offers
+    top = int(np.argmax(market.outcome.choice.queries))
+    short = np.ones(offers.size)
+    short[top] = 0.5
+    rationed = dataclasses.replace(offers, served_frac=short)
+    queries = []
+    for these in (offers.with_prices(offers.price_usd), rationed):
+        population = MarketModel(ModelParams(customers=3000), seed=seed, horizon_months=1)
+        queries.append(population.customers.choose(these).queries[top])
+    assert queries[1] < queries[0]

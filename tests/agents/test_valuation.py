@@ -58,6 +58,7 @@ def _offers(s: int, rivals: int, *, kappa: float = 26.5, price: float = 2e-6) ->
         latency_s_per_token=np.zeros(j),
         wait_s=np.zeros(j),
         allowance_queries=np.full(j, np.inf),
+        served_frac=np.ones(j),
         plan=np.zeros(j, dtype=bool),
         price_usd=np.full(j, price),
         available=np.ones((s, j), dtype=bool),

@@ -36,7 +36,7 @@ def test_take_or_pay_contracts_are_paid_for_whether_used_or_not() -> None:
     assert gpus.held_gpus(1) == 40.0
     assert gpus.free.level == 60.0
     model = SimpleNamespace(technology=SimpleNamespace(usd_per_gpu_hour=2.0), gpus=gpus)
-    idle = SimpleNamespace(firm_id=1, serving_need_gpus=0.0)
+    idle = SimpleNamespace(firm_id=1, serving_need_gpus=[], served_frac=1.0)
     settled = settle_serving(model, (idle,), [], np.zeros(0))  # serves nothing
     np.testing.assert_allclose(settled.gpu_usd, [40.0 * HOURS_PER_MONTH * 1.5])
     gpus.env.run(until=3)
@@ -80,15 +80,18 @@ def test_firms_book_ahead_for_the_markets_growth_within_a_cap() -> None:
         contract_discount_frac=0.35,
         peak_to_average=1.0,
         max_growth_per_month=1.2,
+        trend_months=3,
     )
-    flat = capacity_order_gpus(100.0, [10.0] * 4, 0.0, terms)
-    growing = capacity_order_gpus(100.0, [10.0, 11.0, 12.1, 13.31], 0.0, terms)
-    booming = capacity_order_gpus(100.0, [10.0, 20.0, 40.0, 80.0], 0.0, terms)
+    flat = capacity_order_gpus([100.0], [10.0] * 4, 0.0, terms)
+    growing = capacity_order_gpus([100.0], [10.0, 11.0, 12.1, 13.31], 0.0, terms)
+    booming = capacity_order_gpus([100.0], [10.0, 20.0, 40.0, 80.0], 0.0, terms)
     assert flat == pytest.approx(100.0)
     assert growing == pytest.approx(100.0 * 1.1**6)
     assert booming == pytest.approx(100.0 * 1.2**6)  # the forecast's cap
-    assert capacity_order_gpus(100.0, [10.0] * 4, 150.0, terms) == 0.0
-    assert capacity_order_gpus(0.0, [10.0] * 4, 0.0, terms) == 0.0
+    assert capacity_order_gpus([100.0], [10.0] * 4, 150.0, terms) == 0.0
+    assert capacity_order_gpus([0.0], [10.0] * 4, 0.0, terms) == 0.0
+    # The base load is the least need of the last three months.
+    assert capacity_order_gpus([10.0, 500.0, 100.0, 50.0], [10.0] * 4, 0.0, terms) == 50.0
 
 
 def _run(supply: float, seed: int, months: int = 12) -> dict:
