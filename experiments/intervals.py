@@ -44,7 +44,10 @@ _BOUNDS: tuple[tuple[str, tuple[float, float]], ...] = (
     (r"_month$", (0.0, math.inf)),
     (r"(^|_)cr\d|share|_frac|adoption", (0.0, 1.0)),
     (r"margin|lerner", (-math.inf, 1.0)),
-    (r"price|_usd|queries|tokens|entries|exits|firms_|models_|survivors|kappa", (0.0, math.inf)),
+    (
+        r"price|usd|gpus|queries|tokens|entries|exits|firms_|models_|survivors|kappa",
+        (0.0, math.inf),
+    ),
 )
 
 

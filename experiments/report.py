@@ -285,10 +285,21 @@ def _plots(figures: Figures, market: pl.DataFrame, firms: pl.DataFrame) -> list[
         ("users", "customers who used AI (log scale)", True, "Demand: customers who used AI"),
         ("tokens", "tokens a month (log scale)", True, "Demand: tokens served, reasoning included"),
     ]
+    compute = [
+        ("usd_per_gpu_hour", "USD per GPU-hour", False, "Compute: the spot price of a GPU-hour"),
+        (
+            "served_frac",
+            "share of the serving need served",
+            False,
+            "Compute: share of the firms' serving need their contracts and the spot market "
+            "covered (below 1: queries rationed)",
+        ),
+    ]
     what = "each design point" if figures.per_point else "all runs pooled"
 
     def timeseries(chosen: list[tuple[str, str, bool, str]]) -> str:
-        # Stores written before demand grew (issue 18) lack its columns: left out.
+        # Stores written before demand grew or capacity was booked (issue 18) lack their
+        # columns: left out.
         return "".join(
             _figure(
                 figures.timeseries(market, col, ylabel, log=log),
@@ -299,9 +310,11 @@ def _plots(figures: Figures, market: pl.DataFrame, firms: pl.DataFrame) -> list[
         )
 
     body, growth = timeseries(series), timeseries(demand)
+    gpus = timeseries(compute) if "served_frac" in market.columns else ""
     return [
         _section("Concentration, prices and margins over time", body),
         *([_section("Demand over time", growth)] if growth else []),
+        *([_section("Compute capacity over time", gpus)] if gpus else []),
         _section(
             "Margins by business model",
             _figure(

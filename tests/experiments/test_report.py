@@ -93,6 +93,7 @@ def test_report_is_self_contained(grid_report: Path) -> None:
     assert len(images) >= 10  # HHI, CR4, price, margin, users, tokens, margins by model, spend,
     # mix, entry/exit
     assert "Demand over time" in page
+    assert "Compute capacity over time" in page
     assert all(src.startswith("data:image/png;base64,") for src in images)
     # Nothing to fetch: no remote scripts, styles, fonts or images; nothing executed.
     assert not re.search(r"(src|href)=['\"]?(https?:)?//", page)
@@ -228,7 +229,10 @@ def test_a_store_without_demand_columns_still_gets_a_report(grid_report: Path) -
     market = scan(out, "market").collect()
     firms = scan(out, "firms").collect()
     labels = {int(p): str(p) for p in market["point_id"].unique()}
-    old = "".join(_plots(Figures(labels), market.drop("users", "tokens"), firms))
+    old = "".join(_plots(Figures(labels), market.drop("users", "tokens", "served_frac"), firms))
     assert "Demand over time" not in old
+    assert "Compute capacity over time" not in old  # written before capacity: no section
     assert "Concentration, prices and margins over time" in old
-    assert "Demand over time" in "".join(_plots(Figures(labels), market, firms))
+    now = "".join(_plots(Figures(labels), market, firms))
+    assert "Demand over time" in now
+    assert "Compute capacity over time" in now
