@@ -27,8 +27,8 @@ def _aimarket(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "aimarket", *args], check=True)
 
 
-def _shoot(page: Path, selector: str, target: Path) -> None:
-    """Save the element ``selector`` of ``page`` as a PNG."""
+def _shoot(page: Path, xpath: str, target: Path) -> None:
+    """Save the (first) element at ``xpath`` of ``page`` as a PNG."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
@@ -47,7 +47,7 @@ def _shoot(page: Path, selector: str, target: Path) -> None:
         driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
         try:
             driver.get(page.resolve().as_uri())
-            element = driver.find_element(By.CSS_SELECTOR, selector)
+            element = driver.find_element(By.XPATH, xpath)
             target.write_bytes(element.screenshot_as_png)
         finally:
             driver.quit()
@@ -63,9 +63,11 @@ def main() -> None:
     _aimarket("report", str(args.out))
     page = args.out / "report.html"
     IMG.mkdir(parents=True, exist_ok=True)
-    _shoot(page, "section:first-of-type", IMG / "report_answer.png")
-    _shoot(page, "section:nth-of-type(2) figure", IMG / "report_timeseries.png")
-    _shoot(page, "section:nth-of-type(4) figure", IMG / "report_spend.png")
+    # Sections by their titles (their order changes as the report gains sections).
+    _shoot(page, "(//section)[1]", IMG / "report_answer.png")
+    concentration = "//section[h2='Concentration, prices and margins over time']//figure"
+    _shoot(page, concentration, IMG / "report_timeseries.png")
+    _shoot(page, "//section[h2='Training and inference spend']//figure", IMG / "report_spend.png")
 
 
 if __name__ == "__main__":
