@@ -101,6 +101,11 @@ PLOTS: tuple[Plot, ...] = (
     ),
     Plot("Margins", ("gross_margin", "operating_margin")),
     Plot("Demand: customers using AI; tokens a month (right)", ("users",), right=("tokens",)),
+    Plot(
+        "Compute: spot USD per GPU-hour; share of serving need served (right)",
+        ("usd_per_gpu_hour",),
+        right=("served_frac",),
+    ),
 )
 
 FIRM_COLUMNS = (
@@ -115,6 +120,8 @@ FIRM_COLUMNS = (
     "cash_usd",
     "kappa",
     "models_on_sale",
+    "contracted_gpus",
+    "served_frac",
 )
 
 
