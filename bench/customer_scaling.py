@@ -12,10 +12,12 @@ any one segment is sold) and months. Goal: X <= 3.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from _common import save
@@ -30,38 +32,52 @@ def _vmhwm_mib() -> float:
     return float("nan")
 
 
+@contextlib.contextmanager
+def choice_sets() -> Iterator[list[float]]:
+    """Record, for every monthly choice made inside the block, the mean number of
+    offerings a customer chooses among (what its segment is sold, weighted by customers):
+    the size of the choice the bare kernel repeats."""
+    import numpy as np
+
+    from aimarket.agents.customers import CustomerPopulation
+
+    sizes: list[float] = []
+    choose = CustomerPopulation.choose
+
+    def counted(self, offers):  # instrument the monthly choice: what each segment sees
+        sold = offers.available.sum(axis=1)  # (s,) offerings sold to each segment
+        sizes.append(float(np.average(sold, weights=np.diff(self.bounds))))
+        return choose(self, offers)
+
+    CustomerPopulation.choose = counted
+    try:
+        yield sizes
+    finally:
+        CustomerPopulation.choose = choose
+    assert sizes, "the instrumented choice was never called"
+
+
 def child_run(customers: int, months: int) -> dict:
     """One run of the baseline at ``customers``; wall time, memory, and the mean number of
     offerings each customer chooses among (the size of the choice the kernel repeats)."""
     import numpy as np
 
-    from aimarket.agents.customers import CustomerPopulation
     from aimarket.sim.params import ModelParams
     from aimarket.sim.run import RunSpec, run_one
-
-    choice_sets = []
-    choose = CustomerPopulation.choose
-
-    def counted(self, offers):  # instrument the monthly choice: what each segment sees
-        sold = offers.available.sum(axis=1)  # (s,) offerings sold to each segment
-        choice_sets.append(float(np.average(sold, weights=np.diff(self.bounds))))
-        return choose(self, offers)
-
-    CustomerPopulation.choose = counted
 
     params = ModelParams(customers=customers)
     spec = RunSpec(
         "bench", 0, 0, params, seed_entropy=20261123, spawn_key=(0,), horizon_months=months
     )
-    t0 = time.perf_counter()
-    result = run_one(spec)
-    wall = time.perf_counter() - t0
+    with choice_sets() as sizes:
+        t0 = time.perf_counter()
+        result = run_one(spec)
+        wall = time.perf_counter() - t0
     assert result.status == "done", result.error
-    assert choice_sets, "the instrumented choice was never called"
     return {
         "wall_s": wall,
         "peak_rss_mib": _vmhwm_mib(),
-        "offerings_mean": float(np.mean(choice_sets)),
+        "offerings_mean": float(np.mean(sizes)),
         "offerings_on_sale_mean": float(
             result.tables["offers"].group_by("month").len()["len"].mean()
         ),
