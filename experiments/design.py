@@ -13,26 +13,34 @@ are in ``docs/sweeps.md``.
 
 from __future__ import annotations
 
-import enum
 import inspect
 import itertools
 import json
 import re
-import types
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any
 
 import numpy as np
 import polars as pl
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from aimarket.experiments.config import (
     ConfigError,
     ExperimentConfig,
     SweepSection,
     format_validation_error,
+)
+from aimarket.experiments.design_paths import (
+    Kind,
+    Scalar,
+    apply_values,
+    get_path,
+    parameter_paths,
+    plain,
+    point_params,
+    resolve_path,
 )
 from aimarket.sim.params import ModelParams
 from aimarket.sim.run import RunSpec
@@ -49,8 +57,6 @@ __all__ = [
     "points_frame",
 ]
 
-Scalar = bool | int | float | str
-
 #: Spawn key of the design sampler's stream: ``SeedSequence(experiment.seed,
 #: spawn_key=(DESIGN_SPAWN_KEY,))``. Replicate streams use ``spawn_key=(r,)`` with
 #: ``r < 1_000_000``, so the sampler never shares a stream with a run.
@@ -59,7 +65,6 @@ DESIGN_SPAWN_KEY = 0x5EED_DE51
 #: Morris grid levels when ``sweep.levels`` is not given.
 MORRIS_LEVELS = 4
 
-Kind = Literal["int", "float", "bool", "str"]
 _SAMPLED = ("lhs", "sobol", "morris")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -124,178 +129,6 @@ class Design:
         return np.array(self.samples, dtype=float).reshape(len(self.points), len(self.variables))
 
 
-# --------------------------------------------------------------------------- paths
-
-
-def _unwrap(annotation: Any) -> Any:
-    """``X`` from ``X | None`` (or ``Optional[X]``); other annotations unchanged."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        args = [a for a in get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0]
-    return annotation
-
-
-def _leaf_kind(annotation: Any) -> Kind | None:
-    """The scalar kind of a field's type, or ``None`` for tuples, lists and the like."""
-    ann = _unwrap(annotation)
-    if not isinstance(ann, type):
-        return None
-    if issubclass(ann, bool):
-        return "bool"
-    if issubclass(ann, enum.Enum):
-        return "str"
-    if issubclass(ann, int):
-        return "int"
-    if issubclass(ann, float):
-        return "float"
-    if issubclass(ann, str):
-        return "str"
-    return None
-
-
-def _is_table(annotation: Any) -> bool:
-    ann = _unwrap(annotation)
-    return isinstance(ann, type) and issubclass(ann, BaseModel)
-
-
-def parameter_paths(model: type[BaseModel] = ModelParams) -> dict[str, str]:
-    """Every sweepable dotted path of ``model`` and its kind (int, float, bool or str).
-
-    Fields that hold tuples or lists (e.g. ``demand.segments``) are not sweepable.
-
-    Examples
-    --------
-    >>> paths = parameter_paths()
-    >>> paths["labs"], paths["market.regime"], paths["hardware.price_performance_doubling_years"]
-    ('int', 'str', 'float')
-    """
-    out: dict[str, str] = {}
-    for name, field in model.model_fields.items():
-        if _is_table(field.annotation):
-            for sub, kind in parameter_paths(_unwrap(field.annotation)).items():
-                out[f"{name}.{sub}"] = kind
-        elif (kind := _leaf_kind(field.annotation)) is not None:
-            out[name] = kind
-    return out
-
-
-def _resolve(path: str) -> Kind:
-    """The kind of a sweepable path; raises ``ValueError`` with the reason otherwise.
-
-    The reason reads on from ``"<key>: "``, e.g. ``unknown parameter hardware.nope
-    (expected one of: hardware.gpu, ...)``.
-    """
-    model: type[BaseModel] = ModelParams
-    parts = path.split(".")
-    for depth, part in enumerate(parts):
-        fields = model.model_fields
-        if part not in fields:
-            hint = ""
-            if depth == 0 and part == "model" and len(parts) > 1:
-                hint = f"; paths are relative to [model], write {'.'.join(parts[1:])!r}"
-            here = "".join(f"{p}." for p in parts[:depth])
-            known = ", ".join(here + name for name in fields)
-            raise ValueError(f"unknown parameter {path} (expected one of: {known}){hint}")
-        annotation = fields[part].annotation
-        last = depth == len(parts) - 1
-        if _is_table(annotation):
-            model = _unwrap(annotation)
-            if last:
-                leaves = ", ".join(f"{path}.{p}" for p in list(parameter_paths(model))[:3])
-                raise ValueError(f"{path} is a table, expected a path to one value (e.g. {leaves})")
-            continue
-        kind = _leaf_kind(annotation)
-        if not last:
-            leaf = ".".join(parts[: depth + 1])
-            raise ValueError(f"unknown parameter {path} ({leaf} is a value, not a table)")
-        if kind is None:
-            raise ValueError(f"{path} holds a list of values and cannot be swept")
-        return kind
-    raise ValueError(f"unknown parameter {path!r}")  # pragma: no cover - unreachable
-
-
-def _set_path(tree: dict[str, Any], parts: Sequence[str], value: Any) -> dict[str, Any]:
-    """A copy of ``tree`` with ``parts`` set to ``value``; only the dicts on the path are copied."""
-    out = dict(tree)
-    if len(parts) == 1:
-        out[parts[0]] = value
-    else:
-        child = out.get(parts[0])
-        out[parts[0]] = _set_path(child if isinstance(child, dict) else {}, parts[1:], value)
-    return out
-
-
-def _get_path(params: BaseModel, path: str) -> Any:
-    node: Any = params
-    for part in path.split("."):
-        node = getattr(node, part)
-    return node
-
-
-def _plain(value: Any) -> Scalar:
-    """A validated field value as a plain Python scalar (enums as their value)."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _apply(base: Mapping[str, Any], values: Mapping[str, Any]) -> ModelParams:
-    """Validate ``base`` (a ``ModelParams`` dump) with ``values`` set; pydantic errors pass.
-
-    Paths are not checked here: callers resolve them first, for a clearer message.
-    """
-    tree = dict(base)
-    for path, value in values.items():
-        tree = _set_path(tree, path.split("."), value)
-    return ModelParams.model_validate(tree)
-
-
-def point_params(base: ModelParams, values: Mapping[str, Scalar]) -> ModelParams:
-    """``base`` with each dotted path in ``values`` set, validated as a whole.
-
-    Parameters
-    ----------
-    base
-        The config's ``[model]``.
-    values
-        Dotted paths relative to ``[model]`` and their values (a design point).
-
-    Returns
-    -------
-    ModelParams
-        A new, fully validated parameter set (``base`` itself when ``values`` is empty).
-
-    Raises
-    ------
-    ConfigError
-        For a path that is not a parameter, or a value the parameter rejects.
-
-    Examples
-    --------
-    >>> p = point_params(ModelParams(), {"labs": 6, "market.regime": "inference_heavy"})
-    >>> p.labs, p.market.regime.value
-    (6, 'inference_heavy')
-    >>> point_params(ModelParams(), {"hardware.serving_batch": 0})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    aimarket.experiments.config.ConfigError: hardware.serving_batch = 0: expected greater ...
-    """
-    if not values:
-        return base
-    for path in values:
-        try:
-            _resolve(path)
-        except ValueError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
-    try:
-        return _apply(base.model_dump(), values)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc)) from None
-
-
 # --------------------------------------------------------------------------- messages
 
 
@@ -337,7 +170,7 @@ class _Checker:
 
     def kind(self, key: str, path: str) -> Kind:
         try:
-            return _resolve(path)
+            return resolve_path(path)
         except ValueError as exc:
             raise ConfigError(f"{key}: {exc}") from None
 
@@ -350,15 +183,15 @@ class _Checker:
         if kind in ("int", "float") and isinstance(value, bool):
             raise ConfigError(f"{prefix}: expected a number for {path}")
         try:
-            params = _apply(self.dump, {path: value})
+            params = apply_values(self.dump, {path: value})
         except ValidationError as exc:
             raise ConfigError(f"{prefix}: {_reason(exc)}") from None
-        return _plain(_get_path(params, path))
+        return plain(get_path(params, path))
 
     def point(self, where: str, point: Mapping[str, Any]) -> None:
         """Validate a whole point; ConfigError prefixed by ``where``."""
         try:
-            _apply(self.dump, point)
+            apply_values(self.dump, point)
         except ValidationError as exc:
             raise ConfigError(f"{where}: {format_validation_error(exc)}") from None
 
@@ -759,7 +592,7 @@ def plan_runs(
     specs: list[RunSpec] = []
     for point_id, point in enumerate(design.points):
         try:
-            params = _apply(dump, point) if point else config.model
+            params = apply_values(dump, point) if point else config.model
         except ValidationError as exc:
             raise ConfigError(f"design point {point_id}: {format_validation_error(exc)}") from None
         specs.extend(
