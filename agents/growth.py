@@ -11,7 +11,10 @@ segment from what happened (:mod:`aimarket.markets.adoption` holds the rules):
   queries a month): the price per task of usage (API) segments over its first level,
   to the power ``-price_elasticity``, times ``10 ** (work_oom_per_capability_oom *`` the
   rise of the best capability since the start ``)``. Subscribers' marginal price is zero
-  inside their plan, so only the capability term moves theirs. The extra work is worth
+  inside their plan, so only the capability term moves theirs. Customers move only part of
+  the way each month (a Nerlove partial adjustment in logarithms: ``usage <- usage ** (1 -
+  a) * target ** a``, ``a = adjustment_per_month``): work moves into AI as workflows are
+  rebuilt, not the month a price falls. The extra work is worth
   less per token: the value of a token of a customer's work is ``usage ** -value_dilution``
   times its value at the start (0: every extra token is worth as much as the first; 1: the
   same total value spread over more tokens).
@@ -105,9 +108,11 @@ class DemandGrowth:
         self._price_ratio[update] = ratio[update]  # no purchases: keep the last ratio
         first = np.isnan(self._kappa_start) & np.isfinite(self.best_kappa)
         self._kappa_start[first] = self.best_kappa[first]
-        self.usage = usage_multiplier(
+        target = usage_multiplier(
             self._price_ratio,
             self.best_kappa - self._kappa_start,
             price_elasticity=self.rule.price_elasticity,
             work_oom_per_capability_oom=self.rule.work_oom_per_capability_oom,
         )
+        a = self.rule.adjustment_per_month
+        self.usage = self.usage ** (1.0 - a) * target**a

@@ -189,6 +189,7 @@ class UsageParams(Frozen):
     price_elasticity: NonNegativeFloat = 0.5
     work_oom_per_capability_oom: NonNegativeFloat = 0.3
     value_dilution: UnitInterval = 0.5
+    adjustment_per_month: Fraction = 0.2
 
 
 class DemandParams(Frozen):

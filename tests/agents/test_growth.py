@@ -12,7 +12,8 @@ from aimarket.agents.params import AdoptionParams, UsageParams
 
 def _growth(**usage) -> DemandGrowth:
     adoption = AdoptionParams(initial_frac=0.05, innovation_per_month=0.01, imitation_per_month=0.1)
-    rule = UsageParams(**({"price_elasticity": 0.7, "work_oom_per_capability_oom": 0.0} | usage))
+    defaults = {"price_elasticity": 0.7, "work_oom_per_capability_oom": 0.0}
+    rule = UsageParams(**(defaults | {"adjustment_per_month": 1.0} | usage))
     # Two segments of difficulty 25: per-token (API) buyers and subscribers.
     return DemandGrowth(
         np.array([25.0, 25.0]),
@@ -72,3 +73,16 @@ def test_the_extra_work_is_worth_less_per_token() -> None:
     np.testing.assert_allclose(g.usage[0], 4.0, rtol=1e-12)
     np.testing.assert_allclose(g.value_factor[0], 4.0**-0.5, rtol=1e-12)
     assert g.value_factor[1] == 1.0  # subscribers' usage did not move
+
+
+def test_usage_moves_part_of_the_way_each_month() -> None:
+    # The price per task falls 8x once; with a monthly adjustment of a fifth, usage covers
+    # a fifth of the way (in logarithms) in the first month and approaches 8 ** 0.7 after.
+    slow, fast = _growth(adjustment_per_month=0.2), _growth()
+    for g in (slow, fast):
+        _months(g, 27.0, [2.0, 0.25])
+    target = 8.0**0.7
+    np.testing.assert_allclose(fast.usage[0], target, rtol=1e-12)
+    np.testing.assert_allclose(slow.usage[0], target**0.2, rtol=1e-12)
+    _months(slow, 27.0, [0.25] * 40)
+    np.testing.assert_allclose(slow.usage[0], target, rtol=1e-3)
