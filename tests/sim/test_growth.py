@@ -44,8 +44,9 @@ def test_adoption_spreads_only_where_models_can_do_the_work(seed: int) -> None:
 def test_cheaper_tokens_mean_more_tokens_when_usage_is_elastic(seed: int) -> None:
     # Costs fall, so the price per task falls; with a usage elasticity customers give AI
     # more work (the Jevons effect), without one they do not (capability term off; the
-    # extra work worth as much per token as the first, so that only usage differs).
-    off = {"work_oom_per_capability_oom": 0.0, "value_dilution": 0.0}
+    # extra work worth as much per token as the first, so that only usage differs; usage
+    # at its level each month, not on its way there).
+    off = {"work_oom_per_capability_oom": 0.0, "value_dilution": 0.0, "adjustment_per_month": 1.0}
     fixed = {"usage": {"price_elasticity": 0.0, **off}}
     elastic = {"usage": {"price_elasticity": 1.0, **off}}
     a, b = _market(36, seed, fixed), _market(36, seed, elastic)
@@ -58,7 +59,7 @@ def test_cheaper_tokens_mean_more_tokens_when_usage_is_elastic(seed: int) -> Non
 def test_diluted_value_holds_revenue_back_as_usage_grows(seed: int) -> None:
     # The same growth of usage; when the extra work is worth less per token, customers
     # will pay less for it.
-    grow = {"price_elasticity": 1.0, "work_oom_per_capability_oom": 0.5}
+    grow = {"price_elasticity": 1.0, "work_oom_per_capability_oom": 0.5, "adjustment_per_month": 1}
     full = _market(36, seed, {"usage": grow | {"value_dilution": 0.0}})
     thin = _market(36, seed, {"usage": grow | {"value_dilution": 1.0}})
     assert thin["revenue_usd"][-12:].sum() < full["revenue_usd"][-12:].sum()
