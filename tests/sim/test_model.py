@@ -110,7 +110,7 @@ def _drawn(
     grow,
     gpus=(400_000.0, 6),
 ):
-    aware, imitation, usage = grow
+    aware, imitation, usage, adjust = grow
     supply, lead = gpus
     return _small(
         hardware={"gpu_supply": supply},
@@ -125,7 +125,7 @@ def _drawn(
             "elasticity": noise,
             "switching_inertia": inertia,
             "adoption": {"initial_frac": aware, "imitation_per_month": imitation},
-            "usage": {"price_elasticity": usage},
+            "usage": {"price_elasticity": usage, "adjustment_per_month": adjust},
         },
         entry={"startup_arrivals_per_year": arrivals},
         finance={"capital_market_index": capital},
@@ -149,11 +149,12 @@ drawn_params = st.builds(
     noise=st.sampled_from([1.05, 2.0, 20.0]),
     inertia=st.sampled_from([0.0, 1.0, 5.0]),
     # Adoption from nearly nobody to everyone, none to fast word of mouth; usage from
-    # fixed to very elastic.
+    # fixed to very elastic, moving a fifth of the way a month or all of it.
     grow=st.tuples(
         st.sampled_from([0.01, 0.4, 1.0]),
         st.sampled_from([0.0, 0.1, 0.5]),
         st.sampled_from([0.0, 0.5, 2.0]),
+        st.sampled_from([0.2, 1.0]),
     ),
     # From GPUs too few to serve the market (serving rationed, spot at its cap) to plenty;
     # capacity booked for next month or half a year ahead.
@@ -161,7 +162,7 @@ drawn_params = st.builds(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(params=drawn_params, seed=st.integers(0, 2**32))
 def test_market_invariants(params: ModelParams, seed: int) -> None:
     months = 10
