@@ -102,13 +102,17 @@ class GpuMarket:
             self.free.put(target - self.supply)
             self.supply = target
         now = round(month)
-        for c in [c for c in self.running if c.end_month <= now]:
-            self.running.remove(c)
-            if c.gpus > 0:
-                self.free.put(c.gpus)
+        self._end([c for c in self.running if c.end_month <= now])
         for c in [c for c in self.pending if c.start_month <= now]:
             self.pending.remove(c)
             self._deliver(dataclasses.replace(c, gpus=min(c.gpus, self.free.level)))
+
+    def _end(self, contracts: list[Contract]) -> None:
+        """Running ``contracts`` end: their GPUs go back to the spot pool."""
+        for c in contracts:
+            self.running.remove(c)
+            if c.gpus > 0:
+                self.free.put(c.gpus)
 
     def _deliver(self, contract: Contract) -> None:
         if contract.gpus > 0:
@@ -141,10 +145,7 @@ class GpuMarket:
 
     def release(self, firm_id: int) -> None:
         """A firm's contracts end with it (it has left the market)."""
-        for c in [c for c in self.running if c.firm_id == firm_id]:
-            self.running.remove(c)
-            if c.gpus > 0:
-                self.free.put(c.gpus)
+        self._end([c for c in self.running if c.firm_id == firm_id])
         self.pending = [c for c in self.pending if c.firm_id != firm_id]
 
     def record_serving(self, serving: Serving) -> None:

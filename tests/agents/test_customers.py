@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from aimarket.agents.customers import CustomerPopulation
 from aimarket.agents.effort import blended_success
 from aimarket.agents.products import Tier
 from aimarket.sim.model import MarketModel
@@ -100,6 +101,20 @@ def test_usage_customers_all_pay_one_price_per_token() -> None:
     assert (offers.tiers != Tier.STANDARD).any()
 
 
+def _year_old_market(seed: int) -> MarketModel:
+    """The baseline market after its first year (3,000 customers)."""
+    market = MarketModel(ModelParams(customers=3000), seed=seed, horizon_months=12)
+    for _ in range(12):
+        market.step()
+    return market
+
+
+def _fresh_population(seed: int, **demand) -> CustomerPopulation:
+    """Customers nobody has served yet (no last month's choice), seeded as the market."""
+    params = ModelParams(customers=3000, demand=demand)
+    return MarketModel(params, seed=seed, horizon_months=1).customers
+
+
 @pytest.mark.parametrize("seed", [1, 2, 4])
 def test_routing_makes_routine_and_hard_work_two_choices(seed: int) -> None:
     # The same offers (a year-old market's), chosen by the same customers with and without
@@ -108,14 +123,11 @@ def test_routing_makes_routine_and_hard_work_two_choices(seed: int) -> None:
     # the two choices differ. (Which way that moves the share of queries served by models
     # cheaper to serve is not implied: per token, cheaper is not always less capable once
     # reasoning effort is chosen per segment; docs/findings.md, question 5.)
-    market = MarketModel(ModelParams(customers=3000), seed=seed, horizon_months=12)
-    for _ in range(12):
-        market.step()
+    market = _year_old_market(seed)
     offers = market.outcome.offers
     chosen = {}
     for routing in (False, True):  # fresh populations: nobody has a last month's choice
-        params = ModelParams(customers=3000, demand={"routing": routing})
-        population = MarketModel(params, seed=seed, horizon_months=1).customers
+        population = _fresh_population(seed, routing=routing)
         population.choose(offers)
         chosen[routing] = population.current_offer
     assert len(chosen[False]) == 1
@@ -127,16 +139,13 @@ def test_routing_makes_routine_and_hard_work_two_choices(seed: int) -> None:
 def test_customers_turn_away_from_offerings_that_were_short_of_capacity(seed: int) -> None:
     # The same offers and customers; the most bought offering's GPUs served only half of
     # last month's work: customers expect as much, and fewer choose it.
-    market = MarketModel(ModelParams(customers=3000), seed=seed, horizon_months=12)
-    for _ in range(12):
-        market.step()
+    market = _year_old_market(seed)
     offers = market.outcome.offers
     top = int(np.argmax(market.outcome.choice.queries))
     short = np.ones(offers.size)
     short[top] = 0.5
     rationed = dataclasses.replace(offers, served_frac=short)
     queries = []
-    for these in (offers.with_prices(offers.price_usd), rationed):
-        population = MarketModel(ModelParams(customers=3000), seed=seed, horizon_months=1)
-        queries.append(population.customers.choose(these).queries[top])
+    for these in (offers, rationed):
+        queries.append(_fresh_population(seed).choose(these).queries[top])
     assert queries[1] < queries[0]
