@@ -19,12 +19,10 @@ from numpy.typing import NDArray
 
 from aimarket.agents.effort import Ease
 from aimarket.agents.products import Offers
-from aimarket.markets.demand import nest_shares, success_from_odds, utility_z
-from aimarket.markets.pricing import line_best_response, line_pricing_sums
+from aimarket.markets.demand import success_from_odds, utility_z
+from aimarket.markets.search import line_search
 
 __all__ = ["CustomerSample", "Product", "Rivals", "line_prices_usd", "line_profit_usd"]
-
-F32 = np.float32
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,39 +305,23 @@ class _Block:
         cols, factor = self.customers, cost_factor[moment]
         ease = sample.ease
         # (P, r, m) the log of what each offering gains each customer per plain token, at
-        # a price of 1 per unit of price; in float32 (the search needs about six digits).
+        # a price of 1 per unit of price.
         success = success_from_odds(
             ease.factor(self.kappa[line] + kappa_shift[moment][:, None, None]),
             (ease.routine[cols], ease.hard[cols]),
             (1.0 - ease.hard_frac[cols], ease.hard_frac[cols]),
         )
         base = utility_z(
-            sample.value_usd_per_token[cols].astype(F32),
-            success.astype(F32),
-            sample.outside_value_frac[cols].astype(F32),
-            (sample.latency_frac[cols] * self.latency[line]).astype(F32),
-            self.units[line].astype(F32),
-            self.served[line].astype(F32),
+            sample.value_usd_per_token[cols],
+            success,
+            sample.outside_value_frac[cols],
+            sample.latency_frac[cols] * self.latency[line],
+            self.units[line],
+            self.served[line],
             elasticity=elasticity,
         )
         base[~self.sold[line]] = -np.inf
-        pay, serve = self.pay[line], self.serve[line]
-        cost = self.cost[line] * factor[:, None]  # (P, r)
-        unit = self.unit[line] * factor[:, None]
-        rival = rivals_log_weight[moment][:, cols].astype(F32)[:, None]  # (P, 1, m)
-        weight = sample.weight[cols]
-        lam = sample.nest_frac
-
-        serving = cost[:, None, :, None] * serve[:, None]  # (P, 1, r, m) USD
-
-        def evaluate(price: NDArray[np.float64], pairs=slice(None)):
-            """Profit ``(p, G)`` of ``pairs`` at ``(p, G, r)`` prices, and the shares."""
-            z = base[pairs][:, None] - (elasticity * np.log(price)).astype(F32)[..., None]
-            shares = nest_shares(z, nest_frac=lam, rivals_log_weight=rival[pairs])
-            margin = price[..., None] * pay[pairs][:, None] - serving[pairs]
-            profit = (shares.probability * margin).sum(axis=2) @ weight
-            return np.where(np.isfinite(profit), profit, -np.inf), shares
-
+        unit = self.unit[line] * factor[:, None]  # (P, r)
         # Starting prices, at the first moment: every offering at the same markup over its
         # own cost; every offering at the same price (a markup over the line's dearest
         # cost: a cheap version priced close to the flagship, so as not to take its
@@ -351,47 +333,28 @@ class _Block:
         sold = np.isfinite(base).any(axis=2)
         dearest = np.where(sold, unit, 0.0).max(axis=1, keepdims=True)
         # The price at which the most eager customer's value for money is 1 (z = 0).
-        eager = np.exp(np.max(base, axis=2, initial=-np.inf).astype(float) / elasticity)
+        eager = np.exp(np.max(base, axis=2, initial=-np.inf) / elasticity)
         top = np.maximum(eager, 2.0 * unit)
         grid = (1.0 + _MARKUPS)[None, :, None]
         reach = (top / unit)[first][:, None, :] ** _REACH[None, :, None]
         families = [unit[first][:, None, :] * grid, unit[first][:, None, :] * reach]
         if unit.shape[1] > 1:  # with one offering a line, the same price is the same markup
             families.insert(1, np.maximum(unit, dearest)[first][:, None, :] * grid)
-        starts = np.concatenate(families, axis=1)  # (L, G, r)
-        tried, _ = evaluate(starts, first)
-        best = tried.argmax(axis=1)
-        lines_ = np.arange(best.shape[0])
-        start = starts[lines_, best]  # (L, r)
-        price = (start[line] * (factor / cost_factor[0])[:, None])[:, None, :]  # (P, 1, r)
-        value = np.full(line.shape[0], -np.inf)
-        value[first] = tried[lines_, best]
-        best_price = price[:, 0, :].copy()
-        floor, ceiling = unit[:, None, :], 10.0 * top[:, None, :]
-        for _ in range(iterations):
-            profit, shares = evaluate(price)
-            better = profit[:, 0] > value
-            best_price[better] = price[better, 0, :]
-            value = np.maximum(value, profit[:, 0])
-            sums = line_pricing_sums(
-                shares.within,
-                shares.outside,
-                pay[:, None],
-                (elasticity / price)[..., None],
-                serve[:, None],
-                weight,
-                nest_frac=lam,
-            )
-            with np.errstate(invalid="ignore"):
-                response = line_best_response(sums, cost[:, None, :])
-            response = np.where(np.isfinite(response) & (response > 0), response, price)
-            # Half a step in logarithms: a full step to the best response (computed holding
-            # demand's shape fixed) can overshoot into a two-cycle around the optimum.
-            price = np.clip(np.sqrt(price * response), floor, ceiling)
-        profit, _ = evaluate(price)
-        better = profit[:, 0] > value
-        best_price[better] = price[better, 0, :]
-        value = np.maximum(value, profit[:, 0])
+        value, best_price = line_search(
+            base,
+            self.pay[line],
+            self.serve[line],
+            self.cost[line] * factor[:, None],
+            unit,
+            10.0 * top,
+            rivals_log_weight[moment][:, cols],
+            sample.weight[cols],
+            np.concatenate(families, axis=1),  # (L, G, r)
+            factor / cost_factor[0],
+            nest_frac=sample.nest_frac,
+            elasticity=elasticity,
+            iterations=iterations,
+        )
         r = best_price.shape[-1]
         # A line can always price itself out of the market: its value is never negative.
         return np.maximum(value, 0.0).reshape(t, n_lines), best_price.reshape(t, n_lines, r)
