@@ -102,7 +102,9 @@ def _evaluate(
     for i in range(m):
         w = nest_w[i]
         if w > 0.0:
-            p0 = 1.0 / (1.0 + s_exp[i] * w**nest_frac)
+            # W ** lambda: the default nest (0.5) needs only a square root.
+            nest = math.sqrt(w) if nest_frac == 0.5 else w**nest_frac
+            p0 = 1.0 / (1.0 + s_exp[i] * nest)
             profit += margin[i] * ((1.0 - p0) * weight[i] / w)
         else:  # nothing in the nest: the outside option takes the customer
             p0 = 1.0
