@@ -260,32 +260,36 @@ class _Block:
         seg = sample.segment[cols]
         q, tokens = sample.queries[cols], sample.tokens_per_query[cols]
         n_lines, m = len(lines), cols.size
+        at = [(li, ri) for li, line in enumerate(specs) for ri in range(len(line))]
+        where = tuple(np.array(at, dtype=np.intp).T)  # (line, row) of each product
+        products = [p for line in specs for p in line]
+        mult = np.array([p.multiplier for p in products])[:, seg]  # (n, m)
+        usd = np.array([p.usd_per_token for p in products])
+        only = np.array([-1 if p.segment is None else p.segment for p in products])
         kappa, latency = np.zeros((2, n_lines, r, m))
         served, units = np.ones((2, n_lines, r, m))
         sold = np.zeros((n_lines, r, m), dtype=bool)
         pay, serve = np.zeros((2, n_lines, r, m))
         cost, unit = np.ones((2, n_lines, r))
-        allowance = np.minimum(q, sample.plan_allowance)
-        weight = sample.weight[cols]
-        for li, line in enumerate(specs):
-            for ri, product in enumerate(line):
-                mult = product.multiplier[seg]
-                kappa[li, ri] = product.kappa[seg]
-                latency[li, ri] = tokens * mult * product.latency_s_per_token
-                sold[li, ri] = True if product.segment is None else seg == product.segment
-                cost[li, ri] = product.usd_per_token
-                if plans:
-                    served[li, ri] = allowance / q
-                    pay[li, ri] = 1.0
-                    serve[li, ri] = allowance * tokens * mult
-                    units[li, ri] = 1.0 / (q * tokens)
-                    w = weight * sold[li, ri]
-                    mean = float((w * serve[li, ri]).sum() / w.sum()) if w.sum() > 0 else 1.0
-                    unit[li, ri] = product.usd_per_token * mean
-                else:
-                    pay[li, ri] = serve[li, ri] = q * tokens * mult
-                    units[li, ri] = mult
-                    unit[li, ri] = product.usd_per_token
+        kappa[where] = np.array([p.kappa for p in products])[:, seg]
+        wait = np.array([p.latency_s_per_token for p in products])
+        latency[where] = tokens * mult * wait[:, None]
+        sold[where] = (only[:, None] < 0) | (seg == only[:, None])
+        cost[where] = usd
+        if plans:
+            allowance = np.minimum(q, sample.plan_allowance)
+            served[where] = allowance / q
+            pay[where] = 1.0
+            serve[where] = allowance * tokens * mult
+            units[where] = 1.0 / (q * tokens)
+            w = sample.weight[cols] * sold[where]
+            total = w.sum(axis=1)
+            mean = (w * serve[where]).sum(axis=1) / np.where(total > 0, total, 1.0)
+            unit[where] = usd * np.where(total > 0, mean, 1.0)
+        else:
+            pay[where] = serve[where] = q * tokens * mult
+            units[where] = mult
+            unit[where] = usd
         return cls(cols, kappa, latency, served, sold, pay, serve, units, cost, unit)
 
     def profit(
