@@ -193,7 +193,10 @@ def _summarise(target: Target, values: np.ndarray) -> dict[str, object]:
         obs = float(_month(str(target.observed)))
         tol = float(target.tolerance_months)
     else:
-        x = np.log10(finite)
+        # A run that simulated 0 (no revenue yet, say) is -inf in logarithms: the mean is
+        # then 0 and the interval undefined, without a warning on the user's screen.
+        with np.errstate(divide="ignore"):
+            x = np.log10(finite)
         obs = math.log10(float(target.observed))
         tol = math.log10(float(target.tolerance_factor))
         scale = 0.0
@@ -207,7 +210,8 @@ def _summarise(target: Target, values: np.ndarray) -> dict[str, object]:
             "within": False,
         }
     mean = float(x.mean())
-    half = float(t_half_width(x.std(ddof=1), n)) if n > 1 else math.nan
+    with np.errstate(invalid="ignore"):
+        half = float(t_half_width(x.std(ddof=1), n)) if n > 1 else math.nan
     error = mean - obs
     back = (lambda v: v) if scale else (lambda v: 10.0**v)
     return {

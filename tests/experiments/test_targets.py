@@ -266,3 +266,25 @@ def test_the_backtest_runs_short_and_is_dated_from_june_2020(tmp_path: Path, cap
     # Targets after the 20-month horizon cannot be met; the 2021-11 price can be scored.
     assert not frame.filter(pl.col("target") == "gpu_rental_2025")["within"].item()
     assert frame.filter(pl.col("target") == "gpt3_level_price_2021_11")["n"].item() == 1
+
+
+def test_a_run_that_simulated_zero_is_summarised_without_numpy_warnings():
+    import warnings
+
+    from aimarket.experiments.targets import Target, _summarise
+
+    target = Target(
+        name="revenue",
+        kind="value_at",
+        column="revenue_usd",
+        observed=1e9,
+        unit="USD",
+        source="test",
+        date="2021-01",
+        tolerance_factor=3.0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        row = _summarise(target, np.array([0.0, 2e9, 3e9]))
+    assert row["simulated"] == 0.0
+    assert not row["within"]
