@@ -7,7 +7,8 @@ with the month's offerings and the deciding firm, keeps every k-th and re-values
 - with the default price search and with a reference search (60 starting markups from 1%
   to 1,000 times cost instead of 5, 40 steps instead of 4): the *search error*;
 - against ten times as many customers (``strategy.valuation_customers`` x 10, stratified
-  the same way from the run's own population; the month's rivals weighed on them), with
+  the same way from the run's own population and weighed by the call's month's adoption,
+  usage and value factor as the run's sample is; the month's rivals weighed on them), with
   the default search: the *sampling error* of the valuation sample.
 
 Each error is, per call, the largest difference over lines and moments as a fraction of
@@ -45,7 +46,7 @@ REFERENCE_MARKUPS = (0.01, 1000.0, 60)  # np.geomspace's arguments
 REFERENCE_REACH = 40  # starts on the way to the most eager customer's price
 REFERENCE_ITERATIONS = 40
 SAMPLE_FACTOR = 10
-ROUNDING = 1e-5  # of the call's largest profit: the search evaluates demand in float32
+ROUNDING = 1e-9  # of the call's largest profit: the search evaluates demand in float64
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,11 @@ def main() -> None:
     finally:
         valuation._MARKUPS, valuation._REACH = markups, reach
     larger = [larger_sample(m, SAMPLE_FACTOR) for m in models]
-    resampled = [solve(c.lines, larger[c.run], rivals_on(c, larger[c.run]), **c.kw) for c in calls]
+    month_larger = [as_in_month(larger[c.run], c.sample, models[c.run].sample) for c in calls]
+    resampled = [
+        solve(c.lines, big, rivals_on(c, big), **c.kw)
+        for c, big in zip(calls, month_larger, strict=True)
+    ]
 
     search = errors(default, reference)
     sampling = errors(default, resampled)
@@ -187,6 +192,26 @@ def larger_sample(model: MarketModel, factor: int) -> CustomerSample:
     times larger."""
     size = factor * model.params.strategy.valuation_customers
     return model._customer_sample(model.customers.stratified_columns(size))
+
+
+def as_in_month(
+    larger: CustomerSample, month: CustomerSample, base: CustomerSample
+) -> CustomerSample:
+    """``larger`` weighed as the call's month weighs the run's sample: each segment's aware
+    share, usage and value factor (``month`` is ``base`` scaled by them, customer by
+    customer; see ``MarketModel.month_sample``)."""
+    import dataclasses
+
+    import numpy as np
+
+    terms = []
+    for field in ("weight", "queries", "value_usd_per_token"):
+        ratio = getattr(month, field) / getattr(base, field)
+        per_segment = np.ones(larger.n_segments)
+        per_segment[base.segment] = ratio  # the same within a segment
+        terms.append(getattr(larger, field) * per_segment[larger.segment])
+    weight, queries, value = terms
+    return dataclasses.replace(larger, weight=weight, queries=queries, value_usd_per_token=value)
 
 
 def rivals_on(call: Call, sample: CustomerSample) -> NDArray[np.float64]:
