@@ -115,7 +115,6 @@ def test_the_compiled_best_response_is_the_line_first_order_condition(x):
 @settings(max_examples=100, deadline=None)
 @given(x=lines(), iterations=st.integers(0, 4))
 def test_the_search_ends_at_or_above_its_best_start(x, iterations):
-    r, m = x["base"].shape
     starts = x["unit"] * np.array([[1.05], [2.0], [10.0]])  # (G, r)
     value, price = line_search(
         x["base"][None],
