@@ -60,8 +60,16 @@ class Choice:
     adopters_frac
         Fraction of customers who used any offering.
     subscribers_unprofitable_frac
-        Of the customers on a plan, the fraction whose queries cost the seller more to
-        serve than their fee (NaN when nobody subscribes).
+        Of the customers on a paid plan, the fraction whose queries cost the seller more
+        to serve than their fee (NaN when nobody subscribes).
+    paying_frac
+        Fraction of customers who paid for an offering (free plans' users left out).
+    funnel_spend_usd
+        ``(j,)`` what customers paid each offering whose seller's free plan converted
+        them (:mod:`aimarket.agents.funnel`).
+    conversions
+        ``(j,)`` customers who moved this month from its seller's free plan to the
+        offering.
     """
 
     queries_by_segment: NDArray[np.float64]
@@ -72,6 +80,9 @@ class Choice:
     surplus_usd: float
     adopters_frac: float
     subscribers_unprofitable_frac: float = float("nan")
+    paying_frac: float = 0.0
+    funnel_spend_usd: NDArray[np.float64] | None = None
+    conversions: NDArray[np.float64] | None = None
 
     @property
     def queries(self) -> NDArray[np.float64]:

@@ -32,6 +32,8 @@ class Conduct:
     trains: bool = False
     #: Whether each model on sale costs ``firms.model_upkeep_usd_per_month``.
     pays_upkeep: bool = True
+    #: Whether it may offer a free plan on its cheapest model (:mod:`agents.funnel`).
+    free_plan: bool = False
 
     def candidates(self, ctx: MarketContext) -> list[Candidate]:
         """Projects of this business model a firm could start now."""
@@ -51,6 +53,7 @@ class Trainer(Conduct):
 
     reasons: bool = False
     trains: bool = True
+    free_plan: bool = True
 
     def tiers(self, ctx: MarketContext, *, top: bool) -> tuple[int, ...]:
         """Every per-token tier the market offers; every plan on the most capable model."""

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aimarket.agents.choice import Choice, SegmentLike
+from aimarket.agents.funnel import conversion_bonus, free_plan_rows, track_origin
 from aimarket.agents.growth import DemandGrowth
 from aimarket.agents.products import Offers
 from aimarket.agents.success import SuccessRows
@@ -147,6 +148,9 @@ class CustomerPopulation(mesa.Agent):
         #: ``(n,)`` real customers each simulated customer stands for, and their sum.
         self._people, self._people_total = people, float(people.sum())
         self.current_offer = [np.zeros(n, dtype=np.int64) for _ in self._streams]  # 0: none
+        #: Per work stream, the lab whose free plan brought each customer to its paid plan
+        #: (-1: none; :func:`aimarket.agents.funnel.track_origin`).
+        self.origin = [np.full(n, -1, dtype=np.int64) for _ in self._streams]
         #: Per work stream and segment, success rates by capability (cached rows).
         self._success = [
             [
@@ -279,32 +283,56 @@ class CustomerPopulation(mesa.Agent):
         spend = np.zeros((s, j))
         pricing = LineSums(np.zeros(j), np.zeros((j, j)), np.zeros((j, j)))
         surplus = 0.0
-        adopters = np.zeros(n, dtype=bool)
+        adopters, paying = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+        funnel_by, conversions_by = np.zeros(j + 1), np.zeros(j + 1)
         subscribers = unprofitable = 0.0
         per_query = offers.tokens_per_query(self.tokens_per_query)  # (s, j)
         latency = self.latency_frac[:, None] * offers.latency_s_per_query(self.tokens_per_query)
         ids = np.concatenate(([0], offers.offer_ids))
         plan_pad = np.concatenate(([False], offers.plan))
+        free_pad = np.concatenate(([False], offers.free))
+        firm_pad = np.concatenate(([-1], offers.firm_ids))
+        # The same, indexed by last month's column (``j``: none).
+        free_last, firm_last = np.append(offers.free, False), np.append(offers.firm_ids, -1)
         price_pad = np.concatenate(([0.0], offers.price_usd))
         allow_pad = np.concatenate(([0.0], offers.allowance_queries))
         cost_pad = np.concatenate(([0.0], offers.usd_per_token))
         tok_pad = np.concatenate((np.zeros((s, 1)), per_query), axis=1)  # (s, j + 1)
         lat_pad = np.concatenate((np.zeros((s, 1)), latency), axis=1)
-        sold_by = [offers.available[g].nonzero()[0] for g in range(s)]
+        sold_by = [offers.paid[g].nonzero()[0] for g in range(s)]
+        free_by = [(offers.available[g] & offers.free).nonzero()[0] for g in range(s)]
         for k, (frac, _) in enumerate(self._streams):
             uniforms = self._rng.random(n)
             last = self._last_columns(offers, self.current_offer[k])
+            # The lab of each customer's free plan last month (-1: none).
+            free_firm = np.where(free_last[last], firm_last[last], -1)
             row = np.zeros(n, dtype=np.intp)  # 0: the outside option, 1 + column otherwise
             rate = np.zeros(n)  # the chosen offering's success rate
             for g in range(s):
                 lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
                 if hi > lo and sold_by[g].size:
-                    choice = _SegmentChoice(g, lo, hi, sold_by[g], uniforms, last, row, rate)
+                    choice = _SegmentChoice(
+                        g, lo, hi, sold_by[g], uniforms, last, row, rate, free_firm
+                    )
                     pricing = pricing + self._segment_choice(
                         offers, k, choice, latency, per_query, frac, month
                     )
+            if any(cols.size for cols in free_by):
+                free_uniforms = self._rng.random(n)
+                for g in range(s):
+                    lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
+                    if hi > lo and free_by[g].size:
+                        choice = _SegmentChoice(
+                            g, lo, hi, free_by[g], free_uniforms, last, row, rate, free_firm
+                        )
+                        self._free_choice(offers, k, choice, latency, month)
             picked = row > 0
             adopters |= picked
+            paying |= picked & ~free_pad[row]
+            paid_plan = plan_pad[row] & ~free_pad[row]
+            self.origin[k], converted = track_origin(
+                self.origin[k], free_firm, firm_pad[row], paid_plan
+            )
             # Per customer, weighted to the market: queries and tokens served, units paid.
             served_q = frac * np.minimum(queries, allow_pad[row])
             cell = seg * (j + 1) + row  # (segment, offering or none) of each customer
@@ -320,7 +348,10 @@ class CustomerPopulation(mesa.Agent):
                 (spend, paid),
             ):
                 total += np.bincount(cell, values * people, size).reshape(s, j + 1)[:, 1:]
-            on = picked & plan
+            funnel = (self.origin[k] >= 0) & paid_plan  # paying the lab that converted them
+            funnel_by += np.bincount(row, paid * people * funnel, j + 1)
+            conversions_by += np.bincount(row, people * converted, j + 1)
+            on = paid_plan
             if on.any():
                 served = tokens * cost_pad[row]
                 subscribers += float(people[on].sum())
@@ -340,6 +371,9 @@ class CustomerPopulation(mesa.Agent):
             surplus_usd=surplus,
             adopters_frac=float(people[adopters].sum() / self._people_total) if n else 0.0,
             subscribers_unprofitable_frac=unprofitable / subscribers if subscribers else math.nan,
+            paying_frac=float(people[paying].sum() / self._people_total) if n else 0.0,
+            funnel_spend_usd=funnel_by[1:],
+            conversions=conversions_by[1:],
         )
 
     @staticmethod
@@ -400,6 +434,14 @@ class CustomerPopulation(mesa.Agent):
             mine = position[seg.last[lo:hi]]
             stay = np.flatnonzero(mine >= 0)
             z.reshape(-1)[mine[stay] * m + stay] += np.float32(self.switching_inertia)
+            if self.subscription[g]:  # from a lab's free plan to its paid ones: no switch
+                conversion_bonus(
+                    z,
+                    offers.firm_ids[cols],
+                    offers.plan[cols],
+                    seg.free_firm[lo:hi],
+                    self.switching_inertia,
+                )
         sample = self.pricing[g]
         rows, _, weights, outside_frac, weight_sums = draw_choices(
             z,
@@ -415,6 +457,43 @@ class CustomerPopulation(mesa.Agent):
         return self._pricing_sums(
             offers, g, cols, weights[0], outside_frac, weight_sums, per_query, frac, month
         )
+
+    def _free_choice(
+        self,
+        offers: Offers,
+        stream: int,
+        seg: _SegmentChoice,
+        latency: NDArray[np.float64],
+        month: _Month,
+    ) -> None:
+        """The segment's customers who bought nothing take a free plan (``seg.cols``) if
+        one gains them anything (:func:`aimarket.agents.funnel.free_plan_rows`); last
+        month's free plan keeps the inertia bonus. Fills their ``row`` and ``rate``."""
+        g, lo, hi, cols = seg.segment, seg.lo, seg.hi, seg.cols
+        idle = np.flatnonzero(seg.row[lo:hi] == 0)
+        if not idle.size:
+            return
+        success = self._success[stream][g]
+        rates = success.rows[success.slots(offers.kappa[g, cols])][:, idle]  # (c, m)
+        q = month.queries[lo:hi][idle]
+        served = offers.served_frac[cols][:, None] * np.minimum(
+            1.0, offers.allowance_queries[cols][:, None] / q
+        )
+        z = utility_z(
+            self._value32[lo:hi][idle] * F32(month.value_factor[g]),
+            rates,
+            self._outside32[lo:hi][idle],
+            latency[g, cols][:, None].astype(F32),
+            F32(1.0),  # no fee: a common price, which drops out of the choice among them
+            served.astype(F32),
+            elasticity=self.elasticity,
+        )
+        if self.switching_inertia > 0:
+            z[seg.last[lo:hi][idle][None, :] == cols[:, None]] += F32(self.switching_inertia)
+        rows = free_plan_rows(z, seg.uniforms[lo:hi][idle], nest_frac=self.nest_frac)
+        chosen = np.flatnonzero(rows)
+        seg.row[lo + idle[chosen]] = cols[rows[chosen] - 1] + 1
+        seg.rate[lo + idle[chosen]] = rates[rows[chosen] - 1, chosen]
 
     def _pricing_sums(
         self,
@@ -489,6 +568,7 @@ class _SegmentChoice:
     last: NDArray[np.intp]
     row: NDArray[np.intp]
     rate: NDArray[np.float64]
+    free_firm: NDArray[np.int64]
 
 
 def _indices(slices: tuple[slice, ...]) -> NDArray[np.intp]:

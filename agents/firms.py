@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 from aimarket.agents.business import BusinessModel
 from aimarket.agents.conduct import CONDUCT, Conduct, distillations
 from aimarket.agents.context import AgentParams, MarketContext
+from aimarket.agents.funnel import FreeTierBook
 from aimarket.agents.params import FinanceParams, FirmParams
 from aimarket.agents.policies import funding_offer_usd, next_price_usd
 from aimarket.agents.products import Model, Tier
@@ -112,6 +113,8 @@ class Firm(mesa.Agent):
         #: the share of last month's its contracts and the spot market covered.
         self.serving_need_gpus: list[float] = []
         self.served_frac = 1.0
+        #: Its free plan: whether it offers one, and what it cost and brought in.
+        self.free_tier = FreeTierBook()
         # This month's flows, booked at clearing and reset after recording.
         self.month_training_usd = 0.0
         self.month_funding_usd = 0.0
@@ -132,6 +135,17 @@ class Firm(mesa.Agent):
         if not self.revenue_history:
             return 0.0
         return sum(self.revenue_history) / len(self.revenue_history) * 12
+
+    def free_plan_model(self, ctx: MarketContext) -> Model | None:
+        """The model it offers a free plan on this month: its cheapest general model to
+        serve (fewest parameters), if its business model and its own decision
+        (:class:`aimarket.agents.funnel.FreeTierBook`) say so and the market has free
+        plans (``market.free_tier``)."""
+        allowance = ctx.params.market.free_tier.allowance_queries_per_month
+        if not (self.conduct.free_plan and self.free_tier.on and allowance > 0):
+            return None
+        general = [m for m in self.line if m.segment is None]
+        return min(general, key=lambda m: m.params) if general else None
 
     def business_models(self, ctx: MarketContext) -> tuple[BusinessModel, ...]:
         """The business models this firm may choose a project from."""
@@ -187,7 +201,7 @@ class Firm(mesa.Agent):
                     usd_per_token=float(offers.usd_per_token[j]),
                     latency_s_per_token=float(offers.latency_s_per_token[j]),
                     segment=m.segment,
-                    plan=bool((mine & offers.plan).any()),
+                    plan=bool((mine & offers.plan & ~offers.free).any()),
                 )
             )
         return tuple(out)

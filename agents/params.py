@@ -25,6 +25,7 @@ __all__ = [
     "EntryParams",
     "FinanceParams",
     "FirmParams",
+    "FreeTierParams",
     "Frozen",
     "MarketParams",
     "OpenWeightsParams",
@@ -228,6 +229,14 @@ class PlanParams(Frozen):
     allowance_queries_per_month: PositiveFloat
 
 
+class FreeTierParams(Frozen):
+    """The free plan a lab may offer on its cheapest model: no fee, up to an allowance
+    (0: nobody offers one). Whether a lab offers it is its own decision
+    (``firms.free_tier_review_months``)."""
+
+    allowance_queries_per_month: NonNegativeFloat = 30.0
+
+
 class ReferenceLevels(Frozen):
     """Capabilities (OOM of effective compute) whose cheapest price the market table
     tracks, ``price_usd_per_mtok_at_<level>``; derivations in docs/model.md."""
@@ -257,6 +266,7 @@ class MarketParams(Frozen):
         PlanParams(name="plus", allowance_queries_per_month=300.0),
         PlanParams(name="pro", allowance_queries_per_month=3000.0),
     )
+    free_tier: FreeTierParams = FreeTierParams()
     reference_kappa: float = 26.75
     reference_levels: ReferenceLevels = ReferenceLevels()
 
@@ -264,7 +274,7 @@ class MarketParams(Frozen):
     @classmethod
     def _unique_plans(cls, v: tuple[PlanParams, ...]) -> tuple[PlanParams, ...]:
         names = [plan.name for plan in v]
-        reserved = {"standard", "priority", "batch"} & set(names)
+        reserved = {"standard", "priority", "batch", "free"} & set(names)
         if len(set(names)) != len(names) or reserved:
             raise ValueError(f"plan names must be unique and not a tier's name, got {names}")
         return v
@@ -405,6 +415,7 @@ class FirmParams(Frozen):
     reasoning_rl_frac: NonNegativeFloat = 0.3
     reasoning_from: str | None = None
     idle_exit_months: Annotated[int, Field(ge=1)] = 6
+    free_tier_review_months: Annotated[int, Field(ge=1)] = 6
     business_models: Annotated[tuple[BusinessModel, ...], Field(min_length=1)] = (
         BusinessModel.UPFRONT_HEAVY,
         BusinessModel.INFERENCE_HEAVY,

@@ -30,18 +30,20 @@ __all__ = [
     "tier_name",
 ]
 
-#: Offer ids are ``model_id * TIERS_PER_MODEL + tier``: room for the three per-token tiers
-#: and up to 8 plans.
+#: Offer ids are ``model_id * TIERS_PER_MODEL + tier``: room for the three per-token tiers,
+#: up to 8 plans and the free plan (the last tier).
 TIERS_PER_MODEL = 16
 
 
 class Tier(IntEnum):
-    """Per-token tiers of a model; plans are tiers ``PLAN + k`` (the config's ``k``-th)."""
+    """Per-token tiers of a model; plans are tiers ``PLAN + k`` (the config's ``k``-th);
+    ``FREE`` is the free plan (no fee, a small allowance: ``market.free_tier``)."""
 
     STANDARD = 0
     PRIORITY = 1
     BATCH = 2
     PLAN = 3
+    FREE = 15
 
 
 class Role(StrEnum):
@@ -68,10 +70,10 @@ def tier_name(tier: int, plan_names: tuple[str, ...]) -> str:
 
     Examples
     --------
-    >>> tier_name(4, ("plus", "pro"))
-    'pro'
+    >>> tier_name(4, ("plus", "pro")), tier_name(Tier.FREE, ("plus", "pro"))
+    ('pro', 'free')
     """
-    if tier < Tier.PLAN:
+    if tier < Tier.PLAN or tier == Tier.FREE:
         return Tier(tier).name.lower()
     return plan_names[tier - Tier.PLAN]
 
@@ -170,9 +172,10 @@ class Offers:
         its server was short of capacity): customers expect as much and do the rest the
         non-AI way.
     plan
-        ``(j,)`` whether the offering is a plan.
+        ``(j,)`` whether the offering is a plan (the free plan included).
     price_usd
-        ``(j,)`` per token (per-token offerings) or per month (plans).
+        ``(j,)`` per token (per-token offerings) or per month (plans; 0 for the free
+        plan).
     available
         ``(s, j)`` whether the offering is sold in the segment.
     """
@@ -199,6 +202,16 @@ class Offers:
     def size(self) -> int:
         """Number of offerings ``j``."""
         return int(self.offer_ids.shape[0])
+
+    @property
+    def free(self) -> NDArray[np.bool_]:
+        """``(j,)`` whether the offering is a free plan (a plan with no fee)."""
+        return self.tiers == Tier.FREE
+
+    @property
+    def paid(self) -> NDArray[np.bool_]:
+        """``(s, j)`` where each offering is sold for money (free plans left out)."""
+        return self.available & ~self.free[None, :]
 
     def tokens_per_query(self, plain_tokens: NDArray[np.float64]) -> NDArray[np.float64]:
         """``(s, j)`` tokens a query of each segment takes (its plain answer's

@@ -126,7 +126,8 @@ class Rivals:
             1.0 / sample.plain_tokens,
             offers.inference_multiplier[seg].T,
         )  # price -> price per plain token
-        price = offers.price_usd[:, None] * units * cost_factor[:, None, None]  # (t, j, m)
+        fee = np.where(offers.free, 1.0, offers.price_usd)  # a free plan is left out below
+        price = fee[:, None] * units * cost_factor[:, None, None]  # (t, j, m)
         z = utility_z(
             sample.value_usd_per_token,
             success,
@@ -136,7 +137,7 @@ class Rivals:
             served,
             elasticity=elasticity,
         )
-        sold = offers.available.T[:, seg]
+        sold = offers.paid.T[:, seg]  # a free plan is no rival for money (agents.funnel)
         z = np.where(sold[None], z / sample.nest_frac, -np.inf)
         top = z.max(axis=1, initial=-np.inf)
         shift = np.where(np.isfinite(top), top, 0.0)

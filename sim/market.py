@@ -71,6 +71,9 @@ class MonthOutcome:
     moves by revenue minus serving minus training minus opex plus funding.
     ``customer_revenue_usd`` is what final customers paid the firm, ``compute_usd`` the GPU
     cost of what it served; ``opex_usd`` includes the upkeep of its models on sale.
+    ``free_plan_cost_usd`` is the GPU cost of its free plan's users (within
+    ``compute_usd``), ``funnel_revenue_usd`` what customers its free plan converted paid
+    it (within ``customer_revenue_usd``).
     """
 
     month: int
@@ -90,6 +93,8 @@ class MonthOutcome:
     offer_revenue_usd: NDArray[np.float64]
     developer_revenue_usd: dict[int, float]
     served_frac: NDArray[np.float64]
+    free_plan_cost_usd: NDArray[np.float64]
+    funnel_revenue_usd: NDArray[np.float64]
 
 
 def build_offers(model: MarketModel) -> list[OfferRow]:
@@ -99,14 +104,17 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
     c = model.customers
     usage, sub = ~c.subscription, c.subscription
     plan_allowances = [p.allowance_queries_per_month for p in market.plans]
+    plan_allowances += [math.inf] * (Tier.FREE - Tier.PLAN - len(plan_allowances))
+    plan_allowances.append(market.free_tier.allowance_queries_per_month)  # Tier.FREE
     specs: list[tuple[Firm, Model, int]] = []
     wrapped: list[tuple[Firm, Model, int]] = []
     for firm in model.firms:
         if not (firm.active and firm.line):
             continue
         top = max(firm.line, key=lambda m: m.kappa)
+        free = firm.free_plan_model(ctx)
         for m in firm.line:
-            tiers = firm.conduct.tiers(ctx, top=m is top)
+            tiers = firm.conduct.tiers(ctx, top=m is top) + ((Tier.FREE,) if m is free else ())
             target = wrapped if m.business_model is BusinessModel.WRAPPER else specs
             target.extend((firm, m, tier) for tier in tiers)
     rows: list[OfferRow] = []
@@ -234,16 +242,18 @@ def set_prices(model: MarketModel) -> Offers:
     floor = np.where(plan, 1e-3 * unit, cost)
     ceiling = model.choke_price_usd(plan, allowance, mult)
     best = _best_responses(model, ids, cost, rows)
-    prices = np.empty(j)
+    prices = np.zeros(j)  # a free plan's fee stays 0
     by_firm: dict[int, list[int]] = {}
     for k, r in enumerate(rows):
-        by_firm.setdefault(r.firm.firm_id, []).append(k)
+        if r.tier != Tier.FREE:
+            by_firm.setdefault(r.firm.firm_id, []).append(k)
     model_ids = np.array([r.model.model_id for r in rows], dtype=np.int64)
     tiers = np.array([r.tier for r in rows], dtype=np.int8)
     if ctx.offers is None:
         # The market's first month: nothing was on sale before, so each firm prices its
         # opening line against its rivals' cost-plus quotes, not against no rivals at all.
-        quotes = unit * (1.0 + ctx.params.market.initial_markup_frac)
+        free = np.array([r.tier == Tier.FREE for r in rows], dtype=bool)
+        quotes = np.where(free, 0.0, unit * (1.0 + ctx.params.market.initial_markup_frac))
         provisional = _offers(rows, ids, cost, mult, plan, allowance, quotes, s, j)
         ctx = dataclasses.replace(ctx, offers=provisional, _derived={})
     for idx in by_firm.values():
@@ -297,7 +307,7 @@ def _offers(
 def _products(rows: list[OfferRow]) -> dict[int, Product]:
     """A firm's models as its valuations see them: each model's standard offering, and
     whether it has a plan."""
-    planned = {r.model.model_id for r in rows if r.tier >= Tier.PLAN}
+    planned = {r.model.model_id for r in rows if Tier.PLAN <= r.tier < Tier.FREE}
     return {
         r.model.model_id: Product(
             kappa=r.kappa,
@@ -350,6 +360,7 @@ def clear_market(model: MarketModel) -> MonthOutcome:
     index = {f.firm_id: k for k, f in enumerate(firms)}
     n = len(firms)
     queries, customer_rev, wholesale_rev = np.zeros(n), np.zeros(n), np.zeros(n)
+    free_cost, funnel = np.zeros(n), np.zeros(n)  # free plans' serving; their converts' fees
     serving, compute = settled.gpu_usd.copy(), settled.gpu_usd
     model_profit: dict[tuple[int, int], float] = {}
     developer: dict[int, float] = {}
@@ -360,6 +371,9 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         customer_rev[f] += revenue_j[k]
         developer[r.developer_id] = developer.get(r.developer_id, 0.0) + revenue_j[k]
         gpu_cost = offers.compute_usd_per_token[k] * tokens_j[k]
+        if r.tier == Tier.FREE:
+            free_cost[f] += gpu_cost
+        funnel[f] += choice.funnel_spend_usd[k]
         key = (r.firm.firm_id, r.model.model_id)
         if r.supplier is None:
             model_profit[key] = model_profit.get(key, 0.0) + revenue_j[k] - gpu_cost
@@ -398,6 +412,10 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         )
         for m in firm.line:
             firm.record_model_profit(m.model_id, model_profit.get((firm.firm_id, m.model_id), 0.0))
+        if firm.conduct.free_plan:
+            firm.free_tier.update(
+                float(free_cost[k]), float(funnel[k]), review_months=fp.free_tier_review_months
+            )
     return MonthOutcome(
         month=month,
         firms=firms,
@@ -416,4 +434,6 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         offer_revenue_usd=revenue_j,
         developer_revenue_usd=developer,
         served_frac=settled.served_frac,
+        free_plan_cost_usd=free_cost,
+        funnel_revenue_usd=funnel,
     )

@@ -137,6 +137,8 @@ def _growth_columns(model: MarketModel, out: MonthOutcome) -> dict[str, float]:
     return {
         "aware_frac": float(considering.sum() / total) if total > 0 else 0.0,
         "users": out.choice.adopters_frac * total,
+        "paying_users": out.choice.paying_frac * total,
+        "free_users": max(out.choice.adopters_frac - out.choice.paying_frac, 0.0) * total,
         "usage_multiplier": float((considering * usage).sum() / considering.sum())
         if considering.sum() > 0
         else 1.0,
@@ -198,6 +200,9 @@ def _firm_rows(model: MarketModel, out: MonthOutcome) -> None:
         serving_cost_usd=out.serving_cost_usd,
         training_spend_usd=out.training_usd,
         opex_usd=out.opex_usd,
+        free_plan_cost_usd=out.free_plan_cost_usd,
+        funnel_revenue_usd=out.funnel_revenue_usd,
+        conversions=np.bincount(rows, out.choice.conversions, n),
         funding_usd=out.funding_usd,
         amortisation_usd=out.amortisation_usd,
         gross_margin=gross_margin(out.revenue_usd, out.serving_cost_usd),

@@ -132,6 +132,12 @@ class MarketSchema(dy.Schema):
         **doc(FRAC, "share of customers who consider AI at all (Bass diffusion) this month"),
     )
     users = dy.Float64(min=0, **doc(COUNT, "real customers who used an AI offering this month"))
+    paying_users = dy.Float64(
+        min=0, **doc(COUNT, "real customers who paid for an AI offering this month")
+    )
+    free_users = dy.Float64(
+        min=0, **doc(COUNT, "real customers who used only a free plan this month (users − paying)")
+    )
     usage_multiplier = dy.Float64(
         min=0,
         **doc(TIMES, "work per customer over the start, mean over those who consider AI"),
@@ -214,6 +220,16 @@ class FirmsSchema(dy.Schema):
     )
     training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "training (or scaffolding) paid"))
     opex_usd = dy.Float64(min=0, **doc(USD_MONTH, "fixed running costs with its models' upkeep"))
+    free_plan_cost_usd = dy.Float64(
+        min=0, **doc(USD_MONTH, "GPU cost of its free plan's users (within serving_cost_usd)")
+    )
+    funnel_revenue_usd = dy.Float64(
+        min=0,
+        **doc(USD_MONTH, "what customers its free plan converted paid it (in customer revenue)"),
+    )
+    conversions = dy.Float64(
+        min=0, **doc(COUNT, "real customers who moved from its free plan to its paid ones")
+    )
     funding_usd = dy.Float64(min=0, **doc(USD_MONTH, "capital raised this month"))
     amortisation_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "its models' cost spread over firms.amortisation_months")
