@@ -300,7 +300,7 @@ class CustomerPopulation(mesa.Agent):
         tok_pad = np.concatenate((np.zeros((s, 1)), per_query), axis=1)  # (s, j + 1)
         lat_pad = np.concatenate((np.zeros((s, 1)), latency), axis=1)
         sold_by = [offers.paid[g].nonzero()[0] for g in range(s)]
-        free_by = [(offers.available[g] & offers.free).nonzero()[0] for g in range(s)]
+        free_by = [offers.free_sold[g].nonzero()[0] for g in range(s)]
         for k, (frac, _) in enumerate(self._streams):
             uniforms = self._rng.random(n)
             last = self._last_columns(offers, self.current_offer[k])
@@ -474,7 +474,8 @@ class CustomerPopulation(mesa.Agent):
         if not idle.size:
             return
         success = self._success[stream][g]
-        rates = success.rows[success.slots(offers.kappa[g, cols])][:, idle]  # (c, m)
+        slots = success.slots(offers.kappa[g, cols])  # first: it may grow the cache
+        rates = success.rows[slots][:, idle]  # (c, m)
         q = month.queries[lo:hi][idle]
         served = offers.served_frac[cols][:, None] * np.minimum(
             1.0, offers.allowance_queries[cols][:, None] / q

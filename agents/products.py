@@ -211,7 +211,12 @@ class Offers:
     @property
     def paid(self) -> NDArray[np.bool_]:
         """``(s, j)`` where each offering is sold for money (free plans left out)."""
-        return self.available & ~self.free[None, :]
+        return self.available.astype(bool, copy=False) & ~self.free[None, :]
+
+    @property
+    def free_sold(self) -> NDArray[np.bool_]:
+        """``(s, j)`` where each free plan is offered."""
+        return self.available.astype(bool, copy=False) & self.free[None, :]
 
     def tokens_per_query(self, plain_tokens: NDArray[np.float64]) -> NDArray[np.float64]:
         """``(s, j)`` tokens a query of each segment takes (its plain answer's

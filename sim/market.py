@@ -71,9 +71,9 @@ class MonthOutcome:
     moves by revenue minus serving minus training minus opex plus funding.
     ``customer_revenue_usd`` is what final customers paid the firm, ``compute_usd`` the GPU
     cost of what it served; ``opex_usd`` includes the upkeep of its models on sale.
-    ``free_plan_cost_usd`` is the GPU cost of its free plan's users (within
-    ``compute_usd``), ``funnel_revenue_usd`` what customers its free plan converted paid
-    it (within ``customer_revenue_usd``).
+    ``free_plan_cost_usd`` is its free plan's tokens at the GPU cost per token (what
+    serving them adds at the margin), ``funnel_revenue_usd`` what customers its free plan
+    converted paid it (within ``customer_revenue_usd``).
     """
 
     month: int

@@ -221,7 +221,7 @@ class FirmsSchema(dy.Schema):
     training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "training (or scaffolding) paid"))
     opex_usd = dy.Float64(min=0, **doc(USD_MONTH, "fixed running costs with its models' upkeep"))
     free_plan_cost_usd = dy.Float64(
-        min=0, **doc(USD_MONTH, "GPU cost of its free plan's users (within serving_cost_usd)")
+        min=0, **doc(USD_MONTH, "its free plan's tokens at the GPU cost per token")
     )
     funnel_revenue_usd = dy.Float64(
         min=0,

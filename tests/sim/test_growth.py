@@ -16,8 +16,10 @@ def _market(months: int, seed: int, demand: dict) -> pl.DataFrame:
     params = ModelParams.model_validate(
         {
             "customers": 2000,
-            # GPUs aplenty: demand's mechanisms alone, never rationed by capacity.
+            # GPUs aplenty: demand's mechanisms alone, never rationed by capacity; no free
+            # plans, whose users' work would blur paying customers' usage.
             "hardware": {"gpu_supply": 1e9},
+            "market": {"free_tier": {"allowance_queries_per_month": 0.0}},
             "demand": {"pricing_sample_size": 300, **demand},
             "strategy": {"valuation_customers": 120},
         }

@@ -109,6 +109,7 @@ def _drawn(
     inertia,
     grow,
     gpus=(400_000.0, 6),
+    free=30.0,
 ):
     aware, imitation, usage, adjust = grow
     supply, lead = gpus
@@ -117,7 +118,12 @@ def _drawn(
         capacity={"lead_months": lead},
         labs=labs,
         customers=customers,
-        market={"regime": regime, "priority_tier": fast, "batch_tier": not fast},
+        market={
+            "regime": regime,
+            "priority_tier": fast,
+            "batch_tier": not fast,
+            "free_tier": {"allowance_queries_per_month": free},
+        },
         demand={
             "routing": routing,
             "nest_frac": nest,
@@ -159,6 +165,8 @@ drawn_params = st.builds(
     # From GPUs too few to serve the market (serving rationed, spot at its cap) to plenty;
     # capacity booked for next month or half a year ahead.
     gpus=st.tuples(st.sampled_from([50.0, 5_000.0, 400_000.0]), st.sampled_from([1, 6])),
+    # No free plans, a casual user's month, or more than most users' month.
+    free=st.sampled_from([0.0, 30.0, 3000.0]),
 )
 
 
@@ -243,6 +251,13 @@ def test_market_invariants(params: ModelParams, seed: int) -> None:
     assert (firms["serving_cost_usd"] >= firms["contracted_gpus"] * least * (1 - 1e-9)).all()
     # Months run in order, one market row each.
     assert market["month"].to_list() == list(range(months))
+    # Users are paying or free; a free plan earns nothing, and its converts' fees are part
+    # of its lab's customer revenue.
+    np.testing.assert_allclose(
+        market["paying_users"] + market["free_users"], market["users"], rtol=1e-9, atol=1e-6
+    )
+    assert (offers.filter(pl.col("tier") == "free")["revenue_usd"] == 0.0).all()
+    assert (firms["funnel_revenue_usd"] <= firms["customer_revenue_usd"] * (1 + 1e-9)).all()
     # Nobody who does not consider AI uses it, and adoption never falls.
     assert (market["adoption_frac"] <= market["aware_frac"] * (1 + 1e-9)).all()
     assert (market["aware_frac"].diff().drop_nulls() >= 0).all()

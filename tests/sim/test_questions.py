@@ -44,7 +44,7 @@ def _question(
     )
     _, specs = plan_runs(cfg, config_dir=path.parent)
     frames: dict[str, list[pl.DataFrame]] = {
-        t: [] for t in ("summary", "market", "firms", "models", "events")
+        t: [] for t in ("summary", "market", "firms", "offers", "models", "events")
     }
     for spec in specs:
         result = run_one(spec)
@@ -67,8 +67,11 @@ def _by_point(frame: pl.DataFrame, expr: pl.Expr) -> np.ndarray:
 
 def test_regimes_inference_world_spends_more_per_query() -> None:
     t = _question("regimes", replications=5, months=60)  # point 0: upfront, 1: inference
+    # Serving cost per query of what customers pay for (free plans, served on labs'
+    # cheapest models, left out).
+    paid = t["offers"].filter(pl.col("tier") != "free")
     cost_per_query = _by_point(
-        t["market"], pl.col("serving_cost_usd").sum() / pl.col("queries").sum()
+        paid, (pl.col("cost_usd_per_mtok") * pl.col("tokens")).sum() / pl.col("queries").sum()
     )
     effort = _by_point(
         t["firms"].filter(pl.col("business_model") == "inference_heavy"),
@@ -112,7 +115,9 @@ def test_an_inference_world_spends_more_tokens_per_query() -> None:
 
 
 def test_hardware_and_algorithms_drive_the_price_of_fixed_capability_down() -> None:
-    t = _question("price_decline", replications=4, months=48)
+    # Hardware's part is small over four years (1.5x over a decade, docs/findings.md):
+    # eight replications resolve it.
+    t = _question("price_decline", replications=8, months=48)
     late = t["market"].filter(pl.col("month") >= 36)
     price = _by_point(late, pl.col("price_usd_per_mtok_at_reference").median())
     # point 0: every cause; 1: no hardware progress; 2: no algorithmic progress
