@@ -112,10 +112,14 @@ def conversion_bonus(
     >>> z.tolist()
     [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
-    if inertia <= 0 or not (free_firm >= 0).any():
+    users = np.flatnonzero(free_firm >= 0)
+    if inertia <= 0 or not users.size:
         return
-    hit = plans[:, None] & (col_firms[:, None] == free_firm[None, :])
-    z[hit] += z.dtype.type(inertia)
+    bonus = z.dtype.type(inertia)
+    for firm in np.unique(free_firm[users]):  # a few labs: one scatter each
+        rows = np.flatnonzero(plans & (col_firms == firm))
+        if rows.size:
+            z[np.ix_(rows, users[free_firm[users] == firm])] += bonus
 
 
 def track_origin(
