@@ -371,9 +371,10 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         customer_rev[f] += revenue_j[k]
         developer[r.developer_id] = developer.get(r.developer_id, 0.0) + revenue_j[k]
         gpu_cost = offers.compute_usd_per_token[k] * tokens_j[k]
-        if r.tier == Tier.FREE:
-            free_cost[f] += gpu_cost
         funnel[f] += choice.funnel_spend_usd[k]
+        if r.tier == Tier.FREE:  # the funnel's cost, judged by the lab's FreeTierBook,
+            free_cost[f] += gpu_cost  # not by the model's own profit (retirement)
+            continue
         key = (r.firm.firm_id, r.model.model_id)
         if r.supplier is None:
             model_profit[key] = model_profit.get(key, 0.0) + revenue_j[k] - gpu_cost
