@@ -81,3 +81,20 @@ def test_a_lab_keeps_its_free_plan_only_while_its_converts_pay_for_it() -> None:
 def test_the_free_tier_is_the_last_tier_of_a_model() -> None:
     assert Tier.FREE == 15
     assert Tier.PLAN + 8 < Tier.FREE  # up to eight plans fit before it
+
+
+def test_a_free_plans_cost_is_the_funnels_not_its_models() -> None:
+    # A model's profit (what retirement looks at) is its paid offerings' revenue less
+    # their serving; the free plan on it is judged as a funnel, so the cheapest model is
+    # not retired for carrying it.
+    market = _market(2, 30.0)
+    out = market.outcome
+    offers, choice = out.offers, out.choice
+    free = np.flatnonzero(offers.free & (choice.tokens > 0))
+    assert free.size
+    k = int(free[0])
+    firm = next(f for f in out.firms if f.firm_id == offers.firm_ids[k])
+    same = (offers.model_ids == offers.model_ids[k]) & ~offers.free
+    paid = offers.price_usd * choice.pay_units_by_segment.sum(axis=0)
+    expected = (paid - offers.compute_usd_per_token * choice.tokens)[same].sum()
+    assert firm.model_profit[int(offers.model_ids[k])][-1] == pytest.approx(expected)
