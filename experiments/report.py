@@ -285,6 +285,14 @@ def _plots(figures: Figures, market: pl.DataFrame, firms: pl.DataFrame) -> list[
         ("users", "customers who used AI (log scale)", True, "Demand: customers who used AI"),
         ("tokens", "tokens a month (log scale)", True, "Demand: tokens served, reasoning included"),
     ]
+    if "free_users" in market.columns and market["free_users"].max() > 0:  # free plans on
+        paying = (
+            "paying_users",
+            "customers who paid for AI (log scale)",
+            True,
+            "Demand: customers who paid for AI (free plans' users left out)",
+        )
+        demand.insert(1, paying)
     compute = [
         ("usd_per_gpu_hour", "USD per GPU-hour", False, "Compute: the spot price of a GPU-hour"),
         (

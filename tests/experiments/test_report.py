@@ -14,6 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from aimarket.experiments.cli import main
@@ -236,3 +237,21 @@ def test_a_store_without_demand_columns_still_gets_a_report(grid_report: Path) -
     now = "".join(_plots(Figures(labels), market, firms))
     assert "Demand over time" in now
     assert "Compute capacity over time" in now
+
+
+def test_paying_users_are_plotted_only_where_free_plans_had_users(grid_report: Path) -> None:
+    # With free plans off (the default) every user pays and the users plot says it all;
+    # where free plans had users, the report adds the paying ones.
+    from aimarket.experiments.analysis import scan
+    from aimarket.experiments.report import _plots
+    from aimarket.experiments.report_plots import Figures
+
+    market = scan(grid_report.parent, "market").collect()
+    firms = scan(grid_report.parent, "firms").collect()
+    labels = {int(p): str(p) for p in market["point_id"].unique()}
+    caption = "customers who paid for AI"
+    assert caption not in "".join(_plots(Figures(labels), market, firms))
+    with_free = market.with_columns(
+        free_users=pl.col("users") / 2, paying_users=pl.col("users") / 2
+    )
+    assert caption in "".join(_plots(Figures(labels), with_free, firms))
