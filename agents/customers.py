@@ -330,9 +330,12 @@ class CustomerPopulation(mesa.Agent):
             adopters |= picked
             paying |= picked & ~free_pad[row]
             paid_plan = plan_pad[row] & ~free_pad[row]
-            self.origin[k], converted = track_origin(
-                self.origin[k], free_firm, firm_pad[row], paid_plan
-            )
+            # The funnel's books, only where free plans are or were (nothing to do else).
+            funnel_open = offers.free.any() or bool((self.origin[k] >= 0).any())
+            if funnel_open:
+                self.origin[k], converted = track_origin(
+                    self.origin[k], free_firm, firm_pad[row], paid_plan
+                )
             # Per customer, weighted to the market: queries and tokens served, units paid.
             served_q = frac * np.minimum(queries, allow_pad[row])
             cell = seg * (j + 1) + row  # (segment, offering or none) of each customer
@@ -348,9 +351,10 @@ class CustomerPopulation(mesa.Agent):
                 (spend, paid),
             ):
                 total += np.bincount(cell, values * people, size).reshape(s, j + 1)[:, 1:]
-            funnel = (self.origin[k] >= 0) & paid_plan  # paying the lab that converted them
-            funnel_by += np.bincount(row, paid * people * funnel, j + 1)
-            conversions_by += np.bincount(row, people * converted, j + 1)
+            if funnel_open:
+                funnel = (self.origin[k] >= 0) & paid_plan  # paying the lab that converted them
+                funnel_by += np.bincount(row, paid * people * funnel, j + 1)
+                conversions_by += np.bincount(row, people * converted, j + 1)
             on = paid_plan
             if on.any():
                 served = tokens * cost_pad[row]

@@ -119,6 +119,33 @@ def _evaluate(
 
 
 @_jit
+def _pair_value(lines, p, price, within, scratch, nest_frac, elasticity):  # pragma: no cover
+    """:func:`_evaluate` for pair ``p`` of the lines' arrays ``(e, pay_e, serve_e,
+    s_exp, rival_w, unit, cost, weight)``, with ``scratch`` ``(outside, nest_w, margin,
+    power)``."""
+    e, pay_e, serve_e, s_exp, rival_w, unit, cost, weight = lines
+    outside, nest_w, margin, power = scratch
+    return _evaluate(
+        e[p],
+        pay_e[p],
+        serve_e[p],
+        s_exp[p],
+        rival_w[p],
+        unit[p],
+        cost[p],
+        price,
+        weight,
+        nest_frac,
+        elasticity,
+        within,
+        outside,
+        nest_w,
+        margin,
+        power,
+    )
+
+
+@_jit
 def _best_response(
     within, outside, pay, serve, price, cost, weight, nest_frac, elasticity, out
 ):  # pragma: no cover
@@ -231,30 +258,14 @@ def _search(
     pay_e, serve_e = e * pay, e * serve
     within, outside = np.empty((r, m)), np.empty(m)
     none = np.empty((r, 0))
-    nest_w, margin, power = np.empty(m), np.empty(m), np.empty(r)
+    lines = (e, pay_e, serve_e, s_exp, rival_w, unit, cost, weight)
+    scratch = (outside, np.empty(m), np.empty(m), np.empty(r))
     value, best = np.full(n_pairs, -math.inf), np.empty((n_pairs, r))
     start = np.empty((n_lines, r))
     for p in range(n_lines):  # the first moment's pairs: the best start of the grid
         chosen = 0
         for g in range(n_starts):
-            v = _evaluate(
-                e[p],
-                pay_e[p],
-                serve_e[p],
-                s_exp[p],
-                rival_w[p],
-                unit[p],
-                cost[p],
-                starts[p, g],
-                weight,
-                nest_frac,
-                elasticity,
-                none,
-                outside,
-                nest_w,
-                margin,
-                power,
-            )
+            v = _pair_value(lines, p, starts[p, g], none, scratch, nest_frac, elasticity)
             if v > value[p]:
                 value[p], chosen = v, g
         start[p] = starts[p, chosen]
@@ -264,24 +275,8 @@ def _search(
         best[p] = price
         for step in range(iterations + 1):
             last = step == iterations
-            v = _evaluate(
-                e[p],
-                pay_e[p],
-                serve_e[p],
-                s_exp[p],
-                rival_w[p],
-                unit[p],
-                cost[p],
-                price,
-                weight,
-                nest_frac,
-                elasticity,
-                none if last else within,
-                outside,
-                nest_w,
-                margin,
-                power,
-            )
+            into = none if last else within
+            v = _pair_value(lines, p, price, into, scratch, nest_frac, elasticity)
             if v > value[p]:
                 value[p] = v
                 best[p] = price

@@ -25,6 +25,7 @@ from aimarket.markets.pricing import LineSums, owner_best_response
 from aimarket.sim.capacity import ration, settle_serving
 
 if TYPE_CHECKING:
+    from aimarket.agents.params import MarketParams
     from aimarket.sim.model import MarketModel
 
 __all__ = ["MonthOutcome", "OfferRow", "build_offers", "clear_market", "set_prices"]
@@ -103,9 +104,6 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
     market, batches = ctx.params.market, ctx.params.batches
     c = model.customers
     usage, sub = ~c.subscription, c.subscription
-    plan_allowances = [p.allowance_queries_per_month for p in market.plans]
-    plan_allowances += [math.inf] * (Tier.FREE - Tier.PLAN - len(plan_allowances))
-    plan_allowances.append(market.free_tier.allowance_queries_per_month)  # Tier.FREE
     specs: list[tuple[Firm, Model, int]] = []
     wrapped: list[tuple[Firm, Model, int]] = []
     for firm in model.firms:
@@ -147,17 +145,25 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
                         compute=float(cost[k]),
                         latency=float(latency[k]),
                         wait_s=float(wait[k]),
-                        allowance=plan_allowances[tier - Tier.PLAN]
-                        if tier >= Tier.PLAN
-                        else math.inf,
+                        allowance=_allowance(tier, market),
                         available=available,
                     )
                 )
     model.frontier_kappa = max(
         (float(r.kappa.max()) for r in rows if r.model.segment is None), default=math.nan
     )
-    rows += _wrapper_rows(model, rows, wrapped, plan_allowances, usage, sub)
+    rows += _wrapper_rows(model, rows, wrapped, usage, sub)
     return rows
+
+
+def _allowance(tier: int, market: MarketParams) -> float:
+    """Queries a month a tier serves a customer: a plan's allowance, the free plan's, or
+    no limit (per-token tiers)."""
+    if tier == Tier.FREE:
+        return market.free_tier.allowance_queries_per_month
+    if tier >= Tier.PLAN:
+        return market.plans[tier - Tier.PLAN].allowance_queries_per_month
+    return math.inf
 
 
 def _where_sold(
@@ -177,7 +183,6 @@ def _wrapper_rows(
     model: MarketModel,
     rows: list[OfferRow],
     wrapped: list[tuple[Firm, Model, int]],
-    plan_allowances: list[float],
     usage: NDArray[np.bool_],
     sub: NDArray[np.bool_],
 ) -> list[OfferRow]:
@@ -207,7 +212,7 @@ def _wrapper_rows(
                 compute=row.compute,
                 latency=row.latency,
                 wait_s=0.0,
-                allowance=plan_allowances[tier - Tier.PLAN] if tier >= Tier.PLAN else math.inf,
+                allowance=_allowance(tier, ctx.params.market),
                 available=_where_sold(tier, None, usage, sub),
                 supplier=row.firm,
             )
