@@ -166,6 +166,10 @@ class MarketContext:
         """Keep what ``earlier`` derived from the same month's offerings and sample (the
         rivals' nest terms), when only something else changed since (a launch, an entry)."""
         same = earlier.month == self.month and earlier.offers is self.offers
+        # The rivals' terms at the horizon's end also depend on the frontier's pace and the
+        # fall of costs, which a launch can change within the month.
+        same = same and earlier.frontier_growth_oom_per_month == self.frontier_growth_oom_per_month
+        same = same and earlier.cost_decline_per_month == self.cost_decline_per_month
         if same and earlier.sample is self.sample and "rivals" in earlier._derived:
             self._derived["rivals"] = earlier._derived["rivals"]
 

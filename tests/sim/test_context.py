@@ -144,3 +144,21 @@ def test_reasoning_models_are_projects_only_from_their_date() -> None:
         m.step()
         found.append(len(m.context().candidates(reasoning)) > 0)
     assert found == [False, True, True, True]  # months 1..4: Feb, Mar, Apr, May
+
+
+def test_rivals_terms_are_kept_within_a_month_only_while_what_they_assume_holds(
+    model: MarketModel,
+) -> None:
+    # The rivals' nest terms at the horizon's end grow rivals at the frontier's pace: a
+    # later context of the same month keeps them only if that pace (and the fall of costs)
+    # is unchanged, e.g. not after a launch moved the frontier.
+    ctx = model.context()
+    rivals = ctx.rivals()
+    same = dataclasses.replace(ctx, _derived={})
+    same.carry_over(ctx)
+    assert same.rivals() is rivals
+    faster = dataclasses.replace(
+        ctx, _derived={}, frontier_growth_oom_per_month=ctx.frontier_growth_oom_per_month + 0.1
+    )
+    faster.carry_over(ctx)
+    assert faster.rivals() is not rivals
