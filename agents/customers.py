@@ -312,7 +312,7 @@ class CustomerPopulation(mesa.Agent):
                 lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
                 if hi > lo and sold_by[g].size:
                     choice = _SegmentChoice(
-                        g, lo, hi, sold_by[g], uniforms, last, row, rate, free_firm
+                        g, lo, hi, sold_by[g], uniforms, last, row, rate, free_firm, free_by[g]
                     )
                     pricing = pricing + self._segment_choice(
                         offers, k, choice, latency, per_query, frac, month
@@ -322,8 +322,9 @@ class CustomerPopulation(mesa.Agent):
                 for g in range(s):
                     lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
                     if hi > lo and free_by[g].size:
+                        cols = free_by[g]
                         choice = _SegmentChoice(
-                            g, lo, hi, free_by[g], free_uniforms, last, row, rate, free_firm
+                            g, lo, hi, cols, free_uniforms, last, row, rate, free_firm, cols
                         )
                         self._free_choice(offers, k, choice, latency, month)
             picked = row > 0
@@ -413,10 +414,15 @@ class CustomerPopulation(mesa.Agent):
         # Work served: last month's service of each offering (capacity), within a plan's
         # allowance; the rest is done the non-AI way.
         served = offers.served_frac[cols][:, None].astype(F32)
+        waiting = latency[g, cols][:, None].astype(F32)
         if self.subscription[g]:
             q = month.queries[lo:hi]
             served = served * np.minimum(1.0, offers.allowance_queries[cols][:, None] / q)
             served = served.astype(F32)
+            if seg.free_cols.size:  # a paid plan is worth what it adds to the best free one
+                free = self._free_gain_share(offers, stream, seg, latency, month)
+                with np.errstate(divide="ignore"):
+                    waiting = waiting + (free[None, :] / served).astype(F32)
             price = np.multiply.outer(offers.price_usd[cols], 1.0 / month.plain_tokens[lo:hi])
         else:
             price = (offers.price_usd[cols] * offers.inference_multiplier[g, cols])[:, None]
@@ -424,7 +430,7 @@ class CustomerPopulation(mesa.Agent):
             self._value32[lo:hi] * F32(month.value_factor[g]),
             rates,
             self._outside32[lo:hi],
-            latency[g, cols][:, None].astype(F32),
+            waiting,
             price.astype(F32),
             served,
             elasticity=self.elasticity,
@@ -461,6 +467,28 @@ class CustomerPopulation(mesa.Agent):
         return self._pricing_sums(
             offers, g, cols, weights[0], outside_frac, weight_sums, per_query, frac, month
         )
+
+    def _free_gain_share(
+        self,
+        offers: Offers,
+        stream: int,
+        seg: _SegmentChoice,
+        latency: NDArray[np.float64],
+        month: _Month,
+    ) -> NDArray[np.float64]:
+        """``(m,)`` what the best free plan (``seg.free_cols``) gains each of the
+        segment's customers, as a share of the value of all its work (0 if none gains):
+        ``max_k h_k (p_k - o - latency_k)`` with ``h_k`` the share of the work its
+        allowance serves."""
+        g, lo, hi, cols = seg.segment, seg.lo, seg.hi, seg.free_cols
+        success = self._success[stream][g]
+        slots = success.slots(offers.kappa[g, cols])  # first: it may grow the cache
+        q = month.queries[lo:hi]
+        served = offers.served_frac[cols][:, None] * np.minimum(
+            1.0, offers.allowance_queries[cols][:, None] / q
+        )
+        net = success.rows[slots] - self.outside_value_frac[lo:hi] - latency[g, cols][:, None]
+        return np.maximum((served * net).max(axis=0), 0.0)
 
     def _free_choice(
         self,
@@ -574,6 +602,7 @@ class _SegmentChoice:
     row: NDArray[np.intp]
     rate: NDArray[np.float64]
     free_firm: NDArray[np.int64]
+    free_cols: NDArray[np.intp]
 
 
 def _indices(slices: tuple[slice, ...]) -> NDArray[np.intp]:

@@ -3,6 +3,8 @@ lab's paid plans rather than a rival's, and a lab keeps it only while it pays.""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
@@ -98,3 +100,19 @@ def test_a_free_plans_cost_is_the_funnels_not_its_models() -> None:
     paid = offers.price_usd * choice.pay_units_by_segment.sum(axis=0)
     expected = (paid - offers.compute_usd_per_token * choice.tokens)[same].sum()
     assert firm.model_profit[int(offers.model_ids[k])][-1] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_a_paid_plan_is_judged_by_what_it_adds_to_the_free_plan(seed: int) -> None:
+    # The same customers and offers, with and without the free plans on sale: a paid plan
+    # is worth what it adds to the best free one, so with free plans fewer buy paid plans.
+    market = _market(seed, 30.0)
+    offers = market.outcome.offers
+    assert offers.free.any()
+    without = dataclasses.replace(offers, available=offers.paid)
+    paid = offers.plan & ~offers.free
+    bought = []
+    for these in (offers, without):
+        population = MarketModel(market.params, seed=seed, horizon_months=1).customers
+        bought.append(population.choose(these).queries[paid].sum())
+    assert bought[0] < bought[1]
