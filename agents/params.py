@@ -231,10 +231,10 @@ class PlanParams(Frozen):
 
 class FreeTierParams(Frozen):
     """The free plan a lab may offer on its cheapest model: no fee, up to an allowance
-    (0: nobody offers one).
-    Whether a lab offers it is its own decision (``firms.free_tier_review_months``)."""
+    (0: nobody offers one). Whether a lab offers it is its own decision
+    (``firms.free_tier_review_months``)."""
 
-    allowance_queries_per_month: NonNegativeFloat = 0.0
+    allowance_queries_per_month: NonNegativeFloat = 30.0
 
 
 class ReferenceLevels(Frozen):
