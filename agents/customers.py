@@ -421,8 +421,11 @@ class CustomerPopulation(mesa.Agent):
             served = served.astype(F32)
             if seg.free_cols.size:  # a paid plan is worth what it adds to the best free one
                 free = self._free_gain_share(offers, stream, seg, latency, month)
-                with np.errstate(divide="ignore"):
-                    waiting = waiting + (free[None, :] / served).astype(F32)
+                # Where a plan serves nothing its gain is nothing, whatever the free plan's.
+                extra = np.divide(
+                    free[None, :], served, out=np.zeros(served.shape), where=served > 0
+                )
+                waiting = waiting + extra.astype(F32)
             price = np.multiply.outer(offers.price_usd[cols], 1.0 / month.plain_tokens[lo:hi])
         else:
             price = (offers.price_usd[cols] * offers.inference_multiplier[g, cols])[:, None]
