@@ -234,7 +234,7 @@ class FreeTierParams(Frozen):
     (0: nobody offers one). Whether a lab offers it is its own decision
     (``firms.free_tier_review_months``)."""
 
-    allowance_queries_per_month: NonNegativeFloat = 30.0
+    allowance_queries_per_month: NonNegativeFloat = 300.0
 
 
 class ReferenceLevels(Frozen):
