@@ -21,7 +21,8 @@ _BUILDERS = ("upfront_heavy", "inference_heavy")
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, float]:
-    values = values[np.isfinite(values)]
+    # Sorted: the runs arrive in no fixed order, and the resamples depend on it.
+    values = np.sort(values[np.isfinite(values)])
     if values.size < 2:
         mean = float(values.mean()) if values.size else float("nan")
         return mean, float("nan"), float("nan")

@@ -240,7 +240,7 @@ def test_a_store_without_demand_columns_still_gets_a_report(grid_report: Path) -
 
 
 def test_paying_users_are_plotted_only_where_free_plans_had_users(grid_report: Path) -> None:
-    # With free plans off (the default) every user pays and the users plot says it all;
+    # Where nobody used a free plan every user pays and the users plot says it all;
     # where free plans had users, the report adds the paying ones.
     from aimarket.experiments.analysis import scan
     from aimarket.experiments.report import _plots
@@ -250,7 +250,8 @@ def test_paying_users_are_plotted_only_where_free_plans_had_users(grid_report: P
     firms = scan(grid_report.parent, "firms").collect()
     labels = {int(p): str(p) for p in market["point_id"].unique()}
     caption = "customers who paid for AI"
-    assert caption not in "".join(_plots(Figures(labels), market, firms))
+    no_free = market.with_columns(free_users=pl.lit(0.0), paying_users=pl.col("users"))
+    assert caption not in "".join(_plots(Figures(labels), no_free, firms))
     with_free = market.with_columns(
         free_users=pl.col("users") / 2, paying_users=pl.col("users") / 2
     )
