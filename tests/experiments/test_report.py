@@ -230,7 +230,9 @@ def test_a_store_without_demand_columns_still_gets_a_report(grid_report: Path) -
     market = scan(out, "market").collect()
     firms = scan(out, "firms").collect()
     labels = {int(p): str(p) for p in market["point_id"].unique()}
-    old = "".join(_plots(Figures(labels), market.drop("users", "tokens", "served_frac"), firms))
+    # Written before demand grew: no users (of any kind), tokens or serving columns.
+    before = market.drop("users", "paying_users", "free_users", "tokens", "served_frac")
+    old = "".join(_plots(Figures(labels), before, firms))
     assert "Demand over time" not in old
     assert "Compute capacity over time" not in old  # written before capacity: no section
     assert "Concentration, prices and margins over time" in old
