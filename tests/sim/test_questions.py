@@ -159,8 +159,9 @@ def test_faster_progress_makes_wrappers_rebuild_more_often() -> None:
 def test_thinner_markups_make_more_subscribers_unprofitable() -> None:
     # points: price elasticity 1.5, 2, 4, each in the upfront then the inference regime;
     # more price-sensitive customers push fees toward cost. (4 replications were too few
-    # to resolve the inference regime's difference once labs open the market sensibly.)
-    t = _question("subscriptions", replications=8, months=36)
+    # to resolve the inference regime's difference once labs open the market sensibly; with
+    # free plans, 36 months were too few.)
+    t = _question("subscriptions", replications=8, months=60)  # the sweep's five years
     lossy = _by_point(t["market"], pl.col("subscribers_unprofitable_frac").fill_null(0.0).mean())
     assert lossy[4] > lossy[0]  # elasticity 4 vs 1.5, upfront regime
     assert lossy[5] > lossy[1]  # the same, inference regime
