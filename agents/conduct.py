@@ -115,6 +115,8 @@ class Trainer(Conduct):
             dtype=float,
         )
         products = _products(ctx, n_p, base, np.full(n_p.shape, max_mult), plan=True)
+        # A new flagship needs experiments alongside its final run (docs/model.md).
+        research = ctx.params.firms.research_flop_per_training_flop
         out = [
             Candidate(
                 business_model=self.kind,
@@ -127,6 +129,7 @@ class Trainer(Conduct):
                 cost_usd=float(cost[k]),
                 months_to_launch=float(months[k]),
                 products=(products[k],),
+                research_usd=research * float(cost[k]),
             )
             for k, alloc in enumerate(labels)
         ]

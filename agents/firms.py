@@ -117,6 +117,7 @@ class Firm(mesa.Agent):
         self.free_tier = FreeTierBook()
         # This month's flows, booked at clearing and reset after recording.
         self.month_training_usd = 0.0
+        self.month_research_usd = 0.0
         self.month_funding_usd = 0.0
 
     @property
@@ -326,14 +327,17 @@ class Firm(mesa.Agent):
         revenue_usd: float,
         serving_cost_usd: float,
         training_spend_usd: float = 0.0,
+        research_spend_usd: float = 0.0,
         opex_usd: float = 0.0,
     ) -> None:
-        """Book one month's operations: ``cash += revenue - serving - training - opex``.
+        """Book one month's operations:
+        ``cash += revenue - serving - training - research - opex``.
 
         Funding is not booked here: it reaches the cash when raised
         (:meth:`receive_funding`), so that decisions in the same month can use it.
         """
-        self.cash_usd += revenue_usd - serving_cost_usd - training_spend_usd - opex_usd
+        spent = serving_cost_usd + training_spend_usd + research_spend_usd + opex_usd
+        self.cash_usd += revenue_usd - spent
         self.revenue_history.append(revenue_usd)
         del self.revenue_history[:-12]
 
@@ -391,7 +395,7 @@ def _pick(
 ) -> Candidate | None:
     """The affordable candidate chosen with bounded rationality against keeping the line
     as it is (``line``; None: against staying out, a value of 0), or None."""
-    affordable = [c for c in candidates if c.cost_usd <= budget_usd]
+    affordable = [c for c in candidates if c.outlay_usd <= budget_usd]
     if not affordable:
         return None
     values, keep = value_candidates(

@@ -411,6 +411,7 @@ class FirmParams(Frozen):
     upfront_training_flop: PositiveFloat = 3e25
     inference_training_flop: PositiveFloat = 3e24
     inference_overtrain_factor: Annotated[float, Field(ge=1)] = 10.0
+    research_flop_per_training_flop: NonNegativeFloat = 9.0
     max_reasoning_multiplier: Annotated[float, Field(ge=1)] = 1000.0
     reasoning_rl_frac: NonNegativeFloat = 0.3
     reasoning_from: str | None = None

@@ -29,7 +29,9 @@ class Candidate:
     model it trains (the student, for a distillation); ``max_inference_multiplier`` is
     the most reasoning effort it is trained for (1: none). ``teacher_id`` is the model a
     distillation learns from, ``supplier_id`` the firm whose tokens a wrapper resells,
-    ``segment`` a specialist's only segment.
+    ``segment`` a specialist's only segment. ``research_usd`` is what the experiments a
+    flagship run needs alongside it cost at today's prices (``cost_usd`` is the final run's);
+    ``outlay_usd`` the two together, what the firm must fund.
     """
 
     business_model: BusinessModel
@@ -45,6 +47,12 @@ class Candidate:
     segment: int | None = None
     supplier_id: int | None = None
     teacher_id: int | None = None
+    research_usd: float = 0.0
+
+    @property
+    def outlay_usd(self) -> float:
+        """The final run and its research, USD."""
+        return self.cost_usd + self.research_usd
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +121,7 @@ def value_candidates(
     upkeep = horizon.upkeep_usd_per_month * new[:, None] * live
     after = (path[1:] - upkeep) * discount
     values = np.where(live, after, keep_path[None, :]).sum(axis=1)
-    values -= np.array([c.cost_usd for c in candidates]) + fixed
+    values -= np.array([c.outlay_usd for c in candidates]) + fixed
     return values, float(keep_path.sum()) - fixed
 
 

@@ -88,6 +88,7 @@ class MonthOutcome:
     serving_cost_usd: NDArray[np.float64]
     compute_usd: NDArray[np.float64]
     training_usd: NDArray[np.float64]
+    research_usd: NDArray[np.float64]
     opex_usd: NDArray[np.float64]
     funding_usd: NDArray[np.float64]
     amortisation_usd: NDArray[np.float64]
@@ -393,6 +394,7 @@ def clear_market(model: MarketModel) -> MonthOutcome:
             model_profit[supplied] = model_profit.get(supplied, 0.0) + wholesale - gpu_cost
     fp = ctx.params.firms
     training = np.array([f.month_training_usd for f in firms])
+    research = np.array([f.month_research_usd for f in firms])
     funding = np.array([f.month_funding_usd for f in firms])
     upkeep = np.array(
         [
@@ -414,6 +416,7 @@ def clear_market(model: MarketModel) -> MonthOutcome:
             revenue_usd=float(revenue[k]),
             serving_cost_usd=float(serving[k]),
             training_spend_usd=float(training[k]),
+            research_spend_usd=float(research[k]),
             opex_usd=float(opex[k]),
         )
         for m in firm.line:
@@ -434,6 +437,7 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         serving_cost_usd=serving,
         compute_usd=compute,
         training_usd=training,
+        research_usd=research,
         opex_usd=opex,
         funding_usd=funding,
         amortisation_usd=amortisation,

@@ -408,7 +408,7 @@ class MarketModel(mesa.Model):
         if out is None or firm not in out.firms:
             return fin.reserve_months * firm.opex_usd(self.agent_params)
         k = out.firms.index(firm)
-        burn = out.serving_cost_usd[k] + out.training_usd[k] + out.opex_usd[k]
+        burn = out.serving_cost_usd[k] + out.training_usd[k] + out.research_usd[k] + out.opex_usd[k]
         return fin.reserve_months * float(burn)
 
     # -- records --------------------------------------------------------------------------

@@ -46,6 +46,7 @@ def observe(model: MarketModel) -> None:
         _offer_rows(model, out)
     for firm in model.firms:
         firm.month_training_usd = 0.0
+        firm.month_research_usd = 0.0
         firm.month_funding_usd = 0.0
     model.entries_this_month = 0
     model.exits_this_month = 0
@@ -56,7 +57,7 @@ def _market_row(model: MarketModel, out: MonthOutcome) -> None:
     cust_rev, queries = out.customer_revenue_usd, out.queries
     total_rev, total_q = float(cust_rev.sum()), float(queries.sum())
     compute, amort = float(out.compute_usd.sum()), float(out.amortisation_usd.sum())
-    training = float(out.training_usd.sum())
+    training, research = float(out.training_usd.sum()), float(out.research_usd.sum())
     model.cumulative_training_usd += training
     model.cumulative_inference_usd += compute
     # The open-weights fringe is atomistic: in the market's totals, not a firm of its own.
@@ -92,10 +93,11 @@ def _market_row(model: MarketModel, out: MonthOutcome) -> None:
         revenue_usd=total_rev,
         serving_cost_usd=compute,
         training_spend_usd=training,
+        research_spend_usd=research,
         opex_usd=opex,
         amortisation_usd=amort,
         gross_margin=float(gross_margin(total_rev, compute)),
-        operating_margin=float(operating_margin(total_rev, compute, amort + opex)),
+        operating_margin=float(operating_margin(total_rev, compute, amort + opex + research)),
         consumer_surplus_usd=out.choice.surplus_usd,
         price_usd_per_query_mean=total_rev / total_q if total_q > 0 else math.nan,
         price_usd_per_mtok_at_reference=cheapest_price_usd_per_mtok(
@@ -199,6 +201,7 @@ def _firm_rows(model: MarketModel, out: MonthOutcome) -> None:
         wholesale_revenue_usd=out.wholesale_revenue_usd,
         serving_cost_usd=out.serving_cost_usd,
         training_spend_usd=out.training_usd,
+        research_spend_usd=out.research_usd,
         opex_usd=out.opex_usd,
         free_plan_cost_usd=out.free_plan_cost_usd,
         funnel_revenue_usd=out.funnel_revenue_usd,
@@ -207,7 +210,9 @@ def _firm_rows(model: MarketModel, out: MonthOutcome) -> None:
         amortisation_usd=out.amortisation_usd,
         gross_margin=gross_margin(out.revenue_usd, out.serving_cost_usd),
         operating_margin=operating_margin(
-            out.revenue_usd, out.serving_cost_usd, out.amortisation_usd + out.opex_usd
+            out.revenue_usd,
+            out.serving_cost_usd,
+            out.amortisation_usd + out.opex_usd + out.research_usd,
         ),
         lerner=lerner_index(list_usage, unit_cost),
         cash_usd=np.array([f.cash_usd for f in firms]),

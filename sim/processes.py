@@ -167,7 +167,7 @@ def review(
 
 def start_project(model: MarketModel, firm: Firm, cand: Candidate) -> None:
     """Fund and start a project: a training process, or (wrappers) launch now."""
-    shortfall = cand.cost_usd + model.reserve_usd(firm) - firm.cash_usd
+    shortfall = cand.outlay_usd + model.reserve_usd(firm) - firm.cash_usd
     if shortfall > 0 and not _raise(
         model, firm, shortfall - model.reserve_usd(firm), reason="project"
     ):
@@ -223,23 +223,27 @@ def launch(
 def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
     """A training run: hold GPUs, pay rent monthly, launch the model when the FLOP are done.
 
-    The run waits (paying nothing) until at least a quarter of its planned GPUs are free
-    (serving comes first: GPUs the spot market served last month are not free for
-    training), then takes up to its plan.
+    A flagship's research (experiments, synthetic data, runs never released) holds
+    ``research_usd / cost_usd`` GPUs per GPU of the final run for as long as it lasts, and
+    is paid as research. The run waits (paying nothing) until at least a quarter of the
+    GPUs it plans for both is free (serving comes first: GPUs the spot market served last
+    month are not free for training), then takes up to its plan.
     """
     project = Project(candidate=cand, started_month=model.env.now, gpus=0.0)
     firm.project = project
-    planned = float(model.technology.training_plan(cand.train_flop)[0])
+    research = cand.research_usd / cand.cost_usd if cand.cost_usd > 0 else 0.0
+    planned = float(model.technology.training_plan(cand.train_flop)[0]) * (1.0 + research)
     while model.gpus.trainable_gpus < 0.25 * planned:
         yield model.env.timeout(1)  # too few GPUs free: wait for next month's supply
         if not firm.active or firm.project is not project:
             return
-    gpus = min(planned, model.gpus.trainable_gpus)
-    yield model.gpus.free.get(gpus)
-    project.gpus = gpus
+    held = min(planned, model.gpus.trainable_gpus)
+    yield model.gpus.free.get(held)
+    project.gpus = held  # released at the end, or when the firm exits
     if not firm.active:  # exited while the request was served
-        model.gpus.free.put(gpus)
+        model.gpus.free.put(held)
         return
+    gpus = held / (1.0 + research)  # the final run's
     model.event(
         firm,
         "training_start",
@@ -254,10 +258,11 @@ def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
         project.flop_done += per_month * frac
         project.spent_usd += spend
         firm.month_training_usd += spend
+        firm.month_research_usd += research * spend
         yield model.env.timeout(1)
         if not firm.active or firm.project is not project:
             return
-    model.gpus.free.put(gpus)
+    model.gpus.free.put(held)
     firm.project = None
     # A pre-trained model is credited with algorithmic progress up to its launch; a
     # distilled one's capability is fixed by its teacher.

@@ -87,7 +87,10 @@ def _operating_margin() -> dy.Float64:
     return dy.Float64(
         nullable=True,
         max=1,
-        **doc(FRAC, "(revenue − serving cost − amortisation − opex) / revenue; null at zero"),
+        **doc(
+            FRAC,
+            "(revenue − serving cost − amortisation − opex − research) / revenue; null at zero",
+        ),
     )
 
 
@@ -154,7 +157,10 @@ class MarketSchema(dy.Schema):
     serving_cost_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "serving GPUs paid: contracts (used or not) and spot rental")
     )
-    training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "training paid this month"))
+    training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "final training runs paid"))
+    research_spend_usd = dy.Float64(
+        min=0, **doc(USD_MONTH, "research compute paid: flagship runs' experiments")
+    )
     opex_usd = dy.Float64(min=0, **doc(USD_MONTH, "fixed running costs with models' upkeep"))
     amortisation_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "training cost spread over firms.amortisation_months")
@@ -219,6 +225,9 @@ class FirmsSchema(dy.Schema):
         **doc(USD_MONTH, "serving GPUs (contracts, used or not; spot), plus wholesale tokens"),
     )
     training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "training (or scaffolding) paid"))
+    research_spend_usd = dy.Float64(
+        min=0, **doc(USD_MONTH, "research compute paid: its flagship runs' experiments")
+    )
     opex_usd = dy.Float64(min=0, **doc(USD_MONTH, "fixed running costs with its models' upkeep"))
     free_plan_cost_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "its free plan's tokens at the GPU cost per token")

@@ -38,17 +38,24 @@ def _year_mean(market: pl.DataFrame, column: str, year: int) -> np.ndarray:
     return rows.group_by("run_id").agg(pl.col(column).mean())[column].to_numpy()
 
 
+def _with_research(frame: pl.DataFrame) -> pl.DataFrame:
+    # Stores written before research compute (session 13) have no such column: none paid.
+    if "research_spend_usd" in frame.columns:
+        return frame
+    return frame.with_columns(research_spend_usd=pl.lit(0.0))
+
+
 def _year_margins(market: pl.DataFrame, year: int) -> pl.DataFrame:
+    costs = ["serving_cost_usd", "amortisation_usd", "opex_usd", "research_spend_usd"]
     rows = (
-        market.filter(pl.col("date").dt.year() == year)
+        _with_research(market)
+        .filter(pl.col("date").dt.year() == year)
         .group_by("run_id")
-        .agg(pl.col("revenue_usd", "serving_cost_usd", "amortisation_usd", "opex_usd").sum())
+        .agg(pl.col("revenue_usd", *costs).sum())
     )
     return rows.with_columns(
         gross=1 - pl.col("serving_cost_usd") / pl.col("revenue_usd"),
-        operating=1
-        - (pl.col("serving_cost_usd") + pl.col("amortisation_usd") + pl.col("opex_usd"))
-        / pl.col("revenue_usd"),
+        operating=1 - pl.sum_horizontal(costs) / pl.col("revenue_usd"),
     )
 
 
@@ -65,14 +72,16 @@ def _frontier_developers(models: pl.DataFrame) -> pl.DataFrame:
 
 
 def _leader_2024(firms: pl.DataFrame) -> pl.DataFrame:
-    year = firms.filter((pl.col("date").dt.year() == 2024) & (pl.col("kind") != "open_weights"))
+    year = _with_research(firms).filter(
+        (pl.col("date").dt.year() == 2024) & (pl.col("kind") != "open_weights")
+    )
+    compute = ["serving_cost_usd", "training_spend_usd", "research_spend_usd"]
     per_firm = year.group_by("run_id", "firm_id").agg(
-        pl.col("customer_revenue_usd", "serving_cost_usd", "training_spend_usd").sum()
+        pl.col("customer_revenue_usd", *compute).sum()
     )
     leader = per_firm.sort("customer_revenue_usd", descending=True).group_by("run_id").first()
     return leader.with_columns(
-        inference_frac=pl.col("serving_cost_usd")
-        / (pl.col("serving_cost_usd") + pl.col("training_spend_usd"))
+        inference_frac=pl.col("serving_cost_usd") / pl.sum_horizontal(compute)
     )
 
 

@@ -208,14 +208,15 @@ def test_market_invariants(params: ModelParams, seed: int) -> None:
     lower = 10_000 * strategic**2 / selling["firms_selling"].cast(pl.Float64)
     assert (selling["hhi_revenue"] >= lower * (1 - 1e-9) - 1e-6).all()
     assert (selling["hhi_revenue"] <= 10_000 * strategic**2 + 1e-6).all()
-    # Every firm's cash moves by revenue - serving - training - opex + funding; a startup's
-    # first row starts from zero, a lab's from its starting cash.
+    # Every firm's cash moves by revenue - serving - training - research - opex + funding; a
+    # startup's first row starts from zero, a lab's from its starting cash.
     start = params.finance.lab_initial_cash_usd
     for _, group in firms.sort("month").group_by("firm_id"):
         flow = (
             group["revenue_usd"]
             - group["serving_cost_usd"]
             - group["training_spend_usd"]
+            - group["research_spend_usd"]
             - group["opex_usd"]
             + group["funding_usd"]
         ).to_numpy()

@@ -1,0 +1,141 @@
+"""Research compute: a flagship run's experiments, held and paid alongside it
+(``firms.research_flop_per_training_flop``; docs/model.md, "Research compute")."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import polars as pl
+import pytest
+
+from aimarket.agents.firms import _horizon, _pick
+from aimarket.agents.strategy import value_candidates
+from aimarket.sim import MarketModel, ModelParams
+
+
+def _params(research: float, **extra: object) -> ModelParams:
+    return ModelParams.model_validate(
+        {
+            "customers": 400,
+            "labs": 3,
+            "demand": {"pricing_sample_size": 100},
+            "strategy": {"valuation_customers": 50},
+            "firms": {"research_flop_per_training_flop": research},
+            **extra,
+        }
+    )
+
+
+def _tables(research: float, seed: int, months: int) -> dict[str, pl.DataFrame]:
+    model = MarketModel(_params(research), seed=seed, horizon_months=months)
+    model.run_model()
+    return model.tables()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_flagship_run_holds_its_research_gpus_alongside_it(seed: int) -> None:
+    # With GPUs plentiful, a lab's flagship run gets the GPUs its plan asks for, and holds
+    # r more per GPU of it for the research.
+    r = 9.0
+    params = _params(r, hardware={"gpu_supply": 1e9})
+    model = MarketModel(params, seed=seed, horizon_months=3)
+    model.step()
+    tech = model.technology
+    runs = [
+        f.project
+        for f in model.firms
+        if f.project is not None and f.project.candidate.research_usd > 0
+    ]
+    assert runs, "no flagship run started in the first month"
+    for project in runs:
+        planned = float(tech.training_plan(project.candidate.train_flop)[0])
+        assert project.flop_done / tech.flop_per_gpu_month() == pytest.approx(planned, rel=1e-9)
+        assert project.gpus == pytest.approx((1.0 + r) * planned, rel=1e-9)
+        assert project.candidate.research_usd == pytest.approx(r * project.candidate.cost_usd)
+
+
+def test_a_flagship_is_valued_net_of_its_research() -> None:
+    # Same project, with and without its research: valued lower by exactly its cost.
+    model = MarketModel(_params(9.0), seed=1, horizon_months=3)
+    model.step()
+    ctx = model.context()
+    lab = next(f for f in model.firms if f.kind == "lab")
+    with_research = [c for c in lab.conduct.candidates(ctx) if c.research_usd > 0][:3]
+    assert with_research
+    without = [dataclasses.replace(c, research_usd=0.0) for c in with_research]
+
+    def values(cands: list) -> np.ndarray:
+        horizon = _horizon(ctx, 0.0)
+        out, _ = value_candidates(
+            cands,
+            ctx.sample,
+            ctx.rivals_log_weight(lab.firm_id),
+            horizon,
+            elasticity=ctx.params.demand.elasticity,
+        )
+        return np.asarray(out)
+
+    np.testing.assert_allclose(
+        values(without) - values(with_research),
+        [c.research_usd for c in with_research],
+        rtol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_research_is_paid_with_flagship_runs_only(seed: int) -> None:
+    r = 9.0
+    firms = _tables(r, seed, 24)["firms"]
+    research, training = firms["research_spend_usd"].to_numpy(), firms["training_spend_usd"]
+    training = training.to_numpy()
+    assert research.sum() > 0
+    # A firm runs one project at a time: a month's research is r times its training
+    # (a flagship run) or nothing (a distillation, a specialist, a wrapper, no project).
+    paid = research > 0
+    np.testing.assert_allclose(research[paid], r * training[paid], rtol=1e-9)
+    assert (_tables(0.0, seed, 24)["firms"]["research_spend_usd"] == 0).all()
+
+
+def test_dearer_research_makes_labs_train_smaller_final_runs() -> None:
+    # The firm values and funds a flagship at its outlay (final run and research): the
+    # dearer each FLOP of a flagship, the less final-run compute the labs buy.
+    def final_runs_flop(research: float) -> float:
+        total = 0.0
+        for seed in (1, 2, 3):
+            models = _tables(research, seed, 36)["models"]
+            pretrained = models.filter(  # launched in the run: not the starting models
+                pl.col("allocation").is_in(["chinchilla", "inference_aware"])
+                & (pl.col("month") >= 0)
+            )
+            total += float(pretrained["train_flop"].sum())
+        return total
+
+    assert final_runs_flop(9.0) < final_runs_flop(0.0)
+
+
+def test_a_firm_starts_a_flagship_only_if_it_can_fund_its_research() -> None:
+    # A budget that covers the final runs of many flagships but the research of few: the
+    # firm picks among those it can fund whole, or none.
+    model = MarketModel(_params(9.0), seed=1, horizon_months=3)
+    model.step()
+    ctx = model.context()
+    lab = next(f for f in model.firms if f.kind == "lab")
+    cands = [c for c in lab.conduct.candidates(ctx) if c.research_usd > 0]
+    budget = 1.5 * min(c.outlay_usd for c in cands)
+    assert sum(c.outlay_usd <= budget for c in cands) < sum(c.cost_usd <= budget for c in cands)
+    picks = [
+        _pick(
+            ctx,
+            cands,
+            budget_usd=budget,
+            firm_id=lab.firm_id,
+            opex_usd_per_month=0.0,
+            line=None,
+            rng=np.random.default_rng(seed),
+        )
+        for seed in range(20)
+    ]
+    chosen = [p for p in picks if p is not None]
+    assert chosen, "no draw picked a project: the test says nothing"
+    assert all(p.outlay_usd <= budget for p in chosen)
