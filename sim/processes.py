@@ -339,8 +339,10 @@ def start_processes(model: MarketModel) -> None:
     env = model.env
     env.process(hardware(model))
     env.process(housekeeping(model))
+    # A firm reviews its strategy once it has seen a month of the market (its serving
+    # need, which comes before new training runs, is known only then), staggered after.
     for k, firm in enumerate(f for f in model.firms if f is not model.fringe):
-        delay = k % model.params.strategy.review_months
+        delay = 1 + k % model.params.strategy.review_months
         env.process(review(model, firm, first_delay=delay))
     env.process(_monthly(model, Phase.PRICING, _price))
     env.process(_monthly(model, Phase.CLEARING, _clear))

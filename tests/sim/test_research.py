@@ -41,13 +41,14 @@ def test_a_flagship_run_holds_its_research_gpus_alongside_it(seed: int) -> None:
     params = _params(r, hardware={"gpu_supply": 1e9})
     model = MarketModel(params, seed=seed, horizon_months=3)
     model.step()
+    model.step()  # labs review from month 1, once they have seen a month of the market
     tech = model.technology
     runs = [
         f.project
         for f in model.firms
         if f.project is not None and f.project.candidate.research_usd > 0
     ]
-    assert runs, "no flagship run started in the first month"
+    assert runs, "no flagship run started in month 1"
     for project in runs:
         planned = float(tech.training_plan(project.candidate.train_flop)[0])
         assert project.flop_done / tech.flop_per_gpu_month() == pytest.approx(planned, rel=1e-9)
@@ -139,3 +140,18 @@ def test_a_firm_starts_a_flagship_only_if_it_can_fund_its_research() -> None:
     chosen = [p for p in picks if p is not None]
     assert chosen, "no draw picked a project: the test says nothing"
     assert all(p.outlay_usd <= budget for p in chosen)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_run_takes_gpus_before_the_first_month_is_served(seed: int) -> None:
+    # Serving comes before new training runs, and a firm knows its serving need only once
+    # it has seen a month of the market: no run starts in month 0, so flagships and their
+    # research cannot take the GPUs the first month's customers need.
+    tables = _tables(9.0, seed, 3)
+    labs = tables["firms"].filter(pl.col("kind") == "lab")["firm_id"].unique()
+    starts = tables["events"].filter(
+        (pl.col("kind") == "training_start") & pl.col("firm_id").is_in(labs.implode())
+    )
+    assert starts.height
+    assert starts["month"].min() >= 1  # (an entrant may start one after month 0's clearing)
+    assert tables["market"].filter(pl.col("month") == 0)["served_frac"].item() == 1.0
