@@ -50,8 +50,11 @@ def test_free_users_convert_to_their_labs_paid_plans_not_a_rivals(seed: int) -> 
     offers = market.outcome.offers
     free = np.flatnonzero(offers.free)
     assert free.size
-    lab = int(offers.firm_ids[free[0]])
-    paid = offers.plan & ~offers.free & (offers.firm_ids == lab)
+    # The free plan of the lab whose paid plans sell most: converts have somewhere to go.
+    sold = market.outcome.choice.queries
+    paid_of = [offers.plan & ~offers.free & (offers.firm_ids == f) for f in offers.firm_ids[free]]
+    pick = int(np.argmax([sold[p].sum() for p in paid_of]))
+    free, paid = free[pick:], paid_of[pick]
     bought = []
     for as_free_user in (True, False):
         population = MarketModel(
