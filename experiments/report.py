@@ -38,7 +38,7 @@ from aimarket.experiments.analysis import (
 )
 from aimarket.experiments.config import ConfigError
 from aimarket.experiments.intervals import MIN_BOOTSTRAP_N
-from aimarket.experiments.report_plots import MAX_LINES, Figures
+from aimarket.experiments.report_plots import MAX_LINES, Figures, has_research
 from aimarket.experiments.store import Store
 
 __all__ = ["HEADLINE", "MAX_LINES", "METRIC_LABELS", "write_report"]
@@ -336,9 +336,14 @@ def _plots(figures: Figures, market: pl.DataFrame, firms: pl.DataFrame) -> list[
             "Training and inference spend",
             _figure(
                 figures.spend(market),
-                "Cumulative training spend (solid) and cumulative inference (GPU serving) "
-                "spend (dashed), mean over replicates; a vertical line marks the month "
-                "inference overtakes training, where it does",
+                "Cumulative training spend (solid: final runs) and cumulative inference (GPU "
+                "serving) spend (dashed), mean over replicates; a vertical line marks the "
+                "month inference overtakes training, where it does"
+                + (
+                    "; dotted: R&D, the final runs plus the labs' research compute"
+                    if has_research(market)
+                    else ""
+                ),
             ),
         ),
         _section(

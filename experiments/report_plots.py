@@ -19,7 +19,7 @@ import polars as pl
 
 from aimarket.experiments.intervals import mean_interval, metric_bounds, t_half_width
 
-__all__ = ["MAX_LINES", "Figures", "band"]
+__all__ = ["MAX_LINES", "Figures", "band", "has_research"]
 
 #: Time series and panels show at most this many design points; larger designs (Latin
 #: hypercubes, Sobol samples) are shown pooled, and against their parameters instead.
@@ -43,6 +43,12 @@ def band(frame: pl.DataFrame, column: str, by: list[str]) -> pl.DataFrame:
     return g.with_columns(
         low=pl.Series(np.clip(mean - half, lo, hi)), high=pl.Series(np.clip(mean + half, lo, hi))
     )
+
+
+def has_research(market: pl.DataFrame) -> bool:
+    """Whether labs paid for research in these runs (stores written before research
+    compute have no such column)."""
+    return "research_spend_usd" in market.columns and bool(market["research_spend_usd"].sum() > 0)
 
 
 def _plt() -> Any:
@@ -163,13 +169,21 @@ class Figures:
         return self._bars(per_run, "firms_per_year", "event", "firms per year (mean per run)")
 
     def spend(self, market: pl.DataFrame) -> str:
-        """Cumulative training (solid) and inference (dashed) spend, mean per point."""
+        """Cumulative training (solid) and inference (dashed) spend, mean per point; where
+        labs paid for research, R&D too (final runs plus research, dotted)."""
         plt = _plt()
+        research = has_research(market)
+        rd = pl.col("cumulative_training_usd")
+        if research:  # the market table keeps research monthly: accumulate it per run
+            rd = rd + pl.col("research_spend_usd").cum_sum().over("run_id", order_by="month")
         agg = (
             self.lines(market)
+            .with_columns(cumulative_rd_usd=rd)
             .group_by("line", "date")
             .agg(
-                pl.col("cumulative_training_usd").mean(), pl.col("cumulative_inference_usd").mean()
+                pl.col(
+                    "cumulative_training_usd", "cumulative_inference_usd", "cumulative_rd_usd"
+                ).mean()
             )
             .sort("line", "date")
         )
@@ -180,6 +194,9 @@ class Figures:
             infer = g["cumulative_inference_usd"].to_numpy()
             (h,) = ax.plot(x, train, lw=1.6, label=f"{self.label(int(line))}: training")
             ax.plot(x, infer, lw=1.6, ls="--", color=h.get_color(), label="… inference")
+            if research:
+                rd_usd = g["cumulative_rd_usd"].to_numpy()
+                ax.plot(x, rd_usd, lw=1.2, ls=":", color=h.get_color(), label="… R&D")
             # The month inference overtakes training: at or above it after being below.
             below = np.maximum.accumulate(infer < train)
             over = np.flatnonzero(below & (infer >= train))

@@ -258,3 +258,20 @@ def test_paying_users_are_plotted_only_where_free_plans_had_users(grid_report: P
         free_users=pl.col("users") / 2, paying_users=pl.col("users") / 2
     )
     assert caption in "".join(_plots(Figures(labels), with_free, firms))
+
+
+def test_research_is_plotted_with_training_where_labs_paid_for_it(grid_report: Path) -> None:
+    # Where labs paid for research, the spend plot adds R&D (final runs plus research),
+    # which, accumulated per run, is at least the final runs' spend.
+    from aimarket.experiments.analysis import scan
+    from aimarket.experiments.report import _plots
+    from aimarket.experiments.report_plots import Figures
+
+    market = scan(grid_report.parent, "market").collect()
+    firms = scan(grid_report.parent, "firms").collect()
+    labels = {int(p): str(p) for p in market["point_id"].unique()}
+    caption = "the final runs plus the labs"  # (the caption is HTML-escaped)
+    assert market["research_spend_usd"].sum() > 0
+    assert caption in "".join(_plots(Figures(labels), market, firms))
+    before = market.drop("research_spend_usd")  # a store from before research compute
+    assert caption not in "".join(_plots(Figures(labels), before, firms))
