@@ -388,11 +388,11 @@ class CustomerPopulation(mesa.Agent):
         j = offers.size
         if not j:
             return np.zeros(current.shape[0], dtype=np.intp)
-        order = np.argsort(offers.offer_ids)
-        found = np.searchsorted(offers.offer_ids, current, sorter=order)
-        found = np.minimum(found, j - 1)
-        col = order[found]
-        return np.where(offers.offer_ids[col] == current, col, j)
+        # Offer ids are small non-negative integers (``model_id * 16 + tier``; 0: none):
+        # a table from id to column, ``j`` where nothing is sold under the id.
+        column = np.full(max(int(offers.offer_ids.max()), int(current.max())) + 1, j, np.intp)
+        column[offers.offer_ids] = np.arange(j)
+        return column[current]
 
     def _segment_choice(
         self,
@@ -417,7 +417,7 @@ class CustomerPopulation(mesa.Agent):
         waiting = latency[g, cols][:, None].astype(F32)
         if self.subscription[g]:
             q = month.queries[lo:hi]
-            served = served * np.minimum(1.0, offers.allowance_queries[cols][:, None] / q)
+            served = served * _allowance_share(offers.allowance_queries[cols], q)
             served = served.astype(F32)
             if seg.free_cols.size:  # a paid plan is worth what it adds to the best free one
                 free = self._free_gain_share(offers, stream, seg, latency, month)
@@ -487,8 +487,8 @@ class CustomerPopulation(mesa.Agent):
         success = self._success[stream][g]
         slots = success.slots(offers.kappa[g, cols])  # first: it may grow the cache
         q = month.queries[lo:hi]
-        served = offers.served_frac[cols][:, None] * np.minimum(
-            1.0, offers.allowance_queries[cols][:, None] / q
+        served = offers.served_frac[cols][:, None] * _allowance_share(
+            offers.allowance_queries[cols], q
         )
         net = success.rows[slots] - self.outside_value_frac[lo:hi] - latency[g, cols][:, None]
         return np.maximum((served * net).max(axis=0), 0.0)
@@ -512,8 +512,8 @@ class CustomerPopulation(mesa.Agent):
         slots = success.slots(offers.kappa[g, cols])  # first: it may grow the cache
         rates = success.rows[slots][:, idle]  # (c, m)
         q = month.queries[lo:hi][idle]
-        served = offers.served_frac[cols][:, None] * np.minimum(
-            1.0, offers.allowance_queries[cols][:, None] / q
+        served = offers.served_frac[cols][:, None] * _allowance_share(
+            offers.allowance_queries[cols], q
         )
         z = utility_z(
             self._value32[lo:hi][idle] * F32(month.value_factor[g]),
@@ -576,6 +576,22 @@ class CustomerPopulation(mesa.Agent):
         out.price_slope[block] = part.price_slope
         out.cost_slope[block] = part.cost_slope
         return out
+
+
+def _allowance_share(
+    allowance_queries: NDArray[np.float64], queries: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``(c, m)`` the share ``min(1, A_k / q_i)`` of each customer's month of queries
+    ``q`` that each plan's allowance ``A`` ``(c,)`` covers. Plans share two or three
+    allowances: one row is computed per allowance and repeated.
+
+    >>> _allowance_share(np.array([300.0, 30.0, 300.0]), np.array([150.0, 600.0]))
+    array([[1.  , 0.5 ],
+           [0.2 , 0.05],
+           [1.  , 0.5 ]])
+    """
+    values, inverse = np.unique(allowance_queries, return_inverse=True)
+    return np.minimum(1.0, values[:, None] / queries)[inverse]
 
 
 @dataclass(frozen=True, slots=True)
