@@ -484,14 +484,27 @@ class CustomerPopulation(mesa.Agent):
         ``max_k h_k (p_k - o - latency_k)`` with ``h_k`` the share of the work its
         allowance serves."""
         g, lo, hi, cols = seg.segment, seg.lo, seg.hi, seg.free_cols
+        rates, served = self._plan_service(offers, stream, g, cols, month.queries[lo:hi])
+        net = rates - self.outside_value_frac[lo:hi] - latency[g, cols][:, None]
+        return np.maximum((served * net).max(axis=0), 0.0)
+
+    def _plan_service(
+        self,
+        offers: Offers,
+        stream: int,
+        g: int,
+        cols: NDArray[np.intp],
+        queries: NDArray[np.float64],
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Segment ``g``'s success rates with the plans ``cols``, ``(c, n_g)`` (every
+        customer of the segment), and the share of the work each serves to customers
+        with ``queries`` ``(m,)``, ``(c, m)``: last month's service within the allowance."""
         success = self._success[stream][g]
         slots = success.slots(offers.kappa[g, cols])  # first: it may grow the cache
-        q = month.queries[lo:hi]
         served = offers.served_frac[cols][:, None] * _allowance_share(
-            offers.allowance_queries[cols], q
+            offers.allowance_queries[cols], queries
         )
-        net = success.rows[slots] - self.outside_value_frac[lo:hi] - latency[g, cols][:, None]
-        return np.maximum((served * net).max(axis=0), 0.0)
+        return success.rows[slots], served
 
     def _free_choice(
         self,
@@ -508,13 +521,8 @@ class CustomerPopulation(mesa.Agent):
         idle = np.flatnonzero(seg.row[lo:hi] == 0)
         if not idle.size:
             return
-        success = self._success[stream][g]
-        slots = success.slots(offers.kappa[g, cols])  # first: it may grow the cache
-        rates = success.rows[slots][:, idle]  # (c, m)
-        q = month.queries[lo:hi][idle]
-        served = offers.served_frac[cols][:, None] * _allowance_share(
-            offers.allowance_queries[cols], q
-        )
+        rates, served = self._plan_service(offers, stream, g, cols, month.queries[lo:hi][idle])
+        rates = rates[:, idle]  # (c, m)
         z = utility_z(
             self._value32[lo:hi][idle] * F32(month.value_factor[g]),
             rates,
