@@ -18,6 +18,7 @@ import mesa
 import numpy as np
 from numpy.typing import NDArray
 
+from aimarket.agents.books import stream_books
 from aimarket.agents.choice import Choice, SegmentLike
 from aimarket.agents.funnel import conversion_bonus, free_plan_rows, track_origin
 from aimarket.agents.growth import DemandGrowth
@@ -289,16 +290,19 @@ class CustomerPopulation(mesa.Agent):
         per_query = offers.tokens_per_query(self.tokens_per_query)  # (s, j)
         latency = self.latency_frac[:, None] * offers.latency_s_per_query(self.tokens_per_query)
         ids = np.concatenate(([0], offers.offer_ids))
-        plan_pad = np.concatenate(([False], offers.plan))
-        free_pad = np.concatenate(([False], offers.free))
         firm_pad = np.concatenate(([-1], offers.firm_ids))
         # The same, indexed by last month's column (``j``: none).
         free_last, firm_last = np.append(offers.free, False), np.append(offers.firm_ids, -1)
-        price_pad = np.concatenate(([0.0], offers.price_usd))
-        allow_pad = np.concatenate(([0.0], offers.allowance_queries))
-        cost_pad = np.concatenate(([0.0], offers.usd_per_token))
-        tok_pad = np.concatenate((np.zeros((s, 1)), per_query), axis=1)  # (s, j + 1)
-        lat_pad = np.concatenate((np.zeros((s, 1)), latency), axis=1)
+        # Per column (0: none) and per segment and column: what the month's books need.
+        columns = {
+            "plan": np.concatenate(([False], offers.plan)),
+            "free": np.concatenate(([False], offers.free)),
+            "allowance": np.concatenate(([0.0], offers.allowance_queries)),
+            "price": np.concatenate(([0.0], offers.price_usd)),
+            "cost": np.concatenate(([0.0], offers.usd_per_token)),
+            "tokens_per_query": np.concatenate((np.zeros((s, 1)), per_query), axis=1),
+            "latency": np.concatenate((np.zeros((s, 1)), latency), axis=1),
+        }
         sold_by = [offers.paid[g].nonzero()[0] for g in range(s)]
         free_by = [offers.free_sold[g].nonzero()[0] for g in range(s)]
         for k, (frac, _) in enumerate(self._streams):
@@ -327,45 +331,25 @@ class CustomerPopulation(mesa.Agent):
                             g, lo, hi, cols, free_uniforms, last, row, rate, free_firm, cols
                         )
                         self._free_choice(offers, k, choice, latency, month)
-            picked = row > 0
-            adopters |= picked
-            paying |= picked & ~free_pad[row]
-            paid_plan = plan_pad[row] & ~free_pad[row]
-            # The funnel's books, only where free plans are or were (nothing to do else).
-            funnel_open = offers.free.any() or bool((self.origin[k] >= 0).any())
-            if funnel_open:
-                self.origin[k], converted = track_origin(
-                    self.origin[k], free_firm, firm_pad[row], paid_plan
-                )
-            # Per customer, weighted to the market: queries and tokens served, units paid.
-            served_q = frac * np.minimum(queries, allow_pad[row])
-            cell = seg * (j + 1) + row  # (segment, offering or none) of each customer
-            tokens = served_q * tok_pad.reshape(-1)[cell]
-            plan = plan_pad[row]
-            units = np.where(plan, frac, tokens) * picked
-            paid = units * price_pad[row]
-            size = s * (j + 1)
-            for total, values in (
-                (queries_by, served_q),
-                (tokens_by, tokens),
-                (units_by, units),
-                (spend, paid),
-            ):
-                total += np.bincount(cell, values * people, size).reshape(s, j + 1)[:, 1:]
-            if funnel_open:
-                funnel = (self.origin[k] >= 0) & paid_plan  # paying the lab that converted them
-                funnel_by += np.bincount(row, paid * people * funnel, j + 1)
-                conversions_by += np.bincount(row, people * converted, j + 1)
-            on = paid_plan
-            if on.any():
-                served = tokens * cost_pad[row]
-                subscribers += float(people[on].sum())
-                unprofitable += float(people[on & (served > paid)].sum())
-            # What the chosen work is worth over the outside option, less what it cost.
-            gain = rate - self.outside_value_frac - lat_pad.reshape(-1)[cell]
-            value = self.value_usd_per_success * month.value_factor[seg]
-            worth = np.where(picked, value * served_q * gain, 0.0)
-            surplus += float(np.vecdot(worth - paid, people))
+            # The funnel's origins, only where free plans are or were (nothing to do else).
+            funnel = None
+            if offers.free.any() or bool((self.origin[k] >= 0).any()):
+                paid_plan = columns["plan"][row] & ~columns["free"][row]
+                funnel = track_origin(self.origin[k], free_firm, firm_pad[row], paid_plan)
+                self.origin[k] = funnel[0]
+            books = stream_books(
+                row, seg, people, queries, rate, self.outside_value_frac,
+                self.value_usd_per_success, month.value_factor, frac, columns, funnel,
+                adopters, paying,
+            )  # fmt: skip
+            sums = (queries_by, tokens_by, units_by, spend)
+            for total, part in zip(sums, books.totals, strict=True):
+                total += part[:, 1:]
+            funnel_by += books.funnel_usd
+            conversions_by += books.conversions
+            subscribers += books.subscribers
+            unprofitable += books.unprofitable
+            surplus += books.surplus_usd
             self.current_offer[k] = ids[row]
         return Choice(
             queries_by_segment=queries_by,
@@ -415,28 +399,27 @@ class CustomerPopulation(mesa.Agent):
         # allowance; the rest is done the non-AI way.
         served = offers.served_frac[cols][:, None].astype(F32)
         waiting = latency[g, cols][:, None].astype(F32)
-        if self.subscription[g]:
+        value = self._value32[lo:hi] * F32(month.value_factor[g])
+        baseline = None
+        if self.subscription[g]:  # per month: the month's work's worth against the fee
             q = month.queries[lo:hi]
             served = served * _allowance_share(offers.allowance_queries[cols], q)
             served = served.astype(F32)
             if seg.free_cols.size:  # a paid plan is worth what it adds to the best free one
-                free = self._free_gain_share(offers, stream, seg, latency, month)
-                # Where a plan serves nothing its gain is nothing, whatever the free plan's.
-                extra = np.divide(
-                    free[None, :], served, out=np.zeros(served.shape), where=served > 0
-                )
-                waiting = waiting + extra.astype(F32)
-            price = np.multiply.outer(offers.price_usd[cols], 1.0 / month.plain_tokens[lo:hi])
+                baseline = self._free_gain_share(offers, stream, seg, latency, month)
+            value = value * month.plain_tokens[lo:hi].astype(F32)
+            price = offers.price_usd[cols][:, None]
         else:
             price = (offers.price_usd[cols] * offers.inference_multiplier[g, cols])[:, None]
         z = utility_z(
-            self._value32[lo:hi] * F32(month.value_factor[g]),
+            value,
             rates,
             self._outside32[lo:hi],
             waiting,
             price.astype(F32),
             served,
             elasticity=self.elasticity,
+            baseline_frac=baseline,
         )
         c, m = cols.size, hi - lo
         if self.switching_inertia > 0:

@@ -118,12 +118,13 @@ def utility_z(
     served_frac: ArrayLike = 1.0,
     *,
     elasticity: float,
+    baseline_frac: ArrayLike | None = None,
 ) -> NDArray[np.floating]:
     """Normalised utility of offerings relative to the outside option: the log of what an
     offering gains a customer per dollar it costs, times the elasticity ``eta``.
 
-    ``z = eta * log(gain / price)``, ``gain = value * served_frac * (success -
-    outside_success - latency_cost)``
+    ``z = eta * log(gain / price)``, ``gain = value * (served_frac * (success -
+    outside_success - latency_cost) - baseline_frac)``
 
     per token of the customer's work: ``value`` is a successful query's worth per plain
     token (USD), ``outside_success`` what the best non-AI way achieves as a share of that
@@ -131,8 +132,12 @@ def utility_z(
     the share of the work the offering takes (a plan's allowance over the customer's
     queries; the rest is done the non-AI way) and ``price`` what the customer pays per
     plain token (a per-token price times the offering's tokens per plain token, or a
-    plan's fee over the month's plain tokens). ``z = -inf`` where nothing is gained. The
-    outside option has ``z = 0``: a customer is indifferent when the gain equals the price.
+    plan's fee over the month's plain tokens). ``baseline_frac`` (0 if None) is what the
+    customer has without paying, as a share of the work's worth: an offering is worth
+    what it adds to it (a paid plan over the best free one). The same holds per month:
+    a month's worth as ``value`` and a plan's fee as ``price``. ``z = -inf`` where
+    nothing is gained. The outside option has ``z = 0``: a customer is indifferent when
+    the gain equals the price.
 
     This is logit choice in logarithms of value for money, i.e. nested CES demand
     (Anderson, de Palma & Thisse 1992, ch. 3): taste shocks are a share of value for money,
@@ -147,14 +152,21 @@ def utility_z(
     2.772589
     >>> float(utility_z(100.0, 0.4, 0.5, 0.0, 10.0, elasticity=2.0))
     -inf
+    >>> round(float(utility_z(100.0, 0.9, 0.5, 0.0, 10.0, elasticity=2.0, baseline_frac=0.2)), 6)
+    1.386294
     """
     gain = np.asarray(np.subtract(success, outside_success))  # 0-d stays an array
-    factor = np.multiply(value_usd, served_frac, dtype=gain.dtype)
-    shape = np.broadcast_shapes(gain.shape, np.shape(latency_cost), factor.shape)
+    parts = (latency_cost, value_usd, served_frac, 0.0 if baseline_frac is None else baseline_frac)
+    shape = np.broadcast_shapes(gain.shape, *map(np.shape, parts))
     if gain.shape != shape:
         gain = np.broadcast_to(gain, shape).copy()
     gain -= latency_cost
-    gain *= factor
+    if baseline_frac is None:
+        gain *= np.multiply(value_usd, served_frac, dtype=gain.dtype)
+    else:
+        gain *= served_frac
+        gain -= baseline_frac
+        gain *= np.asarray(value_usd, dtype=gain.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.log(np.maximum(gain, 0.0, out=gain), out=gain)
     gain -= np.log(price_usd, dtype=gain.dtype)
