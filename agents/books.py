@@ -47,9 +47,28 @@ class StreamBooks(NamedTuple):
 
 @_jit
 def _books(
-    row, seg, people, queries, rate, outside_frac, value_usd, value_factor, frac,
-    plan, free, allowance, tokens_per_query, latency, price, cost, origin, converted,
-    funnel_open, adopters, paying, s,
+    row,
+    seg,
+    people,
+    queries,
+    rate,
+    outside_frac,
+    value_usd,
+    value_factor,
+    frac,
+    plan,
+    free,
+    allowance,
+    tokens_per_query,
+    latency,
+    price,
+    cost,
+    origin,
+    converted,
+    funnel_open,
+    adopters,
+    paying,
+    s,
 ):  # pragma: no cover  (compiled; tests/agents/test_books.py checks it against numpy)
     j1 = plan.shape[0]
     totals = np.zeros((4, s * j1))

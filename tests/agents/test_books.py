@@ -99,5 +99,7 @@ def test_books_without_a_funnel_count_no_funnel_revenue() -> None:
         row, np.zeros(3, np.intp), one, 5 * one, one, 0 * one, one, np.ones(1), one,
         cols, None, np.zeros(3, bool), np.zeros(3, bool),
     )  # fmt: skip
-    assert books.funnel_usd.sum() == 0 and books.conversions.sum() == 0
-    assert books.subscribers == 2.0 and books.totals[3, 0, 1] == 40.0
+    assert books.funnel_usd.sum() == 0
+    assert books.conversions.sum() == 0
+    assert books.subscribers == 2.0
+    assert books.totals[3, 0, 1] == 40.0
