@@ -6,14 +6,18 @@ a firm forecasts its serving need at the month its new contracts would start (it
 need, grown at the market's recent trend) and books the gap between its provisioned peak (the
 forecast times the peak-to-average load) and what it already holds then
 (:func:`capacity_order_gpus`). What it under-books it rents on the spot market, or goes
-without when the spot market is short; what it over-books it pays for anyway.
+without when the spot market is short; what it over-books it pays for anyway, and puts to
+work: each month its contracted GPUs go to serving first (as much as serving drew from
+them last month), then to its research, then to its final training run
+(:func:`contract_use`); only the rest of its research and training is rented.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
-__all__ = ["CapacityTerms", "Contract", "capacity_order_gpus"]
+__all__ = ["CapacityTerms", "Contract", "ContractUse", "capacity_order_gpus", "contract_use"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +90,28 @@ def capacity_order_gpus(
     growth = min(max(growth, 1.0), terms.max_growth_per_month)
     target = terms.peak_to_average * need_gpus * growth**terms.lead_months
     return max(0.0, target - contracted_then_gpus)
+
+
+class ContractUse(NamedTuple):
+    """What a firm's contracted GPUs do in a month besides serving (GPUs)."""
+
+    research_gpus: float
+    training_gpus: float
+
+
+def contract_use(
+    held_gpus: float, serving_gpus: float, research_gpus: float, training_gpus: float
+) -> ContractUse:
+    """A month's allocation of a firm's ``held_gpus`` contracted GPUs: serving first (the
+    ``serving_gpus`` it drew from them last month), then the firm's ``research_gpus``,
+    then its final training run's ``training_gpus``. What serving needs beyond last
+    month's level it rents on the spot market.
+
+    >>> contract_use(100.0, 70.0, 20.0, 50.0)
+    ContractUse(research_gpus=20.0, training_gpus=10.0)
+    >>> contract_use(100.0, 120.0, 20.0, 50.0)
+    ContractUse(research_gpus=0.0, training_gpus=0.0)
+    """
+    idle = max(held_gpus - serving_gpus, 0.0)
+    research = min(idle, max(research_gpus, 0.0))
+    return ContractUse(research, min(idle - research, max(training_gpus, 0.0)))

@@ -55,12 +55,14 @@ class Menu:
 
 @dataclass
 class Project:
-    """A project in progress: ``gpus`` held from the GPU supply until it ends, the
-    monthly rental paid so far and the FLOP done."""
+    """A project in progress: ``gpus`` rented from the spot pool (its own contracted GPUs
+    cover the rest of its ``size_gpus``), the rental paid so far and the FLOP done."""
 
     candidate: Candidate
     started_month: float
     gpus: float
+    #: GPUs the run and its research use when all is well (final run and research).
+    size_gpus: float = 0.0
     flop_done: float = 0.0
     spent_usd: float = 0.0
 
@@ -113,12 +115,18 @@ class Firm(mesa.Agent):
         #: the share of last month's its contracts and the spot market covered.
         self.serving_need_gpus: list[float] = []
         self.served_frac = 1.0
+        #: GPUs its contracts served last month (serving's claim on them this month).
+        self.contract_serving_gpus = 0.0
         #: Its free plan: whether it offers one, and what it cost and brought in.
         self.free_tier = FreeTierBook()
         # This month's flows, booked at clearing and reset after recording.
         self.month_training_usd = 0.0
         self.month_research_usd = 0.0
         self.month_funding_usd = 0.0
+        #: Its contracted GPUs (month average) put to research and training this month,
+        #: and their share of its contracts' bill (USD): R&D's, not serving's.
+        self.month_contract_rnd_gpus = 0.0
+        self.month_contract_rnd_usd = 0.0
 
     @property
     def firm_id(self) -> int:

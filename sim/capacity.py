@@ -29,8 +29,8 @@ class Settlement(NamedTuple):
 
     #: ``(f,)`` share of each firm's serving need that was served.
     served_frac: NDArray[np.float64]
-    #: ``(f,)`` what its serving GPUs cost, USD: its contracts (used or not) and its
-    #: spot rental.
+    #: ``(f,)`` what its serving GPUs cost, USD: its contracts (used or not; less what
+    #: research and training used) and its spot rental.
     gpu_usd: NDArray[np.float64]
     #: ``(j,)`` share served of each offering (its server's).
     offer_served_frac: NDArray[np.float64]
@@ -42,22 +42,26 @@ def settle_serving(
     rows: list[OfferRow],
     gpu_usd_j: NDArray[np.float64],
 ) -> Settlement:
-    """Serve each firm's need from its contracts, then from the spot pool (rationed when
-    short). ``gpu_usd_j`` ``(j,)`` is what each offering's tokens cost at the month's spot
-    price; a wrapper's tokens are served on its supplier's GPUs."""
+    """Serve each firm's need from its contracts (what its research and training did not
+    take this month), then from the spot pool (rationed when short). ``gpu_usd_j``
+    ``(j,)`` is what each offering's tokens cost at the month's spot price; a wrapper's
+    tokens are served on its supplier's GPUs."""
     index = {f.firm_id: k for k, f in enumerate(firms)}
     server = np.array([index[(r.supplier or r.firm).firm_id] for r in rows], dtype=np.intp)
     price = model.technology.usd_per_gpu_hour
     need = np.bincount(server, gpu_usd_j / (price * HOURS_PER_MONTH), len(firms))
     gpus = model.gpus
-    held = np.array([gpus.held_gpus(f.firm_id) for f in firms])
+    held = np.array([gpus.held_gpus(f.firm_id) - f.month_contract_rnd_gpus for f in firms])
+    held = np.maximum(held, 0.0)  # rounding
     serving = serve_from_capacity(need, held, max(gpus.free.level, 0.0))
     gpus.record_serving(serving)
     for k, firm in enumerate(firms):
         firm.serving_need_gpus.append(float(need[k]))
         del firm.serving_need_gpus[: -gpus.terms.base_months]
         firm.served_frac = float(serving.served_frac[k])
-    bills = np.array([gpus.contract_bill_usd(f.firm_id) for f in firms])
+        firm.contract_serving_gpus = float(serving.from_contract[k])
+    bills = np.array([gpus.contract_bill_usd(f.firm_id) - f.month_contract_rnd_usd for f in firms])
+    bills = np.maximum(bills, 0.0)
     gpu_usd = bills + serving.from_spot * HOURS_PER_MONTH * price
     return Settlement(serving.served_frac, gpu_usd, serving.served_frac[server])
 

@@ -143,6 +143,11 @@ class GpuMarket:
             if c.firm_id == firm_id
         )
 
+    def contract_usd_per_gpu_hour(self, firm_id: int) -> float:
+        """What a GPU-hour of the firm's running contracts costs on average (0: none)."""
+        held = self.held_gpus(firm_id)
+        return self.contract_bill_usd(firm_id) / (held * HOURS_PER_MONTH) if held > 0 else 0.0
+
     def release(self, firm_id: int) -> None:
         """A firm's contracts end with it (it has left the market)."""
         self._end([c for c in self.running if c.firm_id == firm_id])

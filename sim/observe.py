@@ -48,6 +48,8 @@ def observe(model: MarketModel) -> None:
         firm.month_training_usd = 0.0
         firm.month_research_usd = 0.0
         firm.month_funding_usd = 0.0
+        firm.month_contract_rnd_gpus = 0.0
+        firm.month_contract_rnd_usd = 0.0
     model.entries_this_month = 0
     model.exits_this_month = 0
     model.kappa_history.append(model.frontier_kappa)
@@ -227,6 +229,7 @@ def _firm_rows(model: MarketModel, out: MonthOutcome) -> None:
         models_on_sale=np.array([len(f.line) for f in firms], dtype=np.int32),
         training=np.array([f.project is not None for f in firms]),
         contracted_gpus=np.array([model.gpus.held_gpus(f.firm_id) for f in firms]),
+        contract_rnd_gpus=np.array([f.month_contract_rnd_gpus for f in firms]),
         served_frac=out.served_frac,
     )
 

@@ -17,6 +17,7 @@ import numpy as np
 import simpy
 
 from aimarket.agents.business import Allocation, BusinessModel
+from aimarket.agents.capacity import ContractUse, contract_use
 from aimarket.agents.firms import Firm, Project, Startup, choose_entry
 from aimarket.agents.products import Model, Role
 from aimarket.agents.strategy import Candidate
@@ -221,29 +222,27 @@ def launch(
 
 
 def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
-    """A training run: hold GPUs, pay rent monthly, launch the model when the FLOP are done.
+    """A training run: hold GPUs, pay for them monthly, launch the model when the FLOP are
+    done.
 
-    A flagship's research (experiments, synthetic data, runs never released) holds
+    A flagship's research (experiments, synthetic data, runs never released) uses
     ``research_usd / cost_usd`` GPUs per GPU of the final run for as long as it lasts, and
-    is paid as research. The run waits (paying nothing) until at least a quarter of the
-    GPUs it plans for both is free (serving comes first: GPUs the spot market served last
-    month are not free for training), then takes up to its plan.
+    is paid as research. Each month the firm's own contracted GPUs that serving left idle
+    last month go to research first, then to the final run
+    (:func:`aimarket.agents.capacity.contract_use`); the rest is rented from the spot pool.
+    The run waits (paying nothing) until at least a quarter of the GPUs it plans for both
+    is free (serving comes first: GPUs the spot market served last month are not free for
+    training), then takes up to its plan, and keeps that size while GPUs allow.
     """
     project = Project(candidate=cand, started_month=model.env.now, gpus=0.0)
     firm.project = project
     research = cand.research_usd / cand.cost_usd if cand.cost_usd > 0 else 0.0
     planned = float(model.technology.training_plan(cand.train_flop)[0]) * (1.0 + research)
-    while model.gpus.trainable_gpus < 0.25 * planned:
+    while model.gpus.trainable_gpus + _idle_contract_gpus(model, firm) < 0.25 * planned:
         yield model.env.timeout(1)  # too few GPUs free: wait for next month's supply
         if not firm.active or firm.project is not project:
             return
-    held = min(planned, model.gpus.trainable_gpus)
-    yield model.gpus.free.get(held)
-    project.gpus = held  # released at the end, or when the firm exits
-    if not firm.active:  # exited while the request was served
-        model.gpus.free.put(held)
-        return
-    gpus = held / (1.0 + research)  # the final run's
+    project.size_gpus = min(planned, model.gpus.trainable_gpus + _idle_contract_gpus(model, firm))
     model.event(
         firm,
         "training_start",
@@ -251,18 +250,23 @@ def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
         detail=f"{cand.business_model.value} {cand.allocation.value} {cand.train_flop:.3g} FLOP",
     )
     while project.flop_done < cand.train_flop:
-        tech = model.technology
-        per_month = gpus * tech.flop_per_gpu_month()
-        frac = min(1.0, (cand.train_flop - project.flop_done) / per_month)
-        spend = gpus * HOURS_PER_MONTH * frac * tech.usd_per_gpu_hour
-        project.flop_done += per_month * frac
-        project.spent_usd += spend
-        firm.month_training_usd += spend
-        firm.month_research_usd += research * spend
+        size = project.size_gpus
+        use = contract_use(
+            model.gpus.held_gpus(firm.firm_id),
+            firm.contract_serving_gpus,
+            size * research / (1.0 + research),
+            size / (1.0 + research),
+        )
+        yield from _rent_for_run(model, firm, project, size - use.research_gpus - use.training_gpus)
+        if not firm.active or firm.project is not project:
+            return
+        _train_month(model, firm, project, use, research)
         yield model.env.timeout(1)
         if not firm.active or firm.project is not project:
             return
-    model.gpus.free.put(held)
+    if project.gpus > 0:
+        model.gpus.free.put(project.gpus)
+    project.gpus = 0.0
     firm.project = None
     # A pre-trained model is credited with algorithmic progress up to its launch; a
     # distilled one's capability is fixed by its teacher.
@@ -278,6 +282,50 @@ def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
         )
     )
     launch(model, firm, cand, kappa=kappa, cost_usd=project.spent_usd)
+
+
+def _idle_contract_gpus(model: MarketModel, firm: Firm) -> float:
+    """The firm's contracted GPUs that serving did not use last month."""
+    return max(model.gpus.held_gpus(firm.firm_id) - firm.contract_serving_gpus, 0.0)
+
+
+def _rent_for_run(model: MarketModel, firm: Firm, project: Project, want_gpus: float) -> Process:
+    """Rent ``want_gpus`` from the spot pool for the firm's run: return what it holds
+    beyond, take what it lacks as far as the pool has GPUs free for training."""
+    extra = project.gpus - max(want_gpus, 0.0)
+    if extra > 0:
+        model.gpus.free.put(extra)
+        project.gpus -= extra
+    take = min(-extra, model.gpus.trainable_gpus)
+    if take > 0:
+        yield model.gpus.free.get(take)
+        if firm.project is project:
+            project.gpus += take
+        else:  # the firm left (its exit released what the run held) or dropped the run
+            model.gpus.free.put(take)
+
+
+def _train_month(
+    model: MarketModel, firm: Firm, project: Project, use: ContractUse, research: float
+) -> None:
+    """A month of a run on its rented GPUs and the firm's contracted ones (``use``): FLOP
+    done, and what it costs, research's GPUs (contracted first) apart from the final
+    run's; the contracted GPUs' share of the firm's contract bill moves to R&D."""
+    tech, cand = model.technology, project.candidate
+    total = project.gpus + use.research_gpus + use.training_gpus
+    gpus = total / (1.0 + research)  # the final run's
+    per_month = gpus * tech.flop_per_gpu_month()
+    frac = min(1.0, (cand.train_flop - project.flop_done) / per_month) if per_month > 0 else 0.0
+    spot, contract = tech.usd_per_gpu_hour, model.gpus.contract_usd_per_gpu_hour(firm.firm_id)
+    hours = HOURS_PER_MONTH * frac
+    final = hours * (use.training_gpus * contract + (gpus - use.training_gpus) * spot)
+    rnd = hours * (use.research_gpus * contract + (total - gpus - use.research_gpus) * spot)
+    project.flop_done += per_month * frac
+    project.spent_usd += final
+    firm.month_training_usd += final
+    firm.month_research_usd += rnd
+    firm.month_contract_rnd_gpus += (use.research_gpus + use.training_gpus) * frac
+    firm.month_contract_rnd_usd += hours * (use.research_gpus + use.training_gpus) * contract
 
 
 def arrivals(model: MarketModel) -> Process:

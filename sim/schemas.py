@@ -155,7 +155,8 @@ class MarketSchema(dy.Schema):
     tokens = dy.Float64(min=0, **doc(TOKENS_MONTH, "tokens served, reasoning included"))
     revenue_usd = dy.Float64(min=0, **doc(USD_MONTH, "what customers paid (wholesale excluded)"))
     serving_cost_usd = dy.Float64(
-        min=0, **doc(USD_MONTH, "serving GPUs paid: contracts (used or not) and spot rental")
+        min=0,
+        **doc(USD_MONTH, "serving GPUs paid: contracts (used or not, less R&D's use) and spot"),
     )
     training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "final training runs paid"))
     research_spend_usd = dy.Float64(
@@ -222,7 +223,10 @@ class FirmsSchema(dy.Schema):
     wholesale_revenue_usd = dy.Float64(min=0, **doc(USD_MONTH, "what wrappers paid for its tokens"))
     serving_cost_usd = dy.Float64(
         min=0,
-        **doc(USD_MONTH, "serving GPUs (contracts, used or not; spot), plus wholesale tokens"),
+        **doc(
+            USD_MONTH,
+            "serving GPUs (contracts, used or not, less R&D's use; spot), plus wholesale tokens",
+        ),
     )
     training_spend_usd = dy.Float64(min=0, **doc(USD_MONTH, "training (or scaffolding) paid"))
     research_spend_usd = dy.Float64(
@@ -277,6 +281,9 @@ class FirmsSchema(dy.Schema):
     model_id = dy.Int64(**doc(ID, "its most capable model on sale; -1: none"))
     models_on_sale = dy.Int32(min=0, **doc(COUNT, "models in its line"))
     contracted_gpus = dy.Float64(min=0, **doc(GPUS, "GPUs it holds under capacity contracts"))
+    contract_rnd_gpus = dy.Float64(
+        min=0, **doc(GPUS, "of those, used by its research and training (month average)")
+    )
     served_frac = dy.Float64(
         min=0, max=1, **doc(FRAC, "share of its serving need its contracts and the spot covered")
     )

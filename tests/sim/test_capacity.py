@@ -8,8 +8,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import simpy
+from hypothesis import given
+from hypothesis import strategies as st
 
-from aimarket.agents.capacity import CapacityTerms, Contract, capacity_order_gpus
+from aimarket.agents.capacity import CapacityTerms, Contract, capacity_order_gpus, contract_use
 from aimarket.markets.capacity import serve_from_capacity
 from aimarket.markets.costs import HOURS_PER_MONTH
 from aimarket.sim import MarketModel, ModelParams
@@ -36,13 +38,64 @@ def test_take_or_pay_contracts_are_paid_for_whether_used_or_not() -> None:
     assert gpus.held_gpus(1) == 40.0
     assert gpus.free.level == 60.0
     model = SimpleNamespace(technology=SimpleNamespace(usd_per_gpu_hour=2.0), gpus=gpus)
-    idle = SimpleNamespace(firm_id=1, serving_need_gpus=[], served_frac=1.0)
+    idle = SimpleNamespace(
+        firm_id=1,
+        serving_need_gpus=[],
+        served_frac=1.0,
+        month_contract_rnd_gpus=0.0,
+        month_contract_rnd_usd=0.0,
+    )
     settled = settle_serving(model, (idle,), [], np.zeros(0))  # serves nothing
     np.testing.assert_allclose(settled.gpu_usd, [40.0 * HOURS_PER_MONTH * 1.5])
     gpus.env.run(until=3)
     gpus.grow_to(3)  # the contract has run out: its GPUs are back on the spot market
     assert gpus.held_gpus(1) == 0.0
     assert gpus.free.level == 100.0
+
+
+_GPUS = st.floats(0.0, 1e6)
+
+
+@given(held=_GPUS, serving=_GPUS, research=_GPUS, training=_GPUS)
+def test_contracted_gpus_go_to_serving_then_research_then_training(
+    held: float, serving: float, research: float, training: float
+) -> None:
+    use = contract_use(held, serving, research, training)
+    idle = max(held - serving, 0.0)
+    assert 0.0 <= use.research_gpus <= min(research, idle)
+    assert 0.0 <= use.training_gpus <= training
+    assert use.research_gpus + use.training_gpus <= idle * (1 + 1e-12)
+    # Research first: training gets contracted GPUs only once research has all it needs,
+    # and the idle GPUs go unused only when both have all they need.
+    if use.training_gpus > 0:
+        assert use.research_gpus == research
+    if use.research_gpus + use.training_gpus < idle * (1 - 1e-12):
+        assert (use.research_gpus, use.training_gpus) == (research, training)
+
+
+def test_serving_gets_the_contracted_gpus_research_and_training_left() -> None:
+    # 40 GPUs under contract at $1.5, 30 of them (and their share of the bill) taken by
+    # the firm's research and training this month: a serving need of 20 gets 10 from the
+    # contract and rents 10 on the spot market at $2; serving pays the contract's other
+    # quarter and the rent.
+    gpus = _market()
+    gpus.sign(Contract(firm_id=1, gpus=40.0, start_month=1, end_month=3, usd_per_gpu_hour=1.5))
+    gpus.env.run(until=1)
+    gpus.grow_to(1)
+    model = SimpleNamespace(technology=SimpleNamespace(usd_per_gpu_hour=2.0), gpus=gpus)
+    firm = SimpleNamespace(
+        firm_id=1,
+        serving_need_gpus=[],
+        served_frac=1.0,
+        month_contract_rnd_gpus=30.0,
+        month_contract_rnd_usd=30.0 * HOURS_PER_MONTH * 1.5,
+    )
+    row = SimpleNamespace(firm=firm, supplier=None)
+    need_usd = np.array([20.0 * 2.0 * HOURS_PER_MONTH])
+    settled = settle_serving(model, (firm,), [row], need_usd)
+    assert firm.contract_serving_gpus == pytest.approx(10.0)
+    np.testing.assert_allclose(settled.gpu_usd, [HOURS_PER_MONTH * (10.0 * 1.5 + 10.0 * 2.0)])
+    assert settled.served_frac[0] == pytest.approx(1.0)
 
 
 def test_a_contract_gets_only_the_gpus_nobody_holds() -> None:

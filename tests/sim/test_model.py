@@ -244,12 +244,18 @@ def test_market_invariants(params: ModelParams, seed: int) -> None:
         atol=1e-3,
     )
     # GPUs used never exceed the supply; every firm pays for the capacity it holds under
-    # contract, used or not (at least the contract discount off the spot floor).
+    # contract, used or not (at least the contract discount off the spot floor), on
+    # serving's books where its research and training did not use it.
     used = market["gpus_training"] + market["gpus_contracted"] + market["gpus_spot_serving"]
     assert (used <= market["gpu_supply"] * (1 + 1e-9)).all()
     cap, hw = params.capacity, params.hardware
     least = (1 - cap.contract_discount_frac) * hw.rental_floor_usd_per_hour * HOURS_PER_MONTH
-    assert (firms["serving_cost_usd"] >= firms["contracted_gpus"] * least * (1 - 1e-9)).all()
+    # Research and training use contracted GPUs only as far as the firm holds them, and
+    # take their share of the bill off serving's.
+    rnd = firms["contract_rnd_gpus"]
+    assert (rnd <= firms["contracted_gpus"] * (1 + 1e-9) + 1e-9).all()
+    serving_floor = (firms["contracted_gpus"] - rnd) * least * (1 - 1e-9)
+    assert (firms["serving_cost_usd"] >= serving_floor - 1e-6).all()
     # Months run in order, one market row each.
     assert market["month"].to_list() == list(range(months))
     # Users are paying or free; a free plan earns nothing, and its converts' fees are part

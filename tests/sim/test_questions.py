@@ -115,18 +115,20 @@ def test_an_inference_world_spends_more_tokens_per_query() -> None:
     assert effort[2] > effort[0]
 
 
-def test_hardware_and_algorithms_drive_the_price_of_fixed_capability_down() -> None:
-    # Hardware's part is small (1.5x over a decade, docs/findings.md): eight replications
-    # of the sweep's own five years resolve it.
+def test_algorithms_and_distillation_drive_the_price_of_fixed_capability_down() -> None:
+    # Hardware's part is small and at this size unresolved (16 replications: medians of
+    # 0.0055 against 0.0055 USD/Mtok in session 14): firms respond to dearer serving
+    # with smaller distilled models. tests/sim/test_hardware_progress.py tests its
+    # mechanism; algorithms and distillation are each worth orders of magnitude here.
     t = _question("price_decline", replications=8, months=60)
     late = t["market"].filter(pl.col("month") >= 48)
     # A level never on sale is infinitely dear (with research compute, labs without
     # algorithmic progress may never reach it).
     on_sale = pl.col("price_usd_per_mtok_at_reference").fill_nan(None).fill_null(math.inf)
     price = _by_point(late, on_sale.median())
-    # point 0: every cause; 1: no hardware progress; 2: no algorithmic progress
-    assert price[0] < price[1]
+    # point 0: every cause; 2: no algorithmic progress; 4: no useful distillation
     assert price[0] < price[2]
+    assert price[0] < price[4]
 
 
 def test_bigger_markets_reward_overtraining_and_hold_more_firms() -> None:

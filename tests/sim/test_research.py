@@ -91,11 +91,32 @@ def test_research_is_paid_with_flagship_runs_only(seed: int) -> None:
     research, training = firms["research_spend_usd"].to_numpy(), firms["training_spend_usd"]
     training = training.to_numpy()
     assert research.sum() > 0
+    assert (training[research > 0] > 0).all()
     # A firm runs one project at a time: a month's research is r times its training
-    # (a flagship run) or nothing (a distillation, a specialist, a wrapper, no project).
-    paid = research > 0
-    np.testing.assert_allclose(research[paid], r * training[paid], rtol=1e-9)
+    # (a flagship run) or nothing (a distillation, a specialist, a wrapper, no project),
+    # when all of it is rented at the spot price.
+    rented = (research > 0) & (firms["contract_rnd_gpus"].to_numpy() == 0)
+    assert rented.any()
+    np.testing.assert_allclose(research[rented], r * training[rented], rtol=1e-9)
     assert (_tables(0.0, seed, 24)["firms"]["research_spend_usd"] == 0).all()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_idle_contracted_gpus_go_to_research_first(seed: int) -> None:
+    # GPUs plentiful: the spot price stays at its floor, above every contract's price.
+    # Where a firm's contracted GPUs that serving left idle work on its flagship run, its
+    # research takes them first: at the contract's lower price, the research costs less
+    # than r times the final run (training first would make it more).
+    r = 9.0
+    model = MarketModel(_params(r, hardware={"gpu_supply": 1e9}), seed=seed, horizon_months=36)
+    model.run_model()
+    firms = model.tables()["firms"]
+    on_contract = firms.filter(
+        (pl.col("contract_rnd_gpus") > 0) & (pl.col("research_spend_usd") > 0)
+    )
+    assert on_contract.height > 0, "no run used its firm's contracted GPUs"
+    research, training = on_contract["research_spend_usd"], on_contract["training_spend_usd"]
+    assert (research < r * training * (1 - 1e-9)).all()
 
 
 def test_dearer_research_makes_labs_train_smaller_final_runs() -> None:
