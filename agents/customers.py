@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from aimarket.agents.books import stream_books
 from aimarket.agents.choice import Choice, SegmentLike
+from aimarket.agents.contracts import Contracts, lock_pricing_sample
 from aimarket.agents.funnel import conversion_bonus, free_plan_rows, track_origin
 from aimarket.agents.growth import DemandGrowth
 from aimarket.agents.products import Offers
@@ -89,6 +90,7 @@ class CustomerPopulation(mesa.Agent):
         pricing_sample_size: int = 5000,
         nest_frac: float = 1.0,
         growth: DemandGrowth | None = None,
+        contract_months: NDArray[np.int64] | None = None,
     ) -> None:
         super().__init__(model)
         self.growth = growth
@@ -152,6 +154,13 @@ class CustomerPopulation(mesa.Agent):
         #: Per work stream, the lab whose free plan brought each customer to its paid plan
         #: (-1: none; :func:`aimarket.agents.funnel.track_origin`).
         self.origin = [np.full(n, -1, dtype=np.int64) for _ in self._streams]
+        #: Customers under contract choose only at renewal (``contract_months`` ``(s,)``).
+        months = np.ones(len(segments), np.int64) if contract_months is None else contract_months
+        self.contracts = Contracts(
+            np.asarray(months, dtype=np.int64)[self.segment], len(self._streams)
+        )
+        #: Months chosen so far (the month of the next choice, from 0).
+        self.month = 0
         #: Per work stream and segment, success rates by capability (cached rows).
         self._success = [
             [
@@ -312,12 +321,14 @@ class CustomerPopulation(mesa.Agent):
             free_firm = np.where(free_last[last], firm_last[last], -1)
             row = np.zeros(n, dtype=np.intp)  # 0: the outside option, 1 + column otherwise
             rate = np.zeros(n)  # the chosen offering's success rate
+            locked = np.zeros(n, dtype=bool)  # held to last month's offering by a contract
             for g in range(s):
                 lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
                 if hi > lo and sold_by[g].size:
                     choice = _SegmentChoice(
-                        g, lo, hi, sold_by[g], uniforms, last, row, rate, free_firm, free_by[g]
-                    )
+                        g, lo, hi, sold_by[g], uniforms, last, row, rate, free_firm, free_by[g],
+                        locked,
+                    )  # fmt: skip
                     pricing = pricing + self._segment_choice(
                         offers, k, choice, latency, per_query, frac, month
                     )
@@ -328,9 +339,12 @@ class CustomerPopulation(mesa.Agent):
                     if hi > lo and free_by[g].size:
                         cols = free_by[g]
                         choice = _SegmentChoice(
-                            g, lo, hi, cols, free_uniforms, last, row, rate, free_firm, cols
-                        )
+                            g, lo, hi, cols, free_uniforms, last, row, rate, free_firm, cols,
+                            locked,
+                        )  # fmt: skip
                         self._free_choice(offers, k, choice, latency, month)
+            if self.contracts.active:
+                self.contracts.sign(k, self.month, ~locked)
             # The funnel's origins, only where free plans are or were (nothing to do else).
             funnel = None
             if offers.free.any() or bool((self.origin[k] >= 0).any()):
@@ -351,6 +365,7 @@ class CustomerPopulation(mesa.Agent):
             unprofitable += books.unprofitable
             surplus += books.surplus_usd
             self.current_offer[k] = ids[row]
+        self.month += 1
         return Choice(
             queries_by_segment=queries_by,
             tokens_by_segment=tokens_by,
@@ -422,12 +437,13 @@ class CustomerPopulation(mesa.Agent):
             baseline_frac=baseline,
         )
         c, m = cols.size, hi - lo
+        # Each customer's offering of last month as a row of ``cols`` (-1: none of them).
+        position = np.full(offers.size + 1, -1)
+        position[cols] = np.arange(c)
+        mine = position[seg.last[lo:hi]]
         if self.switching_inertia > 0:
             # Last month's offering gets the inertia bonus (one scatter, not a pass); so
             # does the outside option (a switching cost on everything else).
-            position = np.full(offers.size + 1, -1)
-            position[cols] = np.arange(c)
-            mine = position[seg.last[lo:hi]]
             stay = np.flatnonzero(mine >= 0)
             z.reshape(-1)[mine[stay] * m + stay] += np.float32(self.switching_inertia)
             if self.subscription[g]:  # from a lab's free plan to its paid ones: no switch
@@ -439,14 +455,22 @@ class CustomerPopulation(mesa.Agent):
                     self.switching_inertia,
                 )
         sample = self.pricing[g]
+        in_sample = slice(sample.start - lo, sample.stop - lo, sample.step)
         rows, _, weights, outside_frac, weight_sums = draw_choices(
             z,
             seg.uniforms[lo:hi],
             outside=self.switching_inertia,
             nest_frac=self.nest_frac,
-            columns=[slice(sample.start - lo, sample.stop - lo, sample.step)],
+            columns=[in_sample],
             overwrite_z=True,
         )
+        if self.contracts.active:  # under contract: last month's offering, whatever drawn
+            held = self.contracts.locked(stream, self.month, lo, hi, mine)
+            rows[held] = mine[held] + 1
+            seg.locked[lo:hi] = held
+            lock_pricing_sample(
+                weights[0], weight_sums, outside_frac, mine[in_sample], held[in_sample]
+            )
         chosen = np.flatnonzero(rows)
         seg.row[lo + chosen] = cols[rows[chosen] - 1] + 1
         seg.rate[lo + chosen] = rates[rows[chosen] - 1, chosen]
@@ -601,7 +625,7 @@ class _Month:
 class _SegmentChoice:
     """One segment's customers ``lo:hi`` and the offerings sold to them (``cols``), with
     the stream's arrays its choice reads (``uniforms``, ``last``) and fills (``row``,
-    ``rate``)."""
+    ``rate``, and ``locked``: who a contract held to last month's offering)."""
 
     segment: int
     lo: int
@@ -613,6 +637,7 @@ class _SegmentChoice:
     rate: NDArray[np.float64]
     free_firm: NDArray[np.int64]
     free_cols: NDArray[np.intp]
+    locked: NDArray[np.bool_]
 
 
 def _indices(slices: tuple[slice, ...]) -> NDArray[np.intp]:

@@ -12,7 +12,7 @@ import itertools
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from aimarket.agents.business import BusinessModel
 from aimarket.markets.calendar import month_index, normalise_month
@@ -212,6 +212,10 @@ class DemandParams(Frozen):
     pricing_sample_size: Annotated[int, Field(ge=10)] = 2500
     adoption: AdoptionParams = AdoptionParams()
     usage: UsageParams = UsageParams()
+    #: Months between contract renewals of a segment's customers, by segment name (a
+    #: segment left out: 1, its customers choose every month; docs/model.md, "Contracts";
+    #: ``{}``: no contracts).
+    contract_months: dict[str, Annotated[int, Field(ge=1, le=60)]] = {"enterprise_analytics": 12}
 
     @field_validator("segments")
     @classmethod
@@ -220,6 +224,19 @@ class DemandParams(Frozen):
         if len(set(names)) != len(names):
             raise ValueError(f"segment names must be unique, got {names}")
         return v
+
+    @model_validator(mode="after")
+    def _contract_segments(self) -> DemandParams:
+        # The default names a default segment; with segments of one's own it lapses.
+        names = [s.name for s in self.segments]
+        unknown = sorted(set(self.contract_months) - set(names))
+        if unknown and "contract_months" in self.model_fields_set:
+            raise ValueError(f"contract_months names no segment: {unknown}; segments are {names}")
+        return self
+
+    def contract_months_by_segment(self) -> tuple[int, ...]:
+        """``(s,)`` each segment's months between renewals (1: no contract)."""
+        return tuple(self.contract_months.get(s.name, 1) for s in self.segments)
 
 
 class PlanParams(Frozen):

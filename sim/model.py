@@ -121,6 +121,7 @@ class MarketModel(mesa.Model):
             routing=demand.routing,
             pricing_sample_size=demand.pricing_sample_size,
             nest_frac=demand.nest_frac,
+            contract_months=np.array(demand.contract_months_by_segment()),
             growth=DemandGrowth(
                 np.array([g.difficulty_kappa for g in demand.segments]),
                 np.array([g.subscription for g in demand.segments], dtype=bool),

@@ -110,6 +110,7 @@ def _drawn(
     grow,
     gpus=(400_000.0, 6),
     free=30.0,
+    contracts=1,
 ):
     aware, imitation, usage, adjust = grow
     supply, lead = gpus
@@ -132,6 +133,7 @@ def _drawn(
             "switching_inertia": inertia,
             "adoption": {"initial_frac": aware, "imitation_per_month": imitation},
             "usage": {"price_elasticity": usage, "adjustment_per_month": adjust},
+            "contract_months": {"enterprise_analytics": contracts, "coding": contracts},
         },
         entry={"startup_arrivals_per_year": arrivals},
         finance={"capital_market_index": capital},
@@ -167,6 +169,8 @@ drawn_params = st.builds(
     gpus=st.tuples(st.sampled_from([50.0, 5_000.0, 400_000.0]), st.sampled_from([1, 6])),
     # No free plans, a casual user's month, or more than most users' month.
     free=st.sampled_from([0.0, 30.0, 3000.0]),
+    # Business customers choosing monthly, or under contracts of a quarter or two years.
+    contracts=st.sampled_from([1, 3, 24]),
 )
 
 
