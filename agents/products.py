@@ -27,6 +27,7 @@ __all__ = [
     "distilled_kappa",
     "offer_id",
     "retrained_size_frac",
+    "scaffold_bonus_oom",
     "tier_name",
 ]
 
@@ -241,6 +242,19 @@ def distilled_kappa(teacher_kappa: float, size_frac: float, gap_oom_per_oom: flo
     26.0
     """
     return teacher_kappa - gap_oom_per_oom * math.log10(1.0 / size_frac)
+
+
+def scaffold_bonus_oom(frontier_gain_oom: float, bonus_oom: float, decay_oom: float) -> float:
+    """What a wrapper's scaffolding adds to its supplier's model (OOM of effective
+    compute) once the frontier has gained ``frontier_gain_oom`` since it was built: the
+    full ``bonus_oom`` at first, a factor ``e`` less for every ``decay_oom`` the frontier
+    gains (better models need less help), so the faster the frontier moves, the sooner it
+    is worth little.
+
+    >>> scaffold_bonus_oom(0.0, 0.3, 0.5), round(scaffold_bonus_oom(0.5, 0.3, 0.5), 4)
+    (0.3, 0.1104)
+    """
+    return bonus_oom * math.exp(-max(frontier_gain_oom, 0.0) / decay_oom)
 
 
 def retrained_size_frac(multiplier_then: float, multiplier_now: float) -> float:

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from aimarket.agents.business import BusinessModel
 from aimarket.agents.choice import Choice
 from aimarket.agents.firms import Firm, Menu
-from aimarket.agents.products import Model, Offers, Tier, offer_id
+from aimarket.agents.products import Model, Offers, Tier, offer_id, scaffold_bonus_oom
 from aimarket.agents.valuation import Product
 from aimarket.markets.pricing import LineSums, owner_best_response
 from aimarket.sim.capacity import ration, settle_serving
@@ -197,8 +197,8 @@ def _wrapper_rows(
         row = supply.get(m.supplier_model_id)
         if row is None:
             continue  # the supplier withdrew the model: nothing to sell until a new one
-        age = max(model.frontier_kappa - (m.frontier_kappa_at_launch or 0.0), 0.0)
-        bonus = wp.scaffold_bonus_oom * math.exp(-age / wp.scaffold_decay_oom)
+        gain = model.frontier_kappa - (m.frontier_kappa_at_launch or 0.0)
+        bonus = scaffold_bonus_oom(gain, wp.scaffold_bonus_oom, wp.scaffold_decay_oom)
         list_price = row.firm.prices.get(offer_id(row.model.model_id, Tier.STANDARD))
         if list_price is None:
             list_price = row.compute * (1.0 + markup)

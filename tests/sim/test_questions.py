@@ -142,24 +142,15 @@ def test_bigger_markets_reward_overtraining_and_hold_more_firms() -> None:
     assert ratio["inference_aware"] > ratio["chinchilla"]
 
 
-def test_faster_progress_makes_wrappers_rebuild_more_often() -> None:
-    # Scaffolding loses its edge with every OOM the frontier gains, so with faster
-    # progress a wrapper must pay to rebuild it more often to keep up. The gap opens as
-    # the frontier pulls away, so the run is the full ten years.
+def test_faster_progress_erodes_wrappers() -> None:
+    # Scaffolding loses its edge with every OOM the frontier gains, so with faster progress
+    # wrappers earn a smaller share of the market. (Whether each wrapper rebuilds more
+    # often is not implied: those that last are the slow world's, and at the question's
+    # full size the rebuild rate does not rise with the speed; docs/findings.md, question
+    # 6. The gap opens as the frontier pulls away, so the run is the full ten years.)
     t = _question("wrappers", replications=8, months=120)  # halving 16, 8, 4 months
-    keys = ["point_id", "replicate", "firm_id"]
-    wrapper_months = t["firms"].filter(pl.col("business_model") == "wrapper").select(keys)
-    launches = (
-        t["events"]
-        .filter(pl.col("kind") == "launch")
-        .join(wrapper_months.unique(), on=keys, how="semi")
-    )
-    per_point = [
-        launches.filter(pl.col("point_id") == p).height
-        / max(wrapper_months.filter(pl.col("point_id") == p).height, 1)
-        for p in range(3)
-    ]
-    assert per_point[2] > per_point[0]
+    share = _by_point(t["summary"], pl.col("wrapper_revenue_share_last_year").mean())
+    assert share[2] < share[0]
 
 
 def test_more_price_sensitive_subscribers_get_fees_closer_to_cost() -> None:
