@@ -2,8 +2,9 @@
 
 Enterprise buyers sign for a year or two and switch only at renewal (issue 19; the UK CMA's
 foundation-model reports name such contracts among the sources of incumbency), where
-consumers reconsider every month. A segment's ``demand.contract_months`` ``R`` (absent: 1,
-monthly choice) is the length of its customers' contracts: a customer who chose an
+consumers reconsider every month. ``demand.contract_months`` ``R`` is the length of the
+contracts of the customers of ``demand.contract_segments`` (everyone else: 1, monthly
+choice): a customer who chose an
 offering in month ``t`` keeps it, at its current list price, until month ``t + R``, when it
 chooses again (staying or switching) and a new contract starts. A contract ends early only
 when its offering is no longer sold to the customer (the model left the market). A

@@ -212,10 +212,10 @@ class DemandParams(Frozen):
     pricing_sample_size: Annotated[int, Field(ge=10)] = 2500
     adoption: AdoptionParams = AdoptionParams()
     usage: UsageParams = UsageParams()
-    #: Months between contract renewals of a segment's customers, by segment name (a
-    #: segment left out: 1, its customers choose every month; docs/model.md, "Contracts";
-    #: ``{}``: no contracts).
-    contract_months: dict[str, Annotated[int, Field(ge=1, le=60)]] = {"enterprise_analytics": 12}
+    #: Segments whose customers buy under contracts, and the months between renewals
+    #: (1: they choose every month, as everyone else does; docs/model.md, "Contracts").
+    contract_segments: tuple[str, ...] = ("enterprise_analytics",)
+    contract_months: Annotated[int, Field(ge=1, le=60)] = 12
 
     @field_validator("segments")
     @classmethod
@@ -229,14 +229,16 @@ class DemandParams(Frozen):
     def _contract_segments(self) -> DemandParams:
         # The default names a default segment; with segments of one's own it lapses.
         names = [s.name for s in self.segments]
-        unknown = sorted(set(self.contract_months) - set(names))
-        if unknown and "contract_months" in self.model_fields_set:
-            raise ValueError(f"contract_months names no segment: {unknown}; segments are {names}")
+        unknown = sorted(set(self.contract_segments) - set(names))
+        if unknown and "contract_segments" in self.model_fields_set:
+            raise ValueError(f"contract_segments names no segment: {unknown}; segments are {names}")
         return self
 
     def contract_months_by_segment(self) -> tuple[int, ...]:
         """``(s,)`` each segment's months between renewals (1: no contract)."""
-        return tuple(self.contract_months.get(s.name, 1) for s in self.segments)
+        return tuple(
+            self.contract_months if s.name in self.contract_segments else 1 for s in self.segments
+        )
 
 
 class PlanParams(Frozen):

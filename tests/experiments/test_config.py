@@ -57,7 +57,9 @@ def test_design_example_loads(tmp_path: Path) -> None:
 
 
 def test_shipped_configs_load() -> None:
-    for path in Path("experiments/configs").glob("*.toml"):
+    paths = sorted(Path("experiments/configs").glob("*.toml"))
+    assert len(paths) >= 10, f"shipped configs not found: {paths}"  # a glob finding none must fail
+    for path in paths:
         load_config(path)
 
 

@@ -1,4 +1,5 @@
-"""Customers under contract choose again only at renewal (``demand.contract_months``;
+"""Customers under contract choose again only at renewal (``demand.contract_segments``,
+``demand.contract_months``;
 docs/model.md, "Contracts")."""
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def _model(contract_months: int, seed: int, segments: tuple[str, ...] = (SEGMENT
             "labs": 3,
             "demand": {
                 "pricing_sample_size": 200,
-                "contract_months": dict.fromkeys(segments, contract_months),
+                "contract_segments": list(segments),
+                "contract_months": contract_months,
             },
             "strategy": {"valuation_customers": 60},
         }

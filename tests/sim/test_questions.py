@@ -173,3 +173,15 @@ def test_a_cheaper_inference_chip_lowers_prices() -> None:
     cost = _by_point(late, pl.col("serving_cost_usd").sum() / pl.col("queries").sum())
     assert cost[2] < cost[0]
     assert price[2] < price[0]
+
+
+def test_business_contracts_concentrate_the_market_and_raise_margins() -> None:
+    # Question 1 by channel: customers held by their contracts stay with the firm they
+    # chose, and firms price toward those they hold (certain buyers in their pricing), so
+    # with contracts revenue is more concentrated and gross margins are higher, in either
+    # world. Points: (upfront-heavy, inference-heavy) x (contracts of 12 months, none).
+    t = _question("concentration_channels", replications=6, months=60)
+    hhi = _by_point(t["summary"], pl.col("hhi_revenue_mean").mean())
+    margin = _by_point(t["summary"], pl.col("gross_margin_mean").mean())
+    assert hhi[0] + hhi[2] > hhi[1] + hhi[3]
+    assert margin[0] + margin[2] > margin[1] + margin[3]
