@@ -30,21 +30,29 @@ def _market(supply: float = 100.0) -> GpuMarket:
     )
 
 
-def test_take_or_pay_contracts_are_paid_for_whether_used_or_not() -> None:
+def _contracted(rnd_gpus: float = 0.0) -> tuple[GpuMarket, SimpleNamespace, SimpleNamespace]:
+    """Month 1 of a market where firm 1 holds 40 GPUs under contract at $1.5 (spot $2),
+    ``rnd_gpus`` of them taken by its research and training: the market, the model as
+    settlement reads it, and the firm."""
     gpus = _market()
     gpus.sign(Contract(firm_id=1, gpus=40.0, start_month=1, end_month=3, usd_per_gpu_hour=1.5))
     gpus.env.run(until=1)
     gpus.grow_to(1)
-    assert gpus.held_gpus(1) == 40.0
-    assert gpus.free.level == 60.0
     model = SimpleNamespace(technology=SimpleNamespace(usd_per_gpu_hour=2.0), gpus=gpus)
-    idle = SimpleNamespace(
+    firm = SimpleNamespace(
         firm_id=1,
         serving_need_gpus=[],
         served_frac=1.0,
-        month_contract_rnd_gpus=0.0,
-        month_contract_rnd_usd=0.0,
+        month_contract_rnd_gpus=rnd_gpus,
+        month_contract_rnd_usd=rnd_gpus * HOURS_PER_MONTH * 1.5,
     )
+    return gpus, model, firm
+
+
+def test_take_or_pay_contracts_are_paid_for_whether_used_or_not() -> None:
+    gpus, model, idle = _contracted()
+    assert gpus.held_gpus(1) == 40.0
+    assert gpus.free.level == 60.0
     settled = settle_serving(model, (idle,), [], np.zeros(0))  # serves nothing
     np.testing.assert_allclose(settled.gpu_usd, [40.0 * HOURS_PER_MONTH * 1.5])
     gpus.env.run(until=3)
@@ -78,18 +86,7 @@ def test_serving_gets_the_contracted_gpus_research_and_training_left() -> None:
     # the firm's research and training this month: a serving need of 20 gets 10 from the
     # contract and rents 10 on the spot market at $2; serving pays the contract's other
     # quarter and the rent.
-    gpus = _market()
-    gpus.sign(Contract(firm_id=1, gpus=40.0, start_month=1, end_month=3, usd_per_gpu_hour=1.5))
-    gpus.env.run(until=1)
-    gpus.grow_to(1)
-    model = SimpleNamespace(technology=SimpleNamespace(usd_per_gpu_hour=2.0), gpus=gpus)
-    firm = SimpleNamespace(
-        firm_id=1,
-        serving_need_gpus=[],
-        served_frac=1.0,
-        month_contract_rnd_gpus=30.0,
-        month_contract_rnd_usd=30.0 * HOURS_PER_MONTH * 1.5,
-    )
+    _, model, firm = _contracted(rnd_gpus=30.0)
     row = SimpleNamespace(firm=firm, supplier=None)
     need_usd = np.array([20.0 * 2.0 * HOURS_PER_MONTH])
     settled = settle_serving(model, (firm,), [row], need_usd)
