@@ -15,7 +15,13 @@ import numpy as np
 
 from aimarket.agents.business import Allocation, BusinessModel
 from aimarket.agents.context import MarketContext
-from aimarket.agents.products import Model, Tier, distilled_kappa, retrained_size_frac
+from aimarket.agents.products import (
+    Model,
+    Tier,
+    distilled_kappa,
+    retrained_size_frac,
+    segment_leads,
+)
 from aimarket.agents.strategy import Candidate
 from aimarket.agents.valuation import Product
 from aimarket.markets.scaling import capability_index, compute_optimal, inference_optimal
@@ -280,9 +286,11 @@ def distillations(ctx: MarketContext, line: tuple[Model, ...]) -> list[Candidate
                         np.array([kappa]),
                         np.array([max_mult]),
                         plan=False,
+                        lead_oom=segment_leads([teacher], ctx.profile.tokens.shape[0]),
                     )
                 ),
                 teacher_id=teacher.model_id,
+                lead_oom=teacher.lead_oom,
             )
         )
     return out
@@ -295,11 +303,12 @@ def _products(
     max_mult: np.ndarray,
     *,
     plan: bool,
+    lead_oom: np.ndarray | None = None,
 ) -> list[Product]:
-    """The standard offerings ``k`` models of ``params`` and capability ``kappa`` would be
-    now (one call for all)."""
+    """The standard offerings ``k`` models of ``params`` and capability ``kappa`` (and
+    ``(s, k)`` segment leads) would be now (one call for all)."""
     usd, latency = ctx.technology.token_economics(params, batch=ctx.params.batches[0])
-    mult, kappa_s = ctx.effort(kappa, max_mult, usd, latency)
+    mult, kappa_s = ctx.effort(kappa, max_mult, usd, latency, lead_oom)
     return [
         Product(
             kappa=kappa_s[:, k],

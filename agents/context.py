@@ -124,9 +124,11 @@ class MarketContext:
         max_multiplier: NDArray[np.float64],
         usd_per_token: NDArray[np.float64],
         latency_s_per_token: NDArray[np.float64],
+        lead_oom: NDArray[np.float64] | None = None,
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """``(multiplier, kappa)``, ``(s, k)``: the reasoning effort of ``k`` models in each
-        segment at these token costs (:func:`aimarket.agents.effort.reasoning_effort`)."""
+        segment at these token costs, with their ``(s, k)`` segment leads
+        (:func:`aimarket.agents.effort.reasoning_effort`)."""
         oom_per_oom, cap_oom = self.params.tradeoff
         return reasoning_effort(
             np.array(base_kappa, dtype=float, ndmin=1, copy=None),
@@ -137,6 +139,7 @@ class MarketContext:
             oom_per_oom=oom_per_oom,
             cap_oom=cap_oom,
             slope_per_oom=self.params.demand.success_slope_per_oom,
+            lead_oom=lead_oom,
         )
 
     def suppliers(self) -> tuple[Supply, ...]:

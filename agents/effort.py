@@ -62,6 +62,7 @@ def reasoning_effort(
     oom_per_oom: float,
     cap_oom: float,
     slope_per_oom: float,
+    lead_oom: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Tokens per query each offering spends in each segment, and the capability it buys.
 
@@ -88,6 +89,9 @@ def reasoning_effort(
     oom_per_oom, cap_oom, slope_per_oom
         The test-time trade-off (see :func:`markets.testtime.testtime_gain_oom`) and the
         slope of task success (see :func:`markets.demand.success_probability`).
+    lead_oom
+        ``(s, k)`` each model's capability above ``base_kappa`` in each segment's kind of
+        work (OOM; :attr:`agents.products.Model.lead_oom`); None: none.
 
     Returns
     -------
@@ -109,17 +113,19 @@ def reasoning_effort(
     top = max(float(max_mult.max()), 1.0) if max_mult.size else 1.0
     grid, gain = _effort_grid(top, oom_per_oom, cap_oom)
     base = np.asarray(base_kappa, dtype=float)
-    kappa = base[:, None] + gain[None, :]  # (k, g)
+    k, g, s = base.shape[0], gain.shape[0], segments.difficulty_kappa.shape[0]
+    lead = np.zeros((s, k)) if lead_oom is None else np.asarray(lead_oom, dtype=float)
+    # (k * g, s): each model at each effort, in each segment's work (its lead there)
+    kappa = (base[:, None, None] + gain[None, :, None] + lead.T[:, None, :]).reshape(k * g, s)
     sg = segments
-    k, g = kappa.shape
     success = blended_success(
-        kappa.reshape(k * g),
+        kappa,
         sg.difficulty_kappa,
         sg.hard_frac,
         sg.hard_extra_oom,
         slope_per_oom=slope_per_oom,
-    )  # (k * g, s): the segments' typical customers stand in for customers
-    success = success.reshape(k, g, -1).transpose(2, 0, 1)  # (s, k, g)
+    )  # the segments' typical customers stand in for customers
+    success = success.reshape(k, g, s).transpose(2, 0, 1)  # (s, k, g)
     per_token = (
         np.asarray(usd_per_token, dtype=float)[None, :]
         + (sg.value_usd * sg.latency_value_frac_per_s)[:, None]
@@ -130,7 +136,7 @@ def reasoning_effort(
     )
     net = np.where(grid[None, None, :] <= max_mult[None, :, None] * (1 + 1e-9), net, -np.inf)
     best = np.argmax(net, axis=2)  # (s, k); ties go to the smaller effort
-    return grid[best], base[None, :] + gain[best]
+    return grid[best], base[None, :] + lead + gain[best]
 
 
 def blended_success(

@@ -88,6 +88,7 @@ class OpenWeights(Firm):
                 cost_usd=0.0,
                 launched_month=month if base is None else base.launched_month,
                 kappa=distilled_kappa(source.kappa, frac, gap_oom_per_oom),
+                lead_oom=source.lead_oom,
                 max_inference_multiplier=source.max_inference_multiplier,
                 role=Role.FLAGSHIP if k == 0 else Role.DISTILLED,
                 parent_id=None if k == 0 else out[0].model_id,

@@ -426,6 +426,7 @@ class FirmParams(Frozen):
     model_upkeep_usd_per_month: NonNegativeFloat = 2e5
     retire_grace_months: Annotated[int, Field(ge=0)] = 3
     training_flop_log_sd: NonNegativeFloat = 0.3
+    segment_lead_sd_oom: NonNegativeFloat = 0.3
     model_age_months: Annotated[int, Field(ge=0)] = 6
     upfront_training_flop: PositiveFloat = 3e25
     inference_training_flop: PositiveFloat = 3e24

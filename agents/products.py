@@ -10,6 +10,7 @@ allowance to subscription customers. Offerings are keyed by model and tier, neve
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
@@ -28,6 +29,7 @@ __all__ = [
     "offer_id",
     "retrained_size_frac",
     "scaffold_bonus_oom",
+    "segment_leads",
     "tier_name",
 ]
 
@@ -102,6 +104,11 @@ class Model:
         Simulation month it went on sale (negative: before the run started).
     kappa
         Capability index in OOM of effective compute (test-time gain not included).
+    lead_oom
+        ``(s,)`` its capability above (below, if negative) ``kappa`` in each customer
+        segment's kind of work (OOM): what a pre-training run drew
+        (``firms.segment_lead_sd_oom``; a distilled model keeps its teacher's); empty:
+        none.
     max_inference_multiplier
         The most tokens per query, relative to a plain answer, the model is trained to
         spend reasoning (1: it does not reason).
@@ -124,6 +131,7 @@ class Model:
     launched_month: int
     kappa: float
     max_inference_multiplier: float = 1.0
+    lead_oom: tuple[float, ...] = ()
     role: Role = Role.FLAGSHIP
     parent_id: int | None = None
     segment: int | None = None
@@ -266,3 +274,20 @@ def retrained_size_frac(multiplier_then: float, multiplier_now: float) -> float:
     0.5
     """
     return math.sqrt(multiplier_then / multiplier_now)
+
+
+def segment_leads(models: Sequence[Model], n_segments: int) -> NDArray[np.float64]:
+    """``(n_segments, k)``: each of ``k`` models' capability lead in each segment (OOM;
+    zeros for a model without leads).
+
+    >>> kinds = (BusinessModel.UPFRONT_HEAVY, Allocation.CHINCHILLA)
+    >>> led = Model(1, 1, *kinds, 1e9, 2e10, 1.2e20, 0.0, 0, 24.0, lead_oom=(0.2, -0.1))
+    >>> plain = Model(2, 1, *kinds, 1e9, 2e10, 1.2e20, 0.0, 0, 24.0)
+    >>> segment_leads([led, plain], 2).tolist()
+    [[0.2, 0.0], [-0.1, 0.0]]
+    """
+    out = np.zeros((n_segments, len(models)))
+    for k, m in enumerate(models):
+        if m.lead_oom:
+            out[:, k] = m.lead_oom
+    return out

@@ -31,7 +31,9 @@ class Candidate:
     distillation learns from, ``supplier_id`` the firm whose tokens a wrapper resells,
     ``segment`` a specialist's only segment. ``research_usd`` is what the experiments a
     flagship run needs alongside it cost at today's prices (``cost_usd`` is the final run's);
-    ``outlay_usd`` the two together, what the firm must fund.
+    ``outlay_usd`` the two together, what the firm must fund. ``lead_oom`` is what a
+    distillation keeps of its teacher's segment leads (a pre-training run's are drawn at
+    launch, unknown before).
     """
 
     business_model: BusinessModel
@@ -48,6 +50,7 @@ class Candidate:
     supplier_id: int | None = None
     teacher_id: int | None = None
     research_usd: float = 0.0
+    lead_oom: tuple[float, ...] = ()
 
     @property
     def outlay_usd(self) -> float:

@@ -16,6 +16,7 @@ __all__ = [
     "hhi",
     "lerner_index",
     "operating_margin",
+    "segment_leaders",
     "shares",
 ]
 
@@ -127,3 +128,27 @@ def lerner_index(price_usd: ArrayLike, marginal_cost_usd: ArrayLike) -> NDArray[
     """
     p = np.asarray(price_usd, dtype=float)
     return _ratio(p - np.asarray(marginal_cost_usd, dtype=float), p)
+
+
+def segment_leaders(spend_usd: ArrayLike, owners: ArrayLike) -> int:
+    """How many owners lead at least one segment: the one with the most spend there.
+
+    ``spend_usd`` is ``(s, j)`` spend per segment and offering, ``owners`` ``(j,)`` each
+    offering's owner (an integer id; offerings of one owner are added up). Segments with
+    no spend have no leader; a tie goes to the smallest id.
+
+    >>> segment_leaders([[5.0, 1.0, 2.0], [1.0, 3.0, 3.0], [0.0, 0.0, 0.0]], [1, 2, 2])
+    2
+    >>> segment_leaders([[5.0, 1.0, 2.0], [4.0, 1.0, 2.0]], [1, 2, 2])
+    1
+    >>> segment_leaders(np.zeros((2, 0)), [])
+    0
+    """
+    spend = np.asarray(spend_usd, dtype=float)
+    ids, col = np.unique(np.asarray(owners), return_inverse=True)
+    by_owner = np.zeros((spend.shape[0], ids.size))
+    np.add.at(by_owner, (slice(None), col), spend)
+    sold = by_owner.sum(axis=1) > 0
+    if not sold.any():
+        return 0
+    return int(np.unique(by_owner[sold].argmax(axis=1)).size)

@@ -19,7 +19,14 @@ from numpy.typing import NDArray
 from aimarket.agents.business import BusinessModel
 from aimarket.agents.choice import Choice
 from aimarket.agents.firms import Firm, Menu
-from aimarket.agents.products import Model, Offers, Tier, offer_id, scaffold_bonus_oom
+from aimarket.agents.products import (
+    Model,
+    Offers,
+    Tier,
+    offer_id,
+    scaffold_bonus_oom,
+    segment_leads,
+)
 from aimarket.agents.valuation import Product
 from aimarket.markets.pricing import LineSums, owner_best_response
 from aimarket.sim.capacity import ration, settle_serving
@@ -126,6 +133,7 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
             np.array([m.max_inference_multiplier for _, m, _ in specs]),
             cost,
             latency,
+            segment_leads([m for _, m, _ in specs], c.n_segments),
         )
         # Waiting for an answer that costs a segment more than the work is worth: not sold
         # there (the batch tier to latency-sensitive work).

@@ -43,7 +43,7 @@ __all__ = ["ROLES", "MarketModel", "as_seed_sequence"]
 
 #: Independent random streams of a run, spawned from its seed in this order. Append new
 #: roles at the end: existing roles keep their streams.
-ROLES: tuple[str, ...] = ("mesa", "hardware", "demand", "firms", "customers", "entry")
+ROLES: tuple[str, ...] = ("mesa", "hardware", "demand", "firms", "customers", "entry", "leads")
 
 
 def as_seed_sequence(seed: np.random.SeedSequence | int | None) -> np.random.SeedSequence:
@@ -217,10 +217,20 @@ class MarketModel(mesa.Model):
                 )
             ),
             max_inference_multiplier=fp.max_reasoning_multiplier if inference else 1.0,
+            lead_oom=self.draw_leads(),
         )
         lab.launch([trained])
         self.record_model(trained)
         return lab
+
+    def draw_leads(self) -> tuple[float, ...]:
+        """A pre-training run's capability lead (lag, if negative) in each segment's kind
+        of work, OOM: independent normal draws of sd ``firms.segment_lead_sd_oom`` (none
+        when it is 0)."""
+        sd = self.params.firms.segment_lead_sd_oom
+        if sd == 0:
+            return ()
+        return tuple(sd * self.streams["leads"].standard_normal(self.customers.n_segments))
 
     def month_sample(self) -> CustomerSample:
         """The valuation sample as this month's adoption and usage weigh it: each customer

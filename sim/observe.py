@@ -16,6 +16,7 @@ from aimarket.markets.metrics import (
     hhi,
     lerner_index,
     operating_margin,
+    segment_leaders,
 )
 from aimarket.markets.metrics import shares as shares_of
 
@@ -86,6 +87,7 @@ def _market_row(model: MarketModel, out: MonthOutcome) -> None:
         cr4=float(concentration_ratio(cust_rev[strategic], 4, fringe_rev))
         if strategic.any()
         else 0.0,
+        segment_leaders=_segment_leaders(out, fringe_id),
         open_weights_revenue_share=fringe_rev / total_rev if total_rev > 0 else 0.0,
         adoption_frac=out.choice.adopters_frac,
         **_growth_columns(model, out),
@@ -115,6 +117,14 @@ def _market_row(model: MarketModel, out: MonthOutcome) -> None:
         cumulative_training_usd=model.cumulative_training_usd,
         cumulative_inference_usd=model.cumulative_inference_usd,
     )
+
+
+def _segment_leaders(out: MonthOutcome, fringe_id: int) -> int:
+    """Developers with the largest spend in at least one segment (the open-weights
+    fringe's models counted for nobody)."""
+    dev = out.offers.developer_ids
+    keep = dev != fringe_id
+    return segment_leaders(out.choice.spend_by_segment[:, keep], dev[keep])
 
 
 def _gpu_columns(model: MarketModel) -> dict[str, float]:

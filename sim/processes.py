@@ -18,6 +18,7 @@ import simpy
 
 from aimarket.agents.business import Allocation, BusinessModel
 from aimarket.agents.capacity import ContractUse, contract_use
+from aimarket.agents.conduct import CONDUCT
 from aimarket.agents.firms import Firm, Project, Startup, choose_entry
 from aimarket.agents.products import Model, Role
 from aimarket.agents.strategy import Candidate
@@ -189,6 +190,7 @@ def launch(
     firm.business_model = cand.business_model
     wrapper = cand.business_model is BusinessModel.WRAPPER
     distilled = cand.allocation is Allocation.DISTILLED and cand.segment is None
+    pretrained = CONDUCT[cand.business_model].trains and not distilled
     made = Model(
         model_id=model.next_model_id(),
         firm_id=firm.firm_id,
@@ -201,6 +203,7 @@ def launch(
         launched_month=model.month,
         kappa=kappa,
         max_inference_multiplier=cand.max_inference_multiplier,
+        lead_oom=model.draw_leads() if pretrained else cand.lead_oom,
         role=Role.DISTILLED if distilled else Role.FLAGSHIP,
         parent_id=cand.teacher_id if distilled else None,
         segment=cand.segment,

@@ -123,6 +123,14 @@ class MarketSchema(dy.Schema):
         max=1,
         **doc(FRAC, "four largest firms' share of customer revenue (fringe in the total)"),
     )
+    segment_leaders = dy.Int32(
+        min=0,
+        **doc(
+            COUNT,
+            "developers with the most spend in at least one customer segment "
+            "(open-weights models counted for none)",
+        ),
+    )
     open_weights_revenue_share = dy.Float64(
         min=0, max=1, **doc(FRAC, "the open-weights fringe's share of customer revenue")
     )

@@ -13,6 +13,9 @@ def _opening_price(labs: int, seed: int) -> float:
         {
             "customers": 600,
             "labs": labs,
+            # One capability in every segment: rivals' draws of segment leads would decide
+            # whether they compete with the first lab where it sells, not their presence.
+            "firms": {"segment_lead_sd_oom": 0.0},
             "demand": {"pricing_sample_size": 200},
             "strategy": {"valuation_customers": 60},
         }
