@@ -278,7 +278,8 @@ class CustomerPopulation(mesa.Agent):
         ``h_ik`` is the share of the work a plan's allowance covers (1 otherwise). The
         outside option (no AI) has ``z = 0``; a switching cost of ``inertia`` falls on
         every option but last month's (a bonus on last month's offering and on the outside
-        option, which leaves choice probabilities unchanged). Consumer surplus is what the
+        option, which leaves choice probabilities unchanged), and each offering's seller's
+        brand adds ``offers.brand_utility`` to it. Consumer surplus is what the
         chosen offerings' work is worth over the outside option, less what it costs (taste
         shocks left out).
         """
@@ -436,6 +437,7 @@ class CustomerPopulation(mesa.Agent):
             elasticity=self.elasticity,
             baseline_frac=baseline,
         )
+        z += offers.brand_utility[cols][:, None].astype(F32)
         c, m = cols.size, hi - lo
         # Each customer's offering of last month as a row of ``cols`` (-1: none of them).
         position = np.full(offers.size + 1, -1)
@@ -539,6 +541,7 @@ class CustomerPopulation(mesa.Agent):
             served.astype(F32),
             elasticity=self.elasticity,
         )
+        z += offers.brand_utility[cols][:, None].astype(F32)
         if self.switching_inertia > 0:
             z[seg.last[lo:hi][idle][None, :] == cols[:, None]] += F32(self.switching_inertia)
         rows = free_plan_rows(z, seg.uniforms[lo:hi][idle], nest_frac=self.nest_frac)

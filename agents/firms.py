@@ -115,6 +115,9 @@ class Firm(mesa.Agent):
         #: the share of last month's its contracts and the spot market covered.
         self.serving_need_gpus: list[float] = []
         self.served_frac = 1.0
+        #: Its installed base: customers' memory of its share of the market's AI work
+        #: (:func:`aimarket.markets.adoption.installed_base_step`; docs/model.md, "Brand").
+        self.brand_frac = 0.0
         #: GPUs its contracts served last month (serving's claim on them this month).
         self.contract_serving_gpus = 0.0
         #: Its free plan: whether it offers one, and what it cost and brought in.
@@ -156,6 +159,10 @@ class Firm(mesa.Agent):
         general = [m for m in self.line if m.segment is None]
         return min(general, key=lambda m: m.params) if general else None
 
+    def brand_utility(self, ctx: MarketContext) -> float:
+        """What its brand adds to customers' utility of its offerings (utility units)."""
+        return ctx.params.demand.brand_utility * self.brand_frac
+
     def business_models(self, ctx: MarketContext) -> tuple[BusinessModel, ...]:
         """The business models this firm may choose a project from."""
         return ctx.params.entry.business_models
@@ -183,7 +190,7 @@ class Firm(mesa.Agent):
             return None
         return _pick(
             ctx,
-            candidates,
+            [c.branded(self.brand_utility(ctx)) for c in candidates],
             budget_usd=self.cash_usd + self.funding_offer_usd(ctx, for_project=True),
             firm_id=self.firm_id,
             opex_usd_per_month=self.opex_usd(ctx.params),
@@ -211,6 +218,7 @@ class Firm(mesa.Agent):
                     latency_s_per_token=float(offers.latency_s_per_token[j]),
                     segment=m.segment,
                     plan=bool((mine & offers.plan & ~offers.free).any()),
+                    brand_utility=self.brand_utility(ctx),
                 )
             )
         return tuple(out)

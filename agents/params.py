@@ -216,6 +216,11 @@ class DemandParams(Frozen):
     #: (1: they choose every month, as everyone else does; docs/model.md, "Contracts").
     contract_segments: tuple[str, ...] = ("enterprise_analytics",)
     contract_months: Annotated[int, Field(ge=1, le=60)] = 12
+    #: A firm's brand: customers' utility for its offerings rises by ``brand_utility``
+    #: times its installed base, its share of the market's AI work remembered over
+    #: ``brand_memory_months`` (docs/model.md, "Brand").
+    brand_utility: NonNegativeFloat = 1.0
+    brand_memory_months: Annotated[float, Field(ge=1)] = 12.0
 
     @field_validator("segments")
     @classmethod

@@ -185,6 +185,9 @@ class Offers:
     price_usd
         ``(j,)`` per token (per-token offerings) or per month (plans; 0 for the free
         plan).
+    brand_utility
+        ``(j,)`` what its seller's brand adds to every customer's utility of it (utility
+        units, as ``demand.switching_inertia``; docs/model.md, "Brand").
     available
         ``(s, j)`` whether the offering is sold in the segment.
     """
@@ -206,6 +209,7 @@ class Offers:
     plan: NDArray[np.bool_]
     price_usd: NDArray[np.float64]
     available: NDArray[np.bool_]
+    brand_utility: NDArray[np.float64]
 
     @property
     def size(self) -> int:

@@ -9,7 +9,7 @@ and keeping things as they are with bounded rationality (:func:`choose_project`)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -56,6 +56,13 @@ class Candidate:
     def outlay_usd(self) -> float:
         """The final run and its research, USD."""
         return self.cost_usd + self.research_usd
+
+    def branded(self, brand_utility: float) -> Candidate:
+        """The project as its firm values it: its products sold under the firm's brand."""
+        if brand_utility == 0:
+            return self
+        products = tuple(replace(p, brand_utility=brand_utility) for p in self.products)
+        return replace(self, products=products)
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,8 @@ class Product:
     a plan on it. ``kappa`` and ``multiplier`` are ``(s,)``: capability in each segment at
     the reasoning effort spent there and the tokens that effort takes per plain token;
     ``usd_per_token`` and ``latency_s_per_token`` are at today's prices; ``segment``
-    limits a specialist to one segment."""
+    limits a specialist to one segment; ``brand_utility`` what its seller's brand adds to
+    customers' utility of it."""
 
     kappa: NDArray[np.float64]
     multiplier: NDArray[np.float64]
@@ -39,6 +40,7 @@ class Product:
     latency_s_per_token: float
     segment: int | None = None
     plan: bool = False
+    brand_utility: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,7 @@ class Rivals:
             served,
             elasticity=elasticity,
         )
+        z = z + offers.brand_utility[None, :, None]
         sold = offers.paid.T[:, seg]  # a free plan is no rival for money (agents.funnel)
         z = np.where(sold[None], z / sample.nest_frac, -np.inf)
         top = z.max(axis=1, initial=-np.inf)
@@ -249,6 +252,7 @@ class _Block:
     units: NDArray[np.float64]  # (L, r, m) units of price per plain token
     cost: NDArray[np.float64]  # (L, r) USD per token
     unit: NDArray[np.float64]  # (L, r) cost per unit of price (start of the search)
+    brand: NDArray[np.float64]  # (L, r) utility its seller's brand adds
 
     @classmethod
     def build(cls, lines: list[tuple[Product, ...]], sample: CustomerSample, *, plans: bool):
@@ -272,6 +276,8 @@ class _Block:
         sold = np.zeros((n_lines, r, m), dtype=bool)
         pay, serve = np.zeros((2, n_lines, r, m))
         cost, unit = np.ones((2, n_lines, r))
+        brand = np.zeros((n_lines, r))
+        brand[where] = [p.brand_utility for p in products]
         kappa[where] = np.array([p.kappa for p in products])[:, seg]
         wait = np.array([p.latency_s_per_token for p in products])
         latency[where] = tokens * mult * wait[:, None]
@@ -291,7 +297,7 @@ class _Block:
             pay[where] = serve[where] = q * tokens * mult
             units[where] = mult
             unit[where] = usd
-        return cls(cols, kappa, latency, served, sold, pay, serve, units, cost, unit)
+        return cls(cols, kappa, latency, served, sold, pay, serve, units, cost, unit, brand)
 
     def profit(
         self,
@@ -325,6 +331,7 @@ class _Block:
             self.served[line],
             elasticity=elasticity,
         )
+        base += self.brand[line][:, :, None]
         base[~self.sold[line]] = -np.inf
         unit = self.unit[line] * factor[:, None]  # (P, r)
         # Starting prices, at the first moment: every offering at the same markup over its

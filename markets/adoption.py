@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from aimarket.markets.demand import success_probability
 
-__all__ = ["adoption_potential", "bass_step", "usage_multiplier"]
+__all__ = ["adoption_potential", "bass_step", "installed_base_step", "usage_multiplier"]
 
 
 def adoption_potential(
@@ -102,3 +102,25 @@ def usage_multiplier(
     gain = np.asarray(capability_gain_oom, dtype=float)
     gain = np.where(np.isfinite(gain), gain, 0.0)
     return ratio**-price_elasticity * 10.0 ** (work_oom_per_capability_oom * gain)
+
+
+def installed_base_step(
+    base_frac: ArrayLike, share_frac: ArrayLike, *, memory_months: float
+) -> NDArray[np.float64]:
+    """One month of a firm's installed base: customers' memory of its share of the
+    market's work, ``B + (share - B) / memory_months`` (an exponentially weighted average
+    with a mean age of ``memory_months - 1`` months). A first mover builds it while it
+    has the market to itself; it decays toward the firm's current share when rivals take
+    the work. Shares in ``[0, 1]``, shapes broadcast.
+
+    Examples
+    --------
+    >>> installed_base_step(0.0, 1.0, memory_months=4.0).round(4)
+    array(0.25)
+    >>> installed_base_step(np.array([0.8, 0.2]), 0.2, memory_months=12.0).round(4)
+    array([0.75, 0.2 ])
+    """
+    if memory_months < 1:
+        raise ValueError(f"memory_months must be at least 1, got {memory_months}")
+    base = np.asarray(base_frac, dtype=float)
+    return base + (np.asarray(share_frac, dtype=float) - base) / memory_months

@@ -28,6 +28,7 @@ from aimarket.agents.products import (
     segment_leads,
 )
 from aimarket.agents.valuation import Product
+from aimarket.markets.adoption import installed_base_step
 from aimarket.markets.pricing import LineSums, owner_best_response
 from aimarket.sim.capacity import ration, settle_serving
 
@@ -47,7 +48,8 @@ class OfferRow:
     ``(s,)`` per segment: the capability at the reasoning effort spent there, that
     effort's tokens per plain token (a wrapper's includes its scaffolding overhead), and
     whether it is sold there. ``supplier`` and ``supplier_model`` are the lab and model
-    whose tokens a wrapper resells.
+    whose tokens a wrapper resells; ``brand_utility`` what the seller's brand adds to
+    customers' utility of it.
     """
 
     firm: Firm
@@ -62,6 +64,7 @@ class OfferRow:
     allowance: float
     available: NDArray[np.bool_]
     supplier: Firm | None = None
+    brand_utility: float = 0.0
 
     @property
     def developer_id(self) -> int:
@@ -156,6 +159,7 @@ def build_offers(model: MarketModel) -> list[OfferRow]:
                         wait_s=float(wait[k]),
                         allowance=_allowance(tier, market),
                         available=available,
+                        brand_utility=firm.brand_utility(ctx),
                     )
                 )
     model.frontier_kappa = max(
@@ -224,6 +228,7 @@ def _wrapper_rows(
                 allowance=_allowance(tier, ctx.params.market),
                 available=_where_sold(tier, None, usage, sub),
                 supplier=row.firm,
+                brand_utility=firm.brand_utility(ctx),
             )
         )
     return out
@@ -315,6 +320,7 @@ def _offers(
         plan=plan,
         price_usd=prices,
         available=np.array([r.available for r in rows]).T.reshape(s, j),
+        brand_utility=np.array([r.brand_utility for r in rows]),
     )
 
 
@@ -330,10 +336,24 @@ def _products(rows: list[OfferRow]) -> dict[int, Product]:
             latency_s_per_token=r.latency,
             segment=r.model.segment,
             plan=r.model.model_id in planned,
+            brand_utility=r.brand_utility,
         )
         for r in rows
         if r.tier == Tier.STANDARD
     }
+
+
+def _remember_brands(model: MarketModel, firms: tuple[Firm, ...], queries: NDArray) -> None:
+    """Each firm's installed base moves toward its share of the month's queries
+    (``demand.brand_memory_months``); the open-weights fringe, many hosts, has none."""
+    total = float(queries.sum())
+    memory = model.params.demand.brand_memory_months
+    for k, firm in enumerate(firms):
+        if firm is not model.fringe:
+            share = float(queries[k]) / total if total > 0 else 0.0
+            firm.brand_frac = float(
+                installed_base_step(firm.brand_frac, share, memory_months=memory)
+            )
 
 
 def _best_responses(
@@ -419,6 +439,7 @@ def clear_market(model: MarketModel) -> MonthOutcome:
         ]
     )
     revenue = customer_rev + wholesale_rev
+    _remember_brands(model, firms, queries)
     for k, firm in enumerate(firms):
         firm.book(
             revenue_usd=float(revenue[k]),

@@ -241,6 +241,7 @@ def _firm_rows(model: MarketModel, out: MonthOutcome) -> None:
         contracted_gpus=np.array([model.gpus.held_gpus(f.firm_id) for f in firms]),
         contract_rnd_gpus=np.array([f.month_contract_rnd_gpus for f in firms]),
         served_frac=out.served_frac,
+        brand_frac=np.array([f.brand_frac for f in firms]),
     )
 
 

@@ -295,6 +295,11 @@ class FirmsSchema(dy.Schema):
     served_frac = dy.Float64(
         min=0, max=1, **doc(FRAC, "share of its serving need its contracts and the spot covered")
     )
+    brand_frac = dy.Float64(
+        min=0,
+        max=1,
+        **doc(FRAC, "installed base after the month: its share of AI work, as customers recall it"),
+    )
 
 
 class ModelsSchema(dy.Schema):

@@ -62,6 +62,7 @@ def _offers(s: int, rivals: int, *, kappa: float = 26.5, price: float = 2e-6) ->
         plan=np.zeros(j, dtype=bool),
         price_usd=np.full(j, price),
         available=np.ones((s, j), dtype=bool),
+        brand_utility=np.zeros(j),
     )
 
 
@@ -124,6 +125,24 @@ def test_cheaper_serving_and_higher_capability_are_worth_more() -> None:
     values, _ = _values([_candidate(), _candidate(usd=1e-5), _candidate(kappa=28.0)])
     assert values[0] > values[1]
     assert values[2] > values[0]
+
+
+@pytest.mark.parametrize("subscription", [0, 2])
+def test_valuations_see_brands_their_own_and_their_rivals(subscription: int) -> None:
+    # Per-token lines and plans alike: a line under a brand earns more at its best
+    # prices; against a rival with a brand, less.
+    sample = _sample(subscription=subscription)
+    rivals = [_rival_weight(sample)]
+    branded = _offers(sample.n_segments, 1)
+    branded = dataclasses.replace(branded, brand_utility=np.ones(1))
+    built = Rivals.build(branded, sample, elasticity=ETA, **MOMENTS)
+    rivals.append(built.log_weight(None))
+    lines = [(_product(plan=True),), (_product(plan=True, brand_utility=1.0),)]
+    plain_rival, known_rival = (
+        line_profit_usd(lines, sample, r, elasticity=ETA, **MOMENTS) for r in rivals
+    )
+    assert (plain_rival[:, 1] > plain_rival[:, 0]).all()
+    assert (known_rival < plain_rival).all()
 
 
 def test_a_later_launch_is_worth_less() -> None:
