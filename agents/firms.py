@@ -25,6 +25,7 @@ from aimarket.agents.funnel import FreeTierBook
 from aimarket.agents.params import FinanceParams, FirmParams
 from aimarket.agents.policies import funding_offer_usd, next_price_usd
 from aimarket.agents.products import Model, Tier
+from aimarket.agents.reach import brand_utility, reach_choice
 from aimarket.agents.strategy import Candidate, Horizon, choose_project, value_candidates
 from aimarket.agents.valuation import Product, line_prices_usd
 
@@ -118,6 +119,10 @@ class Firm(mesa.Agent):
         #: Its installed base: customers' memory of its share of the market's AI work
         #: (:func:`aimarket.markets.adoption.installed_base_step`; docs/model.md, "Brand").
         self.brand_frac = 0.0
+        #: Its channel deal: the share of represented customers it reaches, and its cost
+        #: a month (:mod:`aimarket.agents.reach`), chosen at each strategy review.
+        self.reach_frac = 0.0
+        self.reach_usd_per_month = 0.0
         #: GPUs its contracts served last month (serving's claim on them this month).
         self.contract_serving_gpus = 0.0
         #: Its free plan: whether it offers one, and what it cost and brought in.
@@ -160,8 +165,24 @@ class Firm(mesa.Agent):
         return min(general, key=lambda m: m.params) if general else None
 
     def brand_utility(self, ctx: MarketContext) -> float:
-        """What its brand adds to customers' utility of its offerings (utility units)."""
-        return ctx.params.demand.brand_utility * self.brand_frac
+        """What its brand (installed base and bought reach) adds to customers' utility of
+        its offerings (utility units)."""
+        return brand_utility(ctx.params.demand.brand_utility, self.brand_frac, self.reach_frac)
+
+    def choose_reach(self, ctx: MarketContext) -> None:
+        """Strategy review of its channel deal (:func:`aimarket.agents.reach.reach_choice`):
+        the deal whose extra profit on its line most exceeds its cost, until the next."""
+        rp, demand = ctx.params.firms.reach, ctx.params.demand
+        self.reach_frac, self.reach_usd_per_month = reach_choice(
+            self.products(ctx),
+            ctx.sample,
+            ctx.rivals_log_weight(self.firm_id)[:1],
+            elasticity=demand.elasticity,
+            utility=demand.brand_utility,
+            installed_frac=self.brand_frac,
+            levels=rp.levels(),
+            usd_per_level=rp.usd_per_customer_month * demand.represented_customers,
+        )
 
     def business_models(self, ctx: MarketContext) -> tuple[BusinessModel, ...]:
         """The business models this firm may choose a project from."""

@@ -374,6 +374,26 @@ class WrapperParams(Frozen):
     scaffold_cost_usd: NonNegativeFloat = 2e7
 
 
+class ReachParams(Frozen):
+    """Bought reach (docs/model.md, "Brand"): at each strategy review a firm may buy a
+    channel deal reaching up to ``max_frac`` of the represented customers (in steps of an
+    eighth, a quarter, a half and all of it), at ``usd_per_customer_month`` for each
+    customer reached; 0 turns the channel off."""
+
+    max_frac: UnitInterval = 0.5
+    usd_per_customer_month: NonNegativeFloat = 1.0
+
+    def levels(self) -> tuple[float, ...]:
+        """The deal sizes on offer, shares of the represented customers.
+
+        >>> ReachParams(max_frac=0.4).levels()
+        (0.0, 0.05, 0.1, 0.2, 0.4)
+        """
+        if self.max_frac == 0:
+            return (0.0,)
+        return (0.0, *(self.max_frac * f for f in (0.125, 0.25, 0.5, 1.0)))
+
+
 class OpenWeightsParams(Frozen):
     """The open-weights fringe: closed models' capability, released as a family after a
     lag and served near cost by many hosts.
@@ -450,6 +470,7 @@ class FirmParams(Frozen):
     specialist: SpecialistParams = SpecialistParams()
     wrapper: WrapperParams = WrapperParams()
     open_weights: OpenWeightsParams = OpenWeightsParams()
+    reach: ReachParams = ReachParams()
 
     @field_validator("reasoning_from")
     @classmethod

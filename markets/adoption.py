@@ -115,8 +115,8 @@ def installed_base_step(
 
     Examples
     --------
-    >>> installed_base_step(0.0, 1.0, memory_months=4.0).round(4)
-    array(0.25)
+    >>> float(installed_base_step(0.0, 1.0, memory_months=4.0))
+    0.25
     >>> installed_base_step(np.array([0.8, 0.2]), 0.2, memory_months=12.0).round(4)
     array([0.75, 0.2 ])
     """

@@ -430,7 +430,8 @@ def clear_market(model: MarketModel) -> MonthOutcome:
             for f in firms
         ]
     )
-    opex = np.array([f.opex_usd(ctx.params) for f in firms]) + upkeep
+    reach = np.array([f.reach_usd_per_month for f in firms])  # channel deals
+    opex = np.array([f.opex_usd(ctx.params) for f in firms]) + upkeep + reach
     life = fp.amortisation_months
     amortisation = np.array(
         [

@@ -242,6 +242,8 @@ def _firm_rows(model: MarketModel, out: MonthOutcome) -> None:
         contract_rnd_gpus=np.array([f.month_contract_rnd_gpus for f in firms]),
         served_frac=out.served_frac,
         brand_frac=np.array([f.brand_frac for f in firms]),
+        reach_frac=np.array([f.reach_frac for f in firms]),
+        reach_usd=np.array([f.reach_usd_per_month for f in firms]),
     )
 
 

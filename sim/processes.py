@@ -157,6 +157,8 @@ def review(
     month after a launch, only whether to distil the new model."""
     yield at_phase(model.env, first_delay, Phase.STRATEGY)
     while firm.active:
+        if not after_launch and firm is not model.fringe:
+            firm.choose_reach(model.context())
         if firm.project is None:
             ctx = model.context()
             pick = firm.review(ctx, model.streams["firms"], distil_only=after_launch)

@@ -170,7 +170,9 @@ class MarketSchema(dy.Schema):
     research_spend_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "research compute paid: flagship runs' experiments")
     )
-    opex_usd = dy.Float64(min=0, **doc(USD_MONTH, "fixed running costs with models' upkeep"))
+    opex_usd = dy.Float64(
+        min=0, **doc(USD_MONTH, "fixed running costs with models' upkeep and channel deals")
+    )
     amortisation_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "training cost spread over firms.amortisation_months")
     )
@@ -240,7 +242,9 @@ class FirmsSchema(dy.Schema):
     research_spend_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "research compute paid: its flagship runs' experiments")
     )
-    opex_usd = dy.Float64(min=0, **doc(USD_MONTH, "fixed running costs with its models' upkeep"))
+    opex_usd = dy.Float64(
+        min=0, **doc(USD_MONTH, "fixed running costs with its models' upkeep and channel deal")
+    )
     free_plan_cost_usd = dy.Float64(
         min=0, **doc(USD_MONTH, "its free plan's tokens at the GPU cost per token")
     )
@@ -300,6 +304,10 @@ class FirmsSchema(dy.Schema):
         max=1,
         **doc(FRAC, "installed base after the month: its share of AI work, as customers recall it"),
     )
+    reach_frac = dy.Float64(
+        min=0, max=1, **doc(FRAC, "share of represented customers its channel deal reaches")
+    )
+    reach_usd = dy.Float64(min=0, **doc(USD_MONTH, "what its channel deal cost this month (opex)"))
 
 
 class ModelsSchema(dy.Schema):
