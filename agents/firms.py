@@ -26,10 +26,11 @@ from aimarket.agents.params import FinanceParams, FirmParams
 from aimarket.agents.policies import funding_offer_usd, next_price_usd
 from aimarket.agents.products import Model, Tier
 from aimarket.agents.reach import brand_utility, reach_choice
-from aimarket.agents.strategy import Candidate, Horizon, choose_project, value_candidates
+from aimarket.agents.release import release_choice, release_options
+from aimarket.agents.strategy import Candidate, pick_project
 from aimarket.agents.valuation import Product, line_prices_usd
 
-__all__ = ["Firm", "Lab", "Menu", "Project", "Startup", "choose_entry"]
+__all__ = ["Firm", "Lab", "Menu", "Project", "Startup"]
 
 #: Months of gross profit a model's retirement test averages over.
 PROFIT_MEMORY_MONTHS = 3
@@ -209,7 +210,7 @@ class Firm(mesa.Agent):
         candidates += distillations(ctx, tuple(self.line))
         if not candidates:
             return None
-        return _pick(
+        return pick_project(
             ctx,
             [c.branded(self.brand_utility(ctx)) for c in candidates],
             budget_usd=self.cash_usd + self.funding_offer_usd(ctx, for_project=True),
@@ -221,9 +222,14 @@ class Firm(mesa.Agent):
 
     def products(self, ctx: MarketContext) -> tuple[Product, ...]:
         """The firm's models on sale last month, as valuations see them."""
+        return tuple(p for _, _, p in self.priced_line(ctx))
+
+    def priced_line(self, ctx: MarketContext) -> list[tuple[Model, int, Product]]:
+        """Each model on sale last month, the column of its standard offering in
+        ``ctx.offers``, and the model as valuations see it."""
         offers = ctx.offers
         if offers is None or not self.line:
-            return ()
+            return []
         out = []
         for m in self.line:
             mine = offers.model_ids == m.model_id
@@ -232,17 +238,42 @@ class Firm(mesa.Agent):
                 continue  # launched this month: not yet priced
             j = int(std[0])
             out.append(
-                Product(
-                    kappa=offers.kappa[:, j],
-                    multiplier=offers.inference_multiplier[:, j],
-                    usd_per_token=float(offers.usd_per_token[j]),
-                    latency_s_per_token=float(offers.latency_s_per_token[j]),
-                    segment=m.segment,
-                    plan=bool((mine & offers.plan & ~offers.free).any()),
-                    brand_utility=self.brand_utility(ctx),
+                (
+                    m,
+                    j,
+                    Product(
+                        kappa=offers.kappa[:, j],
+                        multiplier=offers.inference_multiplier[:, j],
+                        usd_per_token=float(offers.usd_per_token[j]),
+                        latency_s_per_token=float(offers.latency_s_per_token[j]),
+                        segment=m.segment,
+                        plan=bool((mine & offers.plan & ~offers.free).any()),
+                        brand_utility=self.brand_utility(ctx),
+                    ),
                 )
             )
-        return tuple(out)
+        return out
+
+    def choose_release(self, ctx: MarketContext) -> Model | None:
+        """Strategy review of open weights (``firms.open_weights.releases = "decision"``):
+        the model of its own making whose release gains its business most, if any gains
+        (:func:`aimarket.agents.release.release_choice`)."""
+        ow, demand = ctx.params.firms.open_weights, ctx.params.demand
+        if ow.releases != "decision" or not self.conduct.trains:
+            return None
+        priced = self.priced_line(ctx)
+        options = release_options(ctx, priced)
+        pick, _ = release_choice(
+            tuple(p for _, _, p in priced),
+            options,
+            ctx.sample,
+            ctx.rivals_log_weight(self.firm_id)[0],
+            elasticity=demand.elasticity,
+            brand_utility=demand.brand_utility,
+            installed_frac=self.brand_frac,
+            reach_frac=self.reach_frac,
+        )
+        return None if pick is None else priced[options[pick].index][0]
 
     def set_prices(
         self,
@@ -402,66 +433,6 @@ class Startup(Firm):
     """A new entrant that raised venture funding to enter."""
 
     kind: ClassVar[str] = "startup"
-
-
-def choose_entry(
-    ctx: MarketContext, capital_usd: float, rng: np.random.Generator
-) -> Candidate | None:
-    """A would-be entrant's decision: its best affordable project of the entry business
-    models, if worth more than staying out (the logit of :func:`choose_project` against 0)."""
-    return _pick(
-        ctx,
-        ctx.candidates(ctx.params.entry.business_models),
-        budget_usd=capital_usd,
-        firm_id=None,
-        opex_usd_per_month=ctx.params.finance.startup_opex_usd_per_month,
-        line=None,
-        rng=rng,
-    )
-
-
-def _pick(
-    ctx: MarketContext,
-    candidates: list[Candidate],
-    *,
-    budget_usd: float,
-    firm_id: int | None,
-    opex_usd_per_month: float,
-    line: tuple[Product, ...] | None,
-    rng: np.random.Generator,
-) -> Candidate | None:
-    """The affordable candidate chosen with bounded rationality against keeping the line
-    as it is (``line``; None: against staying out, a value of 0), or None."""
-    affordable = [c for c in candidates if c.outlay_usd <= budget_usd]
-    if not affordable:
-        return None
-    values, keep = value_candidates(
-        affordable,
-        ctx.sample,
-        ctx.rivals_log_weight(firm_id),
-        _horizon(ctx, opex_usd_per_month),
-        line=line or (),
-        elasticity=ctx.params.demand.elasticity,
-    )
-    pick = choose_project(
-        values,
-        rng=rng,
-        rationality_frac=ctx.params.strategy.rationality_frac,
-        keep=keep if line is not None else 0.0,
-    )
-    return None if pick is None else affordable[pick]
-
-
-def _horizon(ctx: MarketContext, fixed_usd_per_month: float) -> Horizon:
-    st = ctx.params.strategy
-    return Horizon(
-        months=st.payback_months,
-        discount_per_month=(1.0 + st.discount_rate_per_year) ** (-1.0 / 12.0),
-        kappa_growth_oom_per_month=ctx.frontier_growth_oom_per_month,
-        cost_decline_per_month=ctx.cost_decline_per_month,
-        fixed_cost_usd_per_month=fixed_usd_per_month,
-        upkeep_usd_per_month=ctx.params.firms.model_upkeep_usd_per_month,
-    )
 
 
 def _offer(firm: Firm, fin: FinanceParams, *, for_project: bool) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -395,11 +395,15 @@ class ReachParams(Frozen):
 
 
 class OpenWeightsParams(Frozen):
-    """The open-weights fringe: closed models' capability, released as a family after a
-    lag and served near cost by many hosts.
+    """The open-weights fringe: models released as a family and served near cost by many
+    hosts.
 
-    ``lag_schedule`` is ``(month, lag_months)`` points in calendar time: the lag is
-    interpolated linearly between them and held beyond the first and last.
+    ``releases`` says what it serves: ``"lag"``, closed models' capability after a lag
+    (``lag_schedule``: ``(month, lag_months)`` points in calendar time, the lag
+    interpolated linearly between them and held beyond the first and last); or
+    ``"decision"``, the models firms chose to release (:mod:`aimarket.agents.release`),
+    each worth ``complement_usd_per_query`` to its maker's other business for every query
+    it serves (docs/model.md, "Open weights").
     """
 
     enabled: bool = True
@@ -409,6 +413,8 @@ class OpenWeightsParams(Frozen):
         ("2024-01", 3.0),
     )
     host_markup_frac: NonNegativeFloat = 0.2
+    releases: Literal["lag", "decision"] = "lag"
+    complement_usd_per_query: NonNegativeFloat = 0.0
     family_params_fracs: Annotated[
         tuple[Annotated[float, Field(gt=0, le=1)], ...], Field(min_length=1, max_length=4)
     ] = (1.0, 0.1, 0.01)

@@ -240,6 +240,14 @@ class Offers:
         """``(s, j)`` seconds a query of each segment waits: decode time and turnaround."""
         return self.tokens_per_query(plain_tokens) * self.latency_s_per_token + self.wait_s
 
+    def take(self, cols: NDArray[np.intp]) -> Offers:
+        """The offerings ``cols`` alone (every array cut along the offerings' axis)."""
+        fields = {}
+        for name in self.__slots__:
+            arr = getattr(self, name)
+            fields[name] = arr[:, cols] if arr.ndim == 2 else arr[cols]
+        return Offers(**fields)
+
     def with_prices(self, price_usd: NDArray[np.float64]) -> Offers:
         """The same offerings at other prices."""
         fields = {name: getattr(self, name) for name in self.__slots__}

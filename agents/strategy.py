@@ -15,9 +15,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aimarket.agents.business import Allocation, BusinessModel
+from aimarket.agents.context import MarketContext
 from aimarket.agents.valuation import CustomerSample, Product, line_profit_usd
 
-__all__ = ["Candidate", "Horizon", "choose_project", "value_candidates"]
+__all__ = [
+    "Candidate",
+    "Horizon",
+    "choose_entry",
+    "choose_project",
+    "horizon_for",
+    "pick_project",
+    "value_candidates",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,3 +173,65 @@ def choose_project(
         cdf = np.cumsum(np.exp((options - options.max()) / scale))
         best = int(np.searchsorted(cdf / cdf[-1], rng.random(), side="right"))
     return None if best == 0 else best - 1
+
+
+def choose_entry(
+    ctx: MarketContext, capital_usd: float, rng: np.random.Generator
+) -> Candidate | None:
+    """A would-be entrant's decision: its best affordable project of the entry business
+    models, if worth more than staying out (the logit of :func:`choose_project` against 0)."""
+    return pick_project(
+        ctx,
+        ctx.candidates(ctx.params.entry.business_models),
+        budget_usd=capital_usd,
+        firm_id=None,
+        opex_usd_per_month=ctx.params.finance.startup_opex_usd_per_month,
+        line=None,
+        rng=rng,
+    )
+
+
+def pick_project(
+    ctx: MarketContext,
+    candidates: list[Candidate],
+    *,
+    budget_usd: float,
+    firm_id: int | None,
+    opex_usd_per_month: float,
+    line: tuple[Product, ...] | None,
+    rng: np.random.Generator,
+) -> Candidate | None:
+    """The affordable candidate chosen with bounded rationality against keeping the line
+    as it is (``line``; None: against staying out, a value of 0), or None."""
+    affordable = [c for c in candidates if c.outlay_usd <= budget_usd]
+    if not affordable:
+        return None
+    values, keep = value_candidates(
+        affordable,
+        ctx.sample,
+        ctx.rivals_log_weight(firm_id),
+        horizon_for(ctx, opex_usd_per_month),
+        line=line or (),
+        elasticity=ctx.params.demand.elasticity,
+    )
+    pick = choose_project(
+        values,
+        rng=rng,
+        rationality_frac=ctx.params.strategy.rationality_frac,
+        keep=keep if line is not None else 0.0,
+    )
+    return None if pick is None else affordable[pick]
+
+
+def horizon_for(ctx: MarketContext, fixed_usd_per_month: float) -> Horizon:
+    """How a firm with ``fixed_usd_per_month`` of fixed costs looks ahead this month
+    (``strategy`` parameters; the frontier's pace and the fall of costs as observed)."""
+    st = ctx.params.strategy
+    return Horizon(
+        months=st.payback_months,
+        discount_per_month=(1.0 + st.discount_rate_per_year) ** (-1.0 / 12.0),
+        kappa_growth_oom_per_month=ctx.frontier_growth_oom_per_month,
+        cost_decline_per_month=ctx.cost_decline_per_month,
+        fixed_cost_usd_per_month=fixed_usd_per_month,
+        upkeep_usd_per_month=ctx.params.firms.model_upkeep_usd_per_month,
+    )

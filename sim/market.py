@@ -345,7 +345,16 @@ def _products(rows: list[OfferRow]) -> dict[int, Product]:
 
 def _remember_brands(model: MarketModel, firms: tuple[Firm, ...], queries: NDArray) -> None:
     """Each firm's installed base moves toward its share of the month's queries
-    (``demand.brand_memory_months``); the open-weights fringe, many hosts, has none."""
+    (``demand.brand_memory_months``); the open-weights fringe, many hosts, has none, but
+    the queries its hosts serve of a model a firm chose to release count for its maker."""
+    queries = queries.copy()
+    fringe = model.fringe
+    if fringe is not None and fringe.source is not None and fringe.source in model.open_releases:
+        at = {f.firm_id: k for k, f in enumerate(firms)}
+        maker = at.get(fringe.source.firm_id)
+        if maker is not None and fringe.firm_id in at:  # moved, not copied: same total
+            queries[maker] += queries[at[fringe.firm_id]]
+            queries[at[fringe.firm_id]] = 0.0
     total = float(queries.sum())
     memory = model.params.demand.brand_memory_months
     for k, firm in enumerate(firms):

@@ -152,8 +152,10 @@ class MarketModel(mesa.Model):
                 self.params.hardware.batch_tier_batch,
             ),
         )
-        #: Every flagship a lab has put on sale (what open weights later reproduce).
+        #: Every flagship a lab has put on sale (what open weights later reproduce), and
+        #: every model a firm chose to release (``firms.open_weights.releases``).
         self.lab_models: list[Model] = []
+        self.open_releases: list[Model] = []
         labs = [self._found_lab(i) for i in range(self.params.labs)]
         #: Every firm of the run, in order of founding (exited ones stay, inactive).
         self.firms = AgentSet(labs, random=self.random)
@@ -376,6 +378,9 @@ class MarketModel(mesa.Model):
             frontier_growth_oom_per_month=self.frontier_growth_oom_per_month(),
             cost_decline_per_month=self.cost_decline_per_month,
             multiplier_at=self.training_multiplier_at,
+            offer_queries=out.choice.queries
+            if out is not None and out.offers is self.offers
+            else None,
         )
         if self._context is not None:
             ctx.carry_over(self._context)

@@ -19,9 +19,9 @@ import simpy
 from aimarket.agents.business import Allocation, BusinessModel
 from aimarket.agents.capacity import ContractUse, contract_use
 from aimarket.agents.conduct import CONDUCT
-from aimarket.agents.firms import Firm, Project, Startup, choose_entry
+from aimarket.agents.firms import Firm, Project, Startup
 from aimarket.agents.products import Model, Role
-from aimarket.agents.strategy import Candidate
+from aimarket.agents.strategy import Candidate, choose_entry
 from aimarket.markets.calendar import add_months
 from aimarket.markets.costs import HOURS_PER_MONTH
 from aimarket.markets.scaling import capability_index
@@ -80,16 +80,30 @@ def housekeeping(model: MarketModel) -> Process:
         yield at_phase(model.env, 1, Phase.HOUSEKEEPING)
 
 
+def release_weights(model: MarketModel, firm: Firm, released: Model) -> None:
+    """A firm releases a model's weights: it leaves the firm's line; the fringe serves it
+    from next month (:func:`release_open_weights`)."""
+    firm.retire(released)
+    model.recorder.retire(released.model_id, model.month)
+    model.open_releases.append(released)
+    model.state_version += 1
+    model.event(firm, "release", detail=f"model {released.model_id}")
+
+
 def release_open_weights(model: MarketModel) -> None:
-    """The fringe serves the family of the most capable lab flagship launched at least
-    the release lag ago (``firms.open_weights.lag_schedule``, in calendar time), re-trained
-    at this month's algorithmic efficiency (:meth:`aimarket.agents.firms.OpenWeights.family`)."""
+    """The fringe serves the family of the most capable model open to it, re-trained at
+    this month's algorithmic efficiency (:meth:`aimarket.agents.firms.OpenWeights.family`):
+    a lab flagship launched at least the release lag ago (``firms.open_weights.releases =
+    "lag"``; the lag in calendar time), or one a firm released (``"decision"``)."""
     fringe = model.fringe
     if fringe is None:
         return
     ow = model.params.firms.open_weights
-    due = model.month - ow.lag_months_at(add_months(model.start_month, model.month))
-    released = [t for t in model.lab_models if t.launched_month <= due]
+    if ow.releases == "decision":
+        released = list(model.open_releases)
+    else:
+        due = model.month - ow.lag_months_at(add_months(model.start_month, model.month))
+        released = [t for t in model.lab_models if t.launched_month <= due]
     if not released:
         return
     best = max(released, key=lambda t: t.kappa)
@@ -158,7 +172,11 @@ def review(
     yield at_phase(model.env, first_delay, Phase.STRATEGY)
     while firm.active:
         if not after_launch and firm is not model.fringe:
-            firm.choose_reach(model.context())
+            ctx = model.context()
+            firm.choose_reach(ctx)
+            released = firm.choose_release(ctx)
+            if released is not None:
+                release_weights(model, firm, released)
         if firm.project is None:
             ctx = model.context()
             pick = firm.review(ctx, model.streams["firms"], distil_only=after_launch)

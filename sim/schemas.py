@@ -373,7 +373,7 @@ class OffersSchema(dy.Schema):
 
 
 class EventsSchema(dy.Schema):
-    """One row per event: entry, exit, funding, training_start, launch, retire."""
+    """One row per event: entry, exit, funding, training_start, launch, retire, release."""
 
     run_id = dy.String(**doc(ID, _RUN))
     month = dy.Int32(**doc(MONTH, "simulation month"))
@@ -381,7 +381,7 @@ class EventsSchema(dy.Schema):
     date = dy.Date(**doc(DATE, "first day of the month"))
     firm_id = dy.Int64(min=1, **doc(ID, "the firm"))
     kind = dy.Enum(
-        ["entry", "exit", "funding", "training_start", "launch", "retire"],
+        ["entry", "exit", "funding", "training_start", "launch", "retire", "release"],
         **doc(TEXT, "what happened"),
     )
     amount_usd = dy.Float64(

@@ -116,7 +116,7 @@ def test_a_firm_values_its_projects_under_its_brand(monkeypatch) -> None:
         seen.extend(candidates)
         kept.extend(kw["line"])
 
-    monkeypatch.setattr(firms_module, "_pick", capture)
+    monkeypatch.setattr(firms_module, "pick_project", capture)
     lab.review(market.context(), np.random.default_rng(0))
     assert seen
     assert kept

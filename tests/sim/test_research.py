@@ -9,8 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from aimarket.agents.firms import _horizon, _pick
-from aimarket.agents.strategy import value_candidates
+from aimarket.agents.strategy import horizon_for, pick_project, value_candidates
 from aimarket.sim import MarketModel, ModelParams
 
 
@@ -67,7 +66,7 @@ def test_a_flagship_is_valued_net_of_its_research() -> None:
     without = [dataclasses.replace(c, research_usd=0.0) for c in with_research]
 
     def values(cands: list) -> np.ndarray:
-        horizon = _horizon(ctx, 0.0)
+        horizon = horizon_for(ctx, 0.0)
         out, _ = value_candidates(
             cands,
             ctx.sample,
@@ -147,7 +146,7 @@ def test_a_firm_starts_a_flagship_only_if_it_can_fund_its_research() -> None:
     budget = 1.5 * min(c.outlay_usd for c in cands)
     assert sum(c.outlay_usd <= budget for c in cands) < sum(c.cost_usd <= budget for c in cands)
     picks = [
-        _pick(
+        pick_project(
             ctx,
             cands,
             budget_usd=budget,
