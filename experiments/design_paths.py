@@ -45,6 +45,8 @@ def _unwrap(annotation: Any) -> Any:
 def _leaf_kind(annotation: Any) -> Kind | None:
     """The scalar kind of a field's type, or ``None`` for tuples, lists and the like."""
     ann = _unwrap(annotation)
+    if get_origin(ann) is Literal and all(isinstance(a, str) for a in get_args(ann)):
+        return "str"  # one of named choices, e.g. firms.open_weights.releases
     if not isinstance(ann, type):
         return None
     if issubclass(ann, bool):
@@ -75,6 +77,8 @@ def parameter_paths(model: type[BaseModel] = ModelParams) -> dict[str, str]:
     >>> paths = parameter_paths()
     >>> paths["labs"], paths["market.regime"], paths["hardware.price_performance_doubling_years"]
     ('int', 'str', 'float')
+    >>> paths["firms.open_weights.releases"]
+    'str'
     """
     out: dict[str, str] = {}
     for name, field in model.model_fields.items():
