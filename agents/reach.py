@@ -53,6 +53,8 @@ def reach_choice(
     """
     if not line or not levels:
         return 0.0, 0.0
+    if len(levels) == 1:  # nothing to choose (the channel is off)
+        return float(levels[0]), usd_per_level * float(levels[0])
     lines = [
         tuple(
             dataclasses.replace(p, brand_utility=brand_utility(utility, installed_frac, d))

@@ -15,8 +15,9 @@ chooses among (what its segment is sold, weighted by customers, as
 run with the bare kernel making as many customer-offering choices, i.e. the code's overhead
 over the choice itself.
 
-Usage: ``python bench/single_run.py [--repeats N]``. Prints the figures and writes them to
-``bench/results/single_run.json`` (and appends to its history).
+Usage: ``python bench/single_run.py [--repeats N] [--set KEY=VALUE ...]``. Prints the
+figures and writes them to ``bench/results/single_run.json`` (and appends to its history);
+``--set`` overrides a key of the baseline config, as ``aimarket run --set`` does.
 """
 
 from __future__ import annotations
@@ -46,8 +47,16 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a key of the baseline config, as `aimarket run --set` "
+        "(e.g. model.demand.brand_utility=0, to time a run with a mechanism off)",
+    )
     args = parser.parse_args()
-    config = load_config(CONFIG)
+    config = load_config(CONFIG, args.set)
     spec = base_point_specs(config)[0]
     run_one(spec)  # warm-up: imports and first-call costs
     walls, references = [], []
@@ -76,6 +85,7 @@ def main() -> None:
     )
     figures = {
         "config": "experiments/configs/baseline.toml",
+        "overrides": " ".join(args.set) or "none",
         "customers": config.model.customers,
         "labs": config.model.labs,
         "months": config.experiment.horizon_months,
