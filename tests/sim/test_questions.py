@@ -29,21 +29,31 @@ SMALL = (
 pytestmark = pytest.mark.slow
 
 
-def _question(
-    name: str, *, replications: int, months: int, extra: tuple[str, ...] = ()
-) -> dict[str, pl.DataFrame]:
-    """Run a shrunk question config; tables of every run, with ``point_id`` attached."""
+def _specs(name: str, overrides: tuple[str, ...] = ()) -> list:
+    """The run specs of a question config (with ``overrides``)."""
     path = CONFIGS / f"{name}.toml"
-    cfg = load_config(
-        path,
-        overrides=(
-            f"experiment.replications={replications}",
-            f"experiment.horizon_months={months}",
-            *SMALL,
-            *extra,
-        ),
+    _, specs = plan_runs(load_config(path, overrides=overrides), config_dir=path.parent)
+    return specs
+
+
+def _question(
+    name: str,
+    *,
+    replications: int,
+    months: int,
+    extra: tuple[str, ...] = (),
+    points: set[int] | None = None,
+) -> dict[str, pl.DataFrame]:
+    """Run a shrunk question config (only ``points``, if given); tables of every run, with
+    ``point_id`` attached."""
+    overrides = (
+        f"experiment.replications={replications}",
+        f"experiment.horizon_months={months}",
+        *SMALL,
+        *extra,
     )
-    _, specs = plan_runs(cfg, config_dir=path.parent)
+    specs = [s for s in _specs(name, overrides) if points is None or s.point_id in points]
+    assert specs, f"{name}: no run at points {points}"
     frames: dict[str, list[pl.DataFrame]] = {
         t: [] for t in ("summary", "market", "firms", "offers", "models", "events")
     }
@@ -179,9 +189,38 @@ def test_business_contracts_concentrate_the_market_and_raise_margins() -> None:
     # Question 1 by channel: customers held by their contracts stay with the firm they
     # chose, and firms price toward those they hold (certain buyers in their pricing), so
     # with contracts revenue is more concentrated and gross margins are higher, in either
-    # world. Points: (upfront-heavy, inference-heavy) x (contracts of 12 months, none).
-    t = _question("concentration_channels", replications=6, months=60)
+    # world. Points of the factorial: both worlds, contracts of 12 months or none, the
+    # other channels (distribution, segment leads) on.
+    others_on = {
+        s.point_id: (s.params.market.regime, s.params.demand.contract_months)
+        for s in _specs("concentration_channels")
+        if s.params.demand.brand_utility > 0 and s.params.firms.segment_lead_sd_oom > 0
+    }
+    assert sorted(others_on.values()) == sorted(
+        (regime, months) for regime in ("upfront_heavy", "inference_heavy") for months in (1, 12)
+    )
+    t = _question("concentration_channels", replications=6, months=60, points=set(others_on))
     hhi = _by_point(t["summary"], pl.col("hhi_revenue_mean").mean())
     margin = _by_point(t["summary"], pl.col("gross_margin_mean").mean())
-    assert hhi[0] + hhi[2] > hhi[1] + hhi[3]
-    assert margin[0] + margin[2] > margin[1] + margin[3]
+    ids = sorted(others_on)  # _by_point's order
+    held = np.array([others_on[p][1] > 1 for p in ids])
+    assert hhi[held].sum() > hhi[~held].sum()
+    assert margin[held].sum() > margin[~held].sum()
+
+
+def test_open_weights_by_choice_leave_the_fringe_less_to_serve() -> None:
+    # Question 1 with open weights as a decision: with the fixed lag the fringe serves the
+    # frontier of a few months before; when it serves only what firms choose to give away
+    # (no complement: only the brand an open model's use brings), it has less to sell,
+    # in either world.
+    lag_or_choice = {
+        s.point_id: s.params.firms.open_weights.releases
+        for s in _specs("open_weights_decision")
+        if s.params.firms.open_weights.complement_usd_per_query == 0
+    }
+    assert sorted(lag_or_choice.values()) == ["decision", "decision", "lag", "lag"]
+    t = _question("open_weights_decision", replications=4, months=60, points=set(lag_or_choice))
+    share = _by_point(t["market"], pl.col("open_weights_revenue_share").mean())
+    lag = np.array([lag_or_choice[p] == "lag" for p in sorted(lag_or_choice)])
+    assert share[~lag].sum() < share[lag].sum()
+    assert (t["events"]["kind"] == "release").any()
