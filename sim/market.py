@@ -356,13 +356,13 @@ def _remember_brands(model: MarketModel, firms: tuple[Firm, ...], queries: NDArr
             queries[maker] += queries[at[fringe.firm_id]]
             queries[at[fringe.firm_id]] = 0.0
     total = float(queries.sum())
+    shares = queries / total if total > 0 else np.zeros_like(queries)
+    before = np.array([f.brand_frac for f in firms])
     memory = model.params.demand.brand_memory_months
-    for k, firm in enumerate(firms):
+    after = installed_base_step(before, shares, memory_months=memory)
+    for firm, frac in zip(firms, after.tolist(), strict=True):
         if firm is not model.fringe:
-            share = float(queries[k]) / total if total > 0 else 0.0
-            firm.brand_frac = float(
-                installed_base_step(firm.brand_frac, share, memory_months=memory)
-            )
+            firm.brand_frac = frac
 
 
 def _best_responses(
