@@ -77,7 +77,8 @@ class Trainer(Conduct):
         budgets = np.array(ctx.params.strategy.budget_multiples) * ctx.frontier_train_flop
         n_opt, d_opt = (np.asarray(x, dtype=float) for x in compute_optimal(budgets))
         max_mult = fp.max_reasoning_multiplier if self.reasons else 1.0
-        rl = 1.0 + (fp.reasoning_rl_frac if self.reasons else 0.0)
+        post_frac, post_gain = ctx.params.post_training(reasons=self.reasons)
+        rl = 1.0 + post_frac
         # What a new model would serve over the payback horizon (its share of last
         # month's tokens) at the effort a compute-optimal model of the budget would spend.
         standard = ctx.params.batches[0]
@@ -105,6 +106,7 @@ class Trainer(Conduct):
         labels = [a for a, n_p, _ in allocs for _ in n_p]
         n_p = np.concatenate([x for _, x, _ in allocs])
         n_t = np.concatenate([x for _, _, x in allocs])
+        served = np.concatenate([lifetime for _ in allocs])  # tokens it expects to serve
         flop = 6.0 * n_p * n_t * rl
         _, months, cost = tech.training_plan(flop)
         # A run the largest cluster cannot finish within the longest a firm plans is no
@@ -114,7 +116,8 @@ class Trainer(Conduct):
         if not keep.any():
             return []
         n_p, n_t, flop, months, cost = n_p[keep], n_t[keep], flop[keep], months[keep], cost[keep]
-        base = np.asarray(
+        served = served[keep]
+        base = post_gain + np.asarray(
             capability_index(
                 n_p, n_t, algorithmic_multiplier=ctx.multiplier_at(ctx.month + months)
             ),
@@ -136,6 +139,9 @@ class Trainer(Conduct):
                 months_to_launch=float(months[k]),
                 products=(products[k],),
                 research_usd=research * float(cost[k]),
+                posttrain_flop=float(flop[k]) * (1.0 - 1.0 / rl),
+                post_gain_oom=post_gain,
+                expected_inference_flop=2.0 * float(n_p[k] * served[k]),
             )
             for k, alloc in enumerate(labels)
         ]

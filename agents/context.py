@@ -31,6 +31,7 @@ from aimarket.agents.products import Model, Offers, Tier
 from aimarket.agents.technology import Technology
 from aimarket.agents.valuation import CustomerSample, Rivals
 from aimarket.markets.pricing import LineSums
+from aimarket.markets.testtime import TRADEOFFS, TaskClass
 
 if TYPE_CHECKING:
     from aimarket.agents.business import BusinessModel
@@ -53,6 +54,14 @@ class AgentParams:
     tradeoff: tuple[float, float]
     #: Tiers' batch sizes: standard, priority, batch.
     batches: tuple[int, int, int]
+
+    def post_training(self, *, reasons: bool) -> tuple[float, float]:
+        """``(r, gain_oom)`` of a model of this run (``firms.post_training``): a reasoning
+        model's extra return over a plain one's scales with how much reasoning buys per
+        OOM of tokens in the regime, against the general-task trade-off (1 balanced, 0.5
+        upfront-heavy, 0.95 inference-heavy)."""
+        lever = self.tradeoff[0] / TRADEOFFS[TaskClass.GENERAL].oom_per_oom
+        return self.firms.post_training.split(reasons=reasons, lever_frac=lever)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +117,13 @@ class MarketContext:
 
     @property
     def frontier_train_flop(self) -> float:
-        """Training FLOP of the largest lab model on sale: the scale of budgets considered."""
+        """Pre-training FLOP of the largest lab model on sale: the scale of budgets
+        considered (post-training is added to each budget, not compounded into the next)."""
         from aimarket.agents.business import BusinessModel
 
         labs = (BusinessModel.UPFRONT_HEAVY, BusinessModel.INFERENCE_HEAVY)
         flops = [
-            m.train_flop
+            m.train_flop - m.posttrain_flop
             for line in self.lines.values()
             for m in line
             if m.business_model in labs and m.parent_id is None
@@ -142,6 +152,8 @@ class MarketContext:
             cap_oom=cap_oom,
             slope_per_oom=self.params.demand.success_slope_per_oom,
             lead_oom=lead_oom,
+            tool_min_kappa=self.params.demand.tools.min_kappa,
+            tool_saving_frac=self.params.demand.tools.hard_token_saving_frac,
         )
 
     def suppliers(self) -> tuple[Supply, ...]:

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from aimarket.markets.demand import odds, success_from_odds, success_probability
+from aimarket.markets.posttraining import tool_token_frac
 from aimarket.markets.testtime import testtime_gain_oom
 
 __all__ = ["EFFORT_STEPS_PER_OOM", "Ease", "SegmentProfile", "blended_success", "reasoning_effort"]
@@ -63,6 +64,8 @@ def reasoning_effort(
     cap_oom: float,
     slope_per_oom: float,
     lead_oom: NDArray[np.float64] | None = None,
+    tool_min_kappa: float = np.inf,
+    tool_saving_frac: float = 0.0,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Tokens per query each offering spends in each segment, and the capability it buys.
 
@@ -72,8 +75,13 @@ def reasoning_effort(
     per OOM in ``[1, max_multiplier]`` that maximises the typical customer's value net of
     the compute and waiting it costs,
 
-    ``v * success(base + gain(m)) - tokens * m * (usd_per_token + v * latency_frac *
-    latency_s_per_token)``.
+    ``v * success(base + gain(m)) - tokens * m * t * (usd_per_token + v * latency_frac *
+    latency_s_per_token)``,
+
+    where ``t`` is the share of the tokens a model still generates once it hands part of
+    the segment's hard work to tools (:func:`markets.posttraining.tool_token_frac`, on the
+    model's capability in the segment's work without reasoning; 1 below
+    ``tool_min_kappa``).
 
     With logit demand the profit-maximising quality is the one that maximises this net
     value (the markup is set separately by the price), so cheaper tokens buy longer
@@ -92,11 +100,15 @@ def reasoning_effort(
     lead_oom
         ``(s, k)`` each model's capability above ``base_kappa`` in each segment's kind of
         work (OOM; :attr:`agents.products.Model.lead_oom`); None: none.
+    tool_min_kappa, tool_saving_frac
+        Tool use (``demand.tools``): the capability from which a model uses tools, and
+        the share of the hard work's tokens they save.
 
     Returns
     -------
     multiplier, kappa : ndarray
-        ``(s, k)`` chosen multipliers and the capability they give.
+        ``(s, k)`` tokens per query relative to a plain answer (the chosen effort times
+        ``t``) and the capability the effort gives.
 
     Examples
     --------
@@ -126,7 +138,15 @@ def reasoning_effort(
         slope_per_oom=slope_per_oom,
     )  # the segments' typical customers stand in for customers
     success = success.reshape(k, g, s).transpose(2, 0, 1)  # (s, k, g)
-    per_token = (
+    tools = np.asarray(
+        tool_token_frac(
+            base[None, :] + lead,
+            sg.hard_frac[:, None],
+            min_kappa=tool_min_kappa,
+            saving_frac=tool_saving_frac,
+        )
+    )  # (s, k)
+    per_token = tools * (
         np.asarray(usd_per_token, dtype=float)[None, :]
         + (sg.value_usd * sg.latency_value_frac_per_s)[:, None]
         * np.asarray(latency_s_per_token, dtype=float)[None, :]
@@ -136,7 +156,7 @@ def reasoning_effort(
     )
     net = np.where(grid[None, None, :] <= max_mult[None, :, None] * (1 + 1e-9), net, -np.inf)
     best = np.argmax(net, axis=2)  # (s, k); ties go to the smaller effort
-    return grid[best], base[None, :] + lead + gain[best]
+    return grid[best] * tools, base[None, :] + lead + gain[best]
 
 
 def blended_success(

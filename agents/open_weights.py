@@ -85,6 +85,7 @@ class OpenWeights(Firm):
                 params=source.params * frac * shrink,
                 train_tokens=source.train_tokens,
                 train_flop=source.train_flop,
+                posttrain_flop=source.posttrain_flop,
                 cost_usd=0.0,
                 launched_month=month if base is None else base.launched_month,
                 kappa=distilled_kappa(source.kappa, frac, gap_oom_per_oom),

@@ -118,6 +118,11 @@ class Model:
         Firm and model whose tokens a wrapper resells, else None.
     frontier_kappa_at_launch
         The frontier's capability when a wrapper launched: its scaffolding ages against it.
+    posttrain_flop
+        The part of ``train_flop`` spent on post-training (RL, fine-tuning).
+    expected_inference_flop
+        What its maker expected it to serve over the payback horizon when it chose the
+        project, FLOP (None: not estimated).
     """
 
     model_id: int
@@ -138,6 +143,8 @@ class Model:
     supplier_id: int | None = None
     supplier_model_id: int | None = None
     frontier_kappa_at_launch: float | None = None
+    posttrain_flop: float = 0.0
+    expected_inference_flop: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,11 @@ class Candidate:
     flagship run needs alongside it cost at today's prices (``cost_usd`` is the final run's);
     ``outlay_usd`` the two together, what the firm must fund. ``lead_oom`` is what a
     distillation keeps of its teacher's segment leads (a pre-training run's are drawn at
-    launch, unknown before).
+    launch, unknown before). ``posttrain_flop`` is the part of ``train_flop`` spent on
+    post-training, ``post_gain_oom`` the capability it adds
+    (:meth:`aimarket.agents.params.PostTrainingParams.split`), and
+    ``expected_inference_flop`` what the firm expects its flagship to serve over the
+    payback horizon (its share of last month's tokens, ``2 * params`` FLOP a token).
     """
 
     business_model: BusinessModel
@@ -60,6 +64,9 @@ class Candidate:
     teacher_id: int | None = None
     research_usd: float = 0.0
     lead_oom: tuple[float, ...] = ()
+    posttrain_flop: float = 0.0
+    post_gain_oom: float = 0.0
+    expected_inference_flop: float | None = None
 
     @property
     def outlay_usd(self) -> float:

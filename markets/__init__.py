@@ -21,6 +21,9 @@ pricing
     Cost-plus prices and the multi-product nested-logit best response of a product line.
 calendar
     Month labels and offsets.
+posttraining
+    Capability from post-training (RL) compute and the best split of a training budget;
+    tokens saved by tool use.
 metrics
     Shares, HHI, CR-k, gross and operating margins, the Lerner index.
 
@@ -70,6 +73,11 @@ from aimarket.markets.metrics import (
     lerner_index,
     operating_margin,
     shares,
+)
+from aimarket.markets.posttraining import (
+    post_training_frac,
+    post_training_gain_oom,
+    tool_token_frac,
 )
 from aimarket.markets.pricing import (
     LineSums,
@@ -160,6 +168,8 @@ __all__ = [
     "normalise_month",
     "operating_margin",
     "owner_best_response",
+    "post_training_frac",
+    "post_training_gain_oom",
     "prefill_cost_usd_per_token",
     "query_cost_usd",
     "samples_for_coverage",
@@ -169,6 +179,7 @@ __all__ = [
     "success_probability",
     "testtime_gain_for_task",
     "testtime_gain_oom",
+    "tool_token_frac",
     "training_cost",
     "training_flop",
     "utility_z",

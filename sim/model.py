@@ -187,6 +187,7 @@ class MarketModel(mesa.Model):
         n_opt, d_opt = compute_optimal(flop)
         stretch = math.sqrt(fp.inference_overtrain_factor if inference else 1.0)
         n_params, n_tokens = float(n_opt) / stretch, float(d_opt) * stretch
+        post_frac, post_gain = self.agent_params.post_training(reasons=inference)
         launched = -fp.model_age_months
         tech = self._technology_at(float(launched))
         lab = Lab(
@@ -202,10 +203,11 @@ class MarketModel(mesa.Model):
             allocation=Allocation.INFERENCE_AWARE if inference else Allocation.CHINCHILLA,
             params=n_params,
             train_tokens=n_tokens,
-            train_flop=6.0 * n_params * n_tokens,
+            train_flop=6.0 * n_params * n_tokens * (1.0 + post_frac),
+            posttrain_flop=6.0 * n_params * n_tokens * post_frac,
             cost_usd=float(
                 training_cost(
-                    flop,
+                    flop * (1.0 + post_frac),
                     peak_flop_per_s=tech.peak_flop_per_s,
                     mfu=self.params.hardware.training_mfu_frac,
                     usd_per_gpu_hour=tech.usd_per_gpu_hour,
@@ -213,7 +215,8 @@ class MarketModel(mesa.Model):
                 ).usd
             ),
             launched_month=launched,
-            kappa=float(
+            kappa=post_gain
+            + float(
                 capability_index(
                     n_params, n_tokens, algorithmic_multiplier=tech.training_multiplier
                 )

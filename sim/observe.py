@@ -187,7 +187,6 @@ def _firm_rows(model: MarketModel, out: MonthOutcome) -> None:
     plain_f = np.bincount(rows, plain, n)
     served_f = np.bincount(rows, out.choice.tokens, n)
     effort = np.divide(served_f, plain_f, out=np.full(n, np.nan), where=plain_f > 0)
-    effort = np.maximum(effort, 1.0)  # a ratio of sums of at least one: rounding only
     per_query = offers.tokens_per_query(c.tokens_per_query)  # (s, j)
     cost_q = per_query * offers.usd_per_token
     unit_cost = per_firm(

@@ -219,6 +219,8 @@ def launch(
         params=cand.params,
         train_tokens=cand.train_tokens,
         train_flop=cand.train_flop,
+        posttrain_flop=cand.posttrain_flop,
+        expected_inference_flop=cand.expected_inference_flop,
         cost_usd=cost_usd,
         launched_month=model.month,
         kappa=kappa,
@@ -291,12 +293,13 @@ def training(model: MarketModel, firm: Firm, cand: Candidate) -> Process:
         model.gpus.free.put(project.gpus)
     project.gpus = 0.0
     firm.project = None
-    # A pre-trained model is credited with algorithmic progress up to its launch; a
-    # distilled one's capability is fixed by its teacher.
+    # A pre-trained model is credited with algorithmic progress up to its launch, and
+    # with its post-training; a distilled one's capability is fixed by its teacher.
     kappa = (
         cand.base_kappa
         if cand.allocation is Allocation.DISTILLED
-        else float(
+        else cand.post_gain_oom
+        + float(
             capability_index(
                 cand.params,
                 cand.train_tokens,

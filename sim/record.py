@@ -82,6 +82,8 @@ class Recorder:
                 "train_tokens": trained.train_tokens,
                 "tokens_per_param": trained.train_tokens / trained.params,
                 "train_flop": trained.train_flop,
+                "posttrain_flop": trained.posttrain_flop,
+                "expected_inference_flop": trained.expected_inference_flop,
                 "cost_usd": trained.cost_usd,
                 "kappa": trained.kappa,
                 "max_inference_multiplier": trained.max_inference_multiplier,
@@ -120,9 +122,12 @@ class Recorder:
         market = dict(self._columns["market"])
         firms = {k: _concat(v) for k, v in self._columns["firms"].items()}
         offers = {k: _concat(v) for k, v in self._columns["offers"].items()}
+        served = _served_tokens(offers)
         models = [
             {
                 **row,
+                "served_tokens": served.get(row["model_id"], 0.0),
+                "inference_flop": 2.0 * row["params"] * served.get(row["model_id"], 0.0),
                 "months_on_sale": max(
                     (row["retired_month"] if row["retired_month"] is not None else months_run)
                     - row["month"],
@@ -138,6 +143,15 @@ class Recorder:
             "models": to_table("models", self.run_id, _columns_of(models, "models")),
             "events": to_table("events", self.run_id, _columns_of(self._events, "events")),
         }
+
+
+def _served_tokens(offers: dict[str, Any]) -> dict[int, float]:
+    """Tokens each model served over the run, by model id, from the offers columns."""
+    if "model_id" not in offers or not len(offers["model_id"]):
+        return {}
+    ids, inverse = np.unique(np.asarray(offers["model_id"]), return_inverse=True)
+    total = np.bincount(inverse, weights=np.asarray(offers["tokens"], dtype=float))
+    return dict(zip(ids.tolist(), total.tolist(), strict=True))
 
 
 def _columns_of(rows: list[dict[str, Any]], table: str) -> dict[str, list[Any]]:

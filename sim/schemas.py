@@ -286,8 +286,8 @@ class FirmsSchema(dy.Schema):
     )
     inference_multiplier = dy.Float64(
         nullable=True,
-        min=1,
-        **doc(TIMES, "tokens served / tokens of plain (non-reasoning) answers"),
+        min=0,
+        **doc(TIMES, "tokens served / tokens of plain answers (reasoning up, tools down)"),
     )
     params = dy.Float64(nullable=True, min=0, **doc("parameters", "size of its top model"))
     model_id = dy.Int64(**doc(ID, "its most capable model on sale; -1: none"))
@@ -328,8 +328,22 @@ class ModelsSchema(dy.Schema):
     train_flop = dy.Float64(
         min=0, **doc("FLOP", "training compute (distilled: with the teacher's generation)")
     )
+    posttrain_flop = dy.Float64(
+        min=0, **doc("FLOP", "the part of train_flop spent on post-training (RL, fine-tuning)")
+    )
+    expected_inference_flop = dy.Float64(
+        nullable=True,
+        min=0,
+        **doc("FLOP", "serving its maker expected over the payback horizon; null: none"),
+    )
+    served_tokens = dy.Float64(min=0, **doc("tokens", "tokens served while on sale in the run"))
+    inference_flop = dy.Float64(
+        min=0, **doc("FLOP", "2 * params * served_tokens: its serving compute in the run")
+    )
     cost_usd = dy.Float64(min=0, **doc(USD, "what making it cost"))
-    kappa = dy.Float64(**doc(OOM, "capability index, test-time gain not included"))
+    kappa = dy.Float64(
+        **doc(OOM, "capability index, post-training in, test-time gain not included")
+    )
     max_inference_multiplier = dy.Float64(
         min=1, **doc(TIMES, "most tokens per query it can spend reasoning; 1: does not reason")
     )

@@ -106,3 +106,66 @@ def test_blended_success_takes_one_kappa_per_customer() -> None:
     per_offer = blended_success(np.array([25.0, 27.0]), d, h, x, slope_per_oom=2.0)
     per_customer = blended_success(np.array([[25.0] * 3, [27.0] * 3]), d, h, x, slope_per_oom=2.0)
     np.testing.assert_allclose(per_offer, per_customer)
+
+
+def _tool_effort(base: float, *, saving: float, usd_per_token: float = 3e-5):
+    return reasoning_effort(
+        np.array([base]),
+        np.array([1e3]),
+        np.array([usd_per_token]),
+        np.zeros(1),
+        _segments(),
+        oom_per_oom=0.67,
+        cap_oom=1.0,
+        slope_per_oom=2.0,
+        tool_min_kappa=25.69,
+        tool_saving_frac=saving,
+    )
+
+
+@pytest.mark.parametrize("base", [25.69, 26.5, 28.0])
+def test_tools_cut_the_tokens_of_a_capable_model(base: float) -> None:
+    # Above the threshold the hard share (0.2) of the work is half done by tools: a query
+    # takes 0.9 of the tokens its effort would (the effort is still a grid point), and
+    # since every token of reasoning costs less, the effort itself is never smaller.
+    without, kappa_without = _tool_effort(base, saving=0.0)
+    with_tools, kappa_with = _tool_effort(base, saving=0.5)
+    effort = with_tools[0, 0] / 0.9  # tokens = effort * (1 - 0.2 * 0.5)
+    steps = np.log10(effort) * EFFORT_STEPS_PER_OOM
+    assert steps == pytest.approx(round(steps), abs=1e-9)
+    assert effort >= without[0, 0] - 1e-9
+    assert kappa_with[0, 0] >= kappa_without[0, 0] - 1e-9
+
+
+@pytest.mark.parametrize("base", [22.0, 25.0, 25.68])
+def test_tools_save_nothing_below_their_threshold(base: float) -> None:
+    without, kappa_without = _tool_effort(base, saving=0.0)
+    with_tools, kappa_with = _tool_effort(base, saving=0.5)
+    assert with_tools[0, 0] == without[0, 0]
+    assert kappa_with[0, 0] == kappa_without[0, 0]
+
+
+def test_tools_lower_the_tokens_of_a_cheap_plain_answer() -> None:
+    # A model that does not reason (effort 1) still spends 10% fewer tokens with tools.
+    m, _ = reasoning_effort(
+        np.array([27.0]),
+        np.array([1.0]),
+        np.array([3e-5]),
+        np.zeros(1),
+        _segments(),
+        oom_per_oom=0.67,
+        cap_oom=1.0,
+        slope_per_oom=2.0,
+        tool_min_kappa=25.69,
+        tool_saving_frac=0.5,
+    )
+    assert m[0, 0] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("usd_per_token", np.geomspace(1e-8, 1e-3, 11).tolist())
+def test_a_tool_user_reasons_as_if_its_tokens_were_cheaper(usd_per_token: float) -> None:
+    # The saving is priced into the choice of effort: with a tenth of the tokens done by
+    # tools, the effort is the one a model without tools would choose at 0.9 of the cost.
+    with_tools, _ = _tool_effort(27.0, saving=0.5, usd_per_token=usd_per_token)
+    cheaper, _ = _tool_effort(27.0, saving=0.0, usd_per_token=0.9 * usd_per_token)
+    assert with_tools[0, 0] / 0.9 == pytest.approx(cheaper[0, 0])

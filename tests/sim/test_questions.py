@@ -224,3 +224,15 @@ def test_open_weights_by_choice_leave_the_fringe_less_to_serve() -> None:
     lag = np.array([lag_or_choice[p] == "lag" for p in sorted(lag_or_choice)])
     assert share[~lag].sum() < share[lag].sum()
     assert (t["events"]["kind"] == "release").any()
+
+
+def test_reasoning_worlds_put_more_of_their_training_into_post_training() -> None:
+    # Post-training pays more for models that reason (docs/model.md, "Post-training"), so
+    # the inference-heavy world spends a larger share of lab training compute on it than
+    # the upfront-heavy one; and no lab spends more on it than on pre-training.
+    t = _question("lifecycle", replications=3, months=36, points={0, 4})
+    labs = pl.col("business_model").is_in(["upfront_heavy", "inference_heavy"])
+    flagships = t["models"].filter(labs & (pl.col("role") == "flagship"))
+    share = _by_point(flagships, pl.col("posttrain_flop").sum() / pl.col("train_flop").sum())
+    upfront, inference = share  # points 0 and 4: tools on, upfront- and inference-heavy
+    assert 0 < upfront < inference < 0.5

@@ -29,30 +29,33 @@ def _kappa_by_offer(market: MarketModel) -> dict[int, np.ndarray]:
     return {offer_id(r.model.model_id, r.tier): r.kappa for r in build_offers(market)}
 
 
-def _contested(market: MarketModel, g: int):
-    """The model whose standard offering has the largest share of segment ``g``'s
-    queries short of all of them, and its seller."""
-    offers, queries = market.outcome.offers, market.outcome.choice.queries_by_segment[g]
-    share = queries / queries.sum()
-    ok = (
-        (offers.tiers == Tier.STANDARD) & (share < 0.9) & (offers.firm_ids != market.fringe.firm_id)
-    )
-    k = int(np.argmax(np.where(ok, share, -1.0)))
-    assert share[k] > 0
-    model_id = int(offers.model_ids[k])
-    firm = next(f for f in market.firms if any(m.model_id == model_id for m in f.line))
-    return firm, next(m for m in firm.line if m.model_id == model_id)
+def _contested(market: MarketModel):
+    """A segment (coding first) and the model whose standard offering has the largest
+    share of its queries short of nine tenths, with its seller."""
+    offers = market.outcome.offers
+    names = market.customers.segment_names
+    for g in sorted(range(len(names)), key=lambda h: names[h] != SEGMENT):
+        queries = market.outcome.choice.queries_by_segment[g]
+        share = queries / queries.sum()
+        ok = (offers.tiers == Tier.STANDARD) & (share < 0.9)
+        ok &= offers.firm_ids != market.fringe.firm_id
+        k = int(np.argmax(np.where(ok, share, -1.0)))
+        if share[k] > 0:
+            model_id = int(offers.model_ids[k])
+            firm = next(f for f in market.firms if any(m.model_id == model_id for m in f.line))
+            return g, firm, next(m for m in firm.line if m.model_id == model_id)
+    raise AssertionError("no segment is contested")
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_segment_lead_shows_in_that_segments_shares_only(seed: int) -> None:
-    # One model gains a lead in coding; at the same prices, the same customers choose
-    # again. Its capability rises in coding only, its share of coding's queries rises,
-    # and every other segment's choices are exactly as before.
+    # One model gains a lead in coding (or the first contested segment); at the same
+    # prices, the same customers choose again. Its capability rises in that segment only,
+    # its share of that segment's queries rises, and every other segment's choices are
+    # exactly as before.
     market = _year_old_market(seed)
     c = market.customers
-    g = c.segment_names.index(SEGMENT)
-    firm, model = _contested(market, g)
+    g, firm, model = _contested(market)
     before = _kappa_by_offer(market)
     lead = segment_leads([model], c.n_segments)[:, 0]
     lead[g] += LEAD_OOM
