@@ -202,7 +202,7 @@ class ToolParams(Frozen):
     hard work with cheap tools (a calculator, a script) instead of generating them; 0
     turns tool use off."""
 
-    min_kappa: float = 25.69
+    min_kappa: float = 25.89
     hard_token_saving_frac: UnitInterval = 0.5
 
 
@@ -280,8 +280,8 @@ class ReferenceLevels(Frozen):
     tracks, ``price_usd_per_mtok_at_<level>``; derivations in docs/model.md."""
 
     gpt3: float = 23.43
-    gpt35: float = 25.69
-    gpt4: float = 26.75
+    gpt35: float = 25.89
+    gpt4: float = 26.95
 
 
 class MarketParams(Frozen):
@@ -305,7 +305,7 @@ class MarketParams(Frozen):
         PlanParams(name="pro", allowance_queries_per_month=3000.0),
     )
     free_tier: FreeTierParams = FreeTierParams()
-    reference_kappa: float = 26.75
+    reference_kappa: float = 26.95
     reference_levels: ReferenceLevels = ReferenceLevels()
 
     @field_validator("plans")
