@@ -20,6 +20,7 @@ class BusinessModel(StrEnum):
     ``specialist``: a small model distilled from a teacher, for one segment.
     ``wrapper``: no training; buys tokens from a lab and adds scaffolding.
     ``open_weights``: the competitive fringe of hosts serving released open weights.
+    ``captive``: a model a segment's big buyers built for themselves, sold at cost.
     """
 
     UPFRONT_HEAVY = "upfront_heavy"
@@ -27,6 +28,7 @@ class BusinessModel(StrEnum):
     SPECIALIST = "specialist"
     WRAPPER = "wrapper"
     OPEN_WEIGHTS = "open_weights"
+    CAPTIVE = "captive"
 
 
 class Allocation(StrEnum):

@@ -26,7 +26,16 @@ from aimarket.agents.strategy import Candidate
 from aimarket.agents.valuation import Product
 from aimarket.markets.scaling import capability_index, compute_optimal, inference_optimal
 
-__all__ = ["CONDUCT", "Conduct", "OpenHosts", "Specialist", "Trainer", "Wrapper", "distillations"]
+__all__ = [
+    "CONDUCT",
+    "CaptiveConduct",
+    "Conduct",
+    "OpenHosts",
+    "Specialist",
+    "Trainer",
+    "Wrapper",
+    "distillations",
+]
 
 
 @dataclass(frozen=True)
@@ -239,12 +248,22 @@ class OpenHosts(Conduct):
     pays_upkeep: bool = False
 
 
+@dataclass(frozen=True)
+class CaptiveConduct(Conduct):
+    """A captive model's conduct: its buyers decide when to build
+    (:mod:`aimarket.agents.captive`); it is sold in one tier, in its segment only."""
+
+    def tiers(self, ctx: MarketContext, *, top: bool) -> tuple[int, ...]:
+        return (Tier.STANDARD,)
+
+
 CONDUCT: dict[BusinessModel, Conduct] = {
     BusinessModel.UPFRONT_HEAVY: Trainer(BusinessModel.UPFRONT_HEAVY),
     BusinessModel.INFERENCE_HEAVY: Trainer(BusinessModel.INFERENCE_HEAVY, reasons=True),
     BusinessModel.SPECIALIST: Specialist(BusinessModel.SPECIALIST),
     BusinessModel.WRAPPER: Wrapper(BusinessModel.WRAPPER),
     BusinessModel.OPEN_WEIGHTS: OpenHosts(BusinessModel.OPEN_WEIGHTS),
+    BusinessModel.CAPTIVE: CaptiveConduct(BusinessModel.CAPTIVE),
 }
 
 

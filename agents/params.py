@@ -34,6 +34,7 @@ from aimarket.markets.testtime import TRADEOFFS, TaskClass
 
 __all__ = [
     "AdoptionParams",
+    "CaptiveParams",
     "DemandParams",
     "DistillParams",
     "EntryParams",
@@ -206,6 +207,17 @@ class ToolParams(Frozen):
     hard_token_saving_frac: UnitInterval = 0.5
 
 
+class CaptiveParams(Frozen):
+    """Make or buy (docs/model.md, "Make or buy"): the segments whose big buyers may build
+    a captive model of their own (none: nobody builds), the share of the segment's work
+    those buyers do, and the pre-training budgets they consider, as fractions of the
+    frontier's pre-training compute."""
+
+    segments: tuple[str, ...] = ()
+    members_frac: Fraction = 0.5
+    budget_fracs: Annotated[tuple[PositiveFloat, ...], Field(max_length=4)] = (0.01, 0.1)
+
+
 class DemandParams(Frozen):
     """Customers: segments, taste, inertia, task success, routing.
 
@@ -226,6 +238,7 @@ class DemandParams(Frozen):
     adoption: AdoptionParams = AdoptionParams()
     usage: UsageParams = UsageParams()
     tools: ToolParams = ToolParams()
+    captive: CaptiveParams = CaptiveParams()
     #: Segments whose customers buy under contracts, and the months between renewals
     #: (1: they choose every month, as everyone else does; docs/model.md, "Contracts").
     contract_segments: tuple[str, ...] = ("enterprise_analytics",)
@@ -251,6 +264,12 @@ class DemandParams(Frozen):
         unknown = sorted(set(self.contract_segments) - set(names))
         if unknown and "contract_segments" in self.model_fields_set:
             raise ValueError(f"contract_segments names no segment: {unknown}; segments are {names}")
+        usage = [s.name for s in self.segments if not s.subscription]
+        bad = sorted(set(self.captive.segments) - set(usage))
+        if bad:
+            raise ValueError(
+                f"captive.segments must name segments sold per token, got {bad}; those are {usage}"
+            )
         return self
 
     def contract_months_by_segment(self) -> tuple[int, ...]:

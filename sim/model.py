@@ -32,6 +32,7 @@ from aimarket.markets.calendar import add_months, month_index
 from aimarket.markets.costs import training_cost
 from aimarket.markets.hardware import algorithmic_training_multiplier, flop_per_usd_multiplier
 from aimarket.markets.scaling import capability_index, compute_optimal
+from aimarket.sim.captives import buyers
 from aimarket.sim.gpus import GpuMarket
 from aimarket.sim.market import MonthOutcome, OfferRow
 from aimarket.sim.params import ModelParams
@@ -43,7 +44,16 @@ __all__ = ["ROLES", "MarketModel", "as_seed_sequence"]
 
 #: Independent random streams of a run, spawned from its seed in this order. Append new
 #: roles at the end: existing roles keep their streams.
-ROLES: tuple[str, ...] = ("mesa", "hardware", "demand", "firms", "customers", "entry", "leads")
+ROLES: tuple[str, ...] = (
+    "mesa",
+    "hardware",
+    "demand",
+    "firms",
+    "customers",
+    "entry",
+    "leads",
+    "captives",
+)
 
 
 def as_seed_sequence(seed: np.random.SeedSequence | int | None) -> np.random.SeedSequence:
@@ -167,6 +177,7 @@ class MarketModel(mesa.Model):
             self.fringe = OpenWeights(self, founded_month=0)
             self.firms.add(self.fringe)
         start_processes(self)
+        self.env.process(buyers(self))
 
     # -- set-up -------------------------------------------------------------------------
 

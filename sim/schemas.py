@@ -223,7 +223,7 @@ class FirmsSchema(dy.Schema):
     month = dy.Int32(primary_key=True, min=0, **doc(MONTH, "simulation month"))
     firm_id = dy.Int64(primary_key=True, min=1, **doc(ID, "firm, unique within the run"))
     date = dy.Date(**doc(DATE, "first day of the month"))
-    kind = dy.Categorical(**doc(TEXT, "kind of firm: lab, startup or open_weights"))
+    kind = dy.Categorical(**doc(TEXT, "kind of firm: lab, startup, open_weights or captive"))
     business_model = dy.Categorical(**doc(TEXT, f"where its compute goes: {_BUSINESS_MODELS}"))
     selling = dy.Bool(**doc(FLAG, "had customer revenue this month"))
     training = dy.Bool(**doc(FLAG, "has a training project (running or waiting for GPUs)"))

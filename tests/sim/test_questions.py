@@ -236,3 +236,22 @@ def test_reasoning_worlds_put_more_of_their_training_into_post_training() -> Non
     share = _by_point(flagships, pl.col("posttrain_flop").sum() / pl.col("train_flop").sum())
     upfront, inference = share  # points 0 and 4: tools on, upfront- and inference-heavy
     assert 0 < upfront < inference < 0.5
+
+
+def test_big_users_build_captive_models_that_sell_at_cost_in_their_segment() -> None:
+    # Make or buy (docs/model.md): where buyers build, their model sells at its unit cost
+    # and in their own segment only, one of those the config names.
+    t = _question("captives", replications=2, months=48)
+    entries = t["events"].filter(
+        (pl.col("kind") == "entry") & pl.col("detail").str.starts_with("captive ")
+    )
+    assert entries.height > 0
+    named = {"coding", "enterprise_analytics", "science", "frontier_research"}
+    assert set(entries["detail"].str.strip_prefix("captive ")) <= named
+    owners = t["firms"].filter(pl.col("kind") == "captive").select("run_id", "firm_id")
+    sold = t["offers"].join(owners.unique(), on=["run_id", "firm_id"], how="semi")
+    assert sold.filter(pl.col("revenue_usd") > 0).height > 0
+    price, cost = sold["price_usd_per_mtok"].to_numpy(), sold["cost_usd_per_mtok"].to_numpy()
+    np.testing.assert_allclose(price, cost, rtol=1e-9)
+    models = t["models"].filter(pl.col("business_model") == "captive")
+    assert set(models["segment"].cast(pl.String)) <= named

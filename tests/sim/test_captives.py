@@ -1,0 +1,99 @@
+"""Make or buy in a run: a segment's big buyers build a captive model only when owning is
+cheaper than buying, it sells at cost in their segment only, and they close it when the
+market gets cheaper (docs/model.md, "Make or buy")."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from aimarket.agents.captive import Captive, buy_usd_per_success, captive_options
+from aimarket.sim import captives
+from aimarket.sim.model import MarketModel
+from aimarket.sim.params import ModelParams
+
+SEGMENT = "science"
+
+
+def _market(seed: int, members_frac: float = 1.0, months: int = 0) -> MarketModel:
+    params = ModelParams(
+        customers=2000,
+        strategy={"rationality_frac": 0.0},
+        demand={"captive": {"segments": [SEGMENT], "members_frac": members_frac}},
+    )
+    market = MarketModel(params, seed=seed, horizon_months=max(months, 1) + 24)
+    for _ in range(months):
+        market.step()
+    return market
+
+
+def _captives(market: MarketModel) -> list[Captive]:
+    return [f for f in market.firms if isinstance(f, Captive)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_buyers_build_only_when_owning_is_cheaper(seed: int) -> None:
+    # At their first review, with every choice the best (rationality 0): if the best
+    # option serves their successful query for less than the market sells it, buyers with
+    # the whole segment's work build; buyers with a trillionth of it never do.
+    market = _market(seed, months=2)
+    g = market.customers.segment_names.index(SEGMENT)
+    ctx = market.context()
+    cheaper = min(o.own_usd_per_success for o in captive_options(ctx, g)) < buy_usd_per_success(
+        ctx, g
+    )
+    captives.review_segment(market, ctx, g)
+    built = _captives(market)
+    assert len(built) == (1 if built else 0)
+    if built:
+        assert cheaper
+        assert built[0].segment == g
+    small = _market(seed, members_frac=1e-12, months=2)
+    captives.review_segment(small, small.context(), g)
+    assert not _captives(small)
+
+
+def test_some_seed_builds() -> None:
+    # The test above is not vacuous: science's buyers build in some of these markets.
+    built = 0
+    for seed in (1, 2, 3):
+        market = _market(seed, months=2)
+        g = market.customers.segment_names.index(SEGMENT)
+        captives.review_segment(market, market.context(), g)
+        built += len(_captives(market))
+    assert built > 0
+
+
+def test_a_captive_sells_at_cost_in_its_segment_only() -> None:
+    market = _market(2)
+    market.run_model()
+    tables = market.tables()
+    firms = tables["firms"].filter(pl.col("kind") == "captive")
+    assert firms.height > 0
+    sold = tables["offers"].join(firms.select("firm_id").unique(), on="firm_id", how="semi")
+    assert sold.height > 0
+    np.testing.assert_allclose(
+        sold["price_usd_per_mtok"].to_numpy(), sold["cost_usd_per_mtok"].to_numpy(), rtol=1e-9
+    )
+    assert set(sold["tier"].cast(pl.String)) == {"standard"}
+    models = tables["models"].filter(pl.col("business_model") == "captive")
+    assert set(models["segment"].cast(pl.String)) == {SEGMENT}
+
+
+def test_buyers_close_their_captive_when_the_market_is_cheaper(monkeypatch) -> None:
+    market = _market(2)
+    for _ in range(24):
+        market.step()
+        live = [f for f in _captives(market) if f.active and f.line]
+        if live:
+            break
+    assert live, "no captive went on sale in two years"
+    owner, g = live[0], live[0].segment
+    monkeypatch.setattr(captives, "buy_usd_per_success", lambda ctx, g, **_: np.inf)
+    captives.review_segment(market, market.context(), g)
+    assert owner.active  # the market is dearer: they keep it
+    monkeypatch.setattr(captives, "buy_usd_per_success", lambda ctx, g, **_: 0.0)
+    captives.review_segment(market, market.context(), g)
+    assert not owner.active
+    assert owner.exit_month == market.month
