@@ -34,11 +34,12 @@ def _contested(market: MarketModel):
     share of its queries short of nine tenths, with its seller."""
     offers = market.outcome.offers
     names = market.customers.segment_names
+    held = [m.model_id for f in market.firms for m in f.line if f is not market.fringe]
     for g in sorted(range(len(names)), key=lambda h: names[h] != SEGMENT):
         queries = market.outcome.choice.queries_by_segment[g]
         share = queries / queries.sum()
         ok = (offers.tiers == Tier.STANDARD) & (share < 0.9)
-        ok &= offers.firm_ids != market.fringe.firm_id
+        ok &= np.isin(offers.model_ids, held)  # still in a firm's line
         k = int(np.argmax(np.where(ok, share, -1.0)))
         if share[k] > 0:
             model_id = int(offers.model_ids[k])
