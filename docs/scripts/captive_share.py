@@ -59,6 +59,22 @@ def _per_run(store: Path) -> pl.DataFrame:
     return out.join(segs, on="run_id", how="left").fill_null(0)
 
 
+_SEGMENTS = ("coding", "enterprise_analytics", "science", "frontier_research")
+_PAIRED = (("HHI", "hhi_revenue_mean"), ("GM", "gross_margin_mean"))
+
+
+def _paired(runs: pl.DataFrame, base: pl.DataFrame) -> dict[str, str]:
+    """Captives on minus off, paired by replicate, for each of :data:`_PAIRED`."""
+    pairs = runs.join(base, on="replicate", suffix="_off")
+    out = {}
+    for label, col in _PAIRED:
+        d = paired_difference((pairs[col] - pairs[f"{col}_off"]).to_numpy())
+        out[f"{label} on - off"] = (
+            f"{d.mean_diff:+.3g} [{d.low:+.3g}, {d.high:+.3g}] p={d.p_value:.2g}"
+        )
+    return out
+
+
 def captive_share(store: Path, without: Path | None = None) -> pl.DataFrame:
     """The table per regime, as formatted strings."""
     runs = _per_run(store)
@@ -67,7 +83,7 @@ def captive_share(store: Path, without: Path | None = None) -> pl.DataFrame:
         base = _table(without, "summary").filter(
             pl.col("demand.tools.hard_token_saving_frac") == 0.5
         )
-    segments = [c for c in runs.columns if c in {"coding", "enterprise_analytics", "science", "frontier_research"}]
+    segments = [c for c in _SEGMENTS if c in runs.columns]
     rows = []
     for regime in runs["market.regime"].unique(maintain_order=True):
         r = runs.filter(pl.col("market.regime") == regime)
@@ -81,14 +97,8 @@ def captive_share(store: Path, without: Path | None = None) -> pl.DataFrame:
             "share of revenue": _fmt(r["revenue"].to_numpy(), (0.0, 1.0)),
         }
         if base is not None:
-            b = base.filter(pl.col("market.regime") == regime).select(
-                "replicate", pl.col("hhi_revenue_mean").alias("hhi0"),
-                pl.col("gross_margin_mean").alias("gm0"),
-            )
-            paired = r.join(b, on="replicate")
-            for label, on, off in (("HHI", "hhi_revenue_mean", "hhi0"), ("GM", "gross_margin_mean", "gm0")):
-                d = paired_difference((paired[on] - paired[off]).to_numpy())
-                row[f"{label} on - off"] = f"{d.mean_diff:+.3g} [{d.low:+.3g}, {d.high:+.3g}] p={d.p_value:.2g}"
+            off = base.filter(pl.col("market.regime") == regime)
+            row |= _paired(r, off.select("replicate", *(c for _, c in _PAIRED)))
         rows.append(row)
     return pl.DataFrame(rows)
 
