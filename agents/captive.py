@@ -15,6 +15,7 @@ successful query for less than it costs the members to serve one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -36,6 +37,7 @@ __all__ = [
     "buy_usd_per_success",
     "captive_options",
     "make_or_buy_values",
+    "trend_usd",
     "usd_per_success",
 ]
 
@@ -199,6 +201,38 @@ def _option(
     tokens = ctx.profile.tokens[g] * multiplier_g
     own = usd_per_success(np.array([usd]), np.array([tokens]), np.array([kappa_g]), ctx, g)
     return CaptiveOption(candidate=cand, own_usd_per_success=float(own[0]))
+
+
+def trend_usd(
+    history: Sequence[tuple[float, float]],
+    *,
+    month: float,
+    usd: float,
+    months_ahead: float,
+    lookback_months: float = 12.0,
+) -> float | None:
+    """The market's cheapest successful query ``months_ahead`` from now if it keeps
+    moving as it has: ``usd`` times its observed factor per month since the oldest
+    observation ``(month, usd)`` of ``history`` within ``lookback_months`` (None: none).
+
+    Examples
+    --------
+    Ten times cheaper in a year, so a hundred times in two:
+
+    >>> round(trend_usd([(0, 1.0), (6, 0.3)], month=12, usd=0.1, months_ahead=12), 6)
+    0.01
+    >>> trend_usd([(0, 1.0)], month=24, usd=0.1, months_ahead=12) is None
+    True
+    """
+    past = [
+        (t, u)
+        for t, u in history
+        if month - lookback_months <= t < month and np.isfinite(u) and u > 0
+    ]
+    if not past or not (np.isfinite(usd) and usd > 0):
+        return None
+    t0, u0 = min(past)
+    return float(usd * (usd / u0) ** (months_ahead / (month - t0)))
 
 
 def make_or_buy_values(

@@ -14,6 +14,7 @@ from aimarket.agents.captive import (
     buy_usd_per_success,
     captive_options,
     make_or_buy_values,
+    trend_usd,
 )
 from aimarket.agents.context import MarketContext
 from aimarket.agents.strategy import Candidate, Horizon, choose_project, horizon_for
@@ -33,19 +34,25 @@ def buyers(model: MarketModel) -> Process:
     segments = [names.index(n) for n in model.params.demand.captive.segments]
     if not segments:
         return
+    seen: dict[int, list[tuple[float, float]]] = {g: [] for g in segments}
     yield at_phase(model.env, 1, Phase.STRATEGY)
     while True:
         ctx = model.context()
         for g in segments:
-            review_segment(model, ctx, g)
+            review_segment(model, ctx, g, seen[g])
         yield at_phase(model.env, model.params.strategy.review_months, Phase.STRATEGY)
 
 
-def review_segment(model: MarketModel, ctx: MarketContext, g: int) -> None:
+def review_segment(
+    model: MarketModel, ctx: MarketContext, g: int, seen: list[tuple[float, float]]
+) -> None:
     """Segment ``g``'s buyers close their captive if the market now sells a successful
     query for less than theirs costs to serve; without one, they build the option worth
-    most over buying, if any is (bounded rationality, against 0)."""
+    most over buying, if any is (bounded rationality, against 0). They expect the market
+    to get cheaper by the faster of the frontier's pace and the trend they have ``seen``
+    (``(month, USD)`` at their earlier reviews; this one's is appended)."""
     buy = buy_usd_per_success(ctx, g)
+    seen.append((float(ctx.month), buy))
     owner = next(
         (f for f in model.firms if f.active and isinstance(f, Captive) and f.segment == g), None
     )
@@ -63,6 +70,9 @@ def review_segment(model: MarketModel, ctx: MarketContext, g: int) -> None:
         kappa_shift_oom=horizon.kappa_growth_oom_per_month * horizon.months,
         price_factor=(1.0 - horizon.cost_decline_per_month) ** horizon.months,
     )
+    trend = trend_usd(seen[:-1], month=ctx.month, usd=buy, months_ahead=horizon.months)
+    if trend is not None:
+        later = min(later, trend)
     members = model.params.demand.captive.members_frac
     values = make_or_buy_values(
         options,

@@ -16,11 +16,14 @@ from aimarket.sim.params import ModelParams
 SEGMENT = "science"
 
 
-def _market(seed: int, members_frac: float = 1.0, months: int = 0) -> MarketModel:
+def _market(
+    seed: int, members_frac: float = 1.0, months: int = 0, *, live: bool = False
+) -> MarketModel:
+    """A market whose buyers review make or buy on their own (``live``) or only when a
+    test calls :func:`captives.review_segment`."""
+    captive = {"segments": [SEGMENT] if live else [], "members_frac": members_frac}
     params = ModelParams(
-        customers=2000,
-        strategy={"rationality_frac": 0.0},
-        demand={"captive": {"segments": [SEGMENT], "members_frac": members_frac}},
+        customers=2000, strategy={"rationality_frac": 0.0}, demand={"captive": captive}
     )
     market = MarketModel(params, seed=seed, horizon_months=max(months, 1) + 24)
     for _ in range(months):
@@ -43,14 +46,14 @@ def test_buyers_build_only_when_owning_is_cheaper(seed: int) -> None:
     cheaper = min(o.own_usd_per_success for o in captive_options(ctx, g)) < buy_usd_per_success(
         ctx, g
     )
-    captives.review_segment(market, ctx, g)
+    captives.review_segment(market, ctx, g, [])
     built = _captives(market)
     assert len(built) == (1 if built else 0)
     if built:
         assert cheaper
         assert built[0].segment == g
     small = _market(seed, members_frac=1e-12, months=2)
-    captives.review_segment(small, small.context(), g)
+    captives.review_segment(small, small.context(), g, [])
     assert not _captives(small)
 
 
@@ -60,13 +63,13 @@ def test_some_seed_builds() -> None:
     for seed in (1, 2, 3):
         market = _market(seed, months=2)
         g = market.customers.segment_names.index(SEGMENT)
-        captives.review_segment(market, market.context(), g)
+        captives.review_segment(market, market.context(), g, [])
         built += len(_captives(market))
     assert built > 0
 
 
 def test_a_captive_sells_at_cost_in_its_segment_only() -> None:
-    market = _market(2)
+    market = _market(2, live=True)
     market.run_model()
     tables = market.tables()
     firms = tables["firms"].filter(pl.col("kind") == "captive")
@@ -82,7 +85,7 @@ def test_a_captive_sells_at_cost_in_its_segment_only() -> None:
 
 
 def test_buyers_close_their_captive_when_the_market_is_cheaper(monkeypatch) -> None:
-    market = _market(2)
+    market = _market(2, live=True)
     for _ in range(24):
         market.step()
         live = [f for f in _captives(market) if f.active and f.line]
@@ -91,9 +94,29 @@ def test_buyers_close_their_captive_when_the_market_is_cheaper(monkeypatch) -> N
     assert live, "no captive went on sale in two years"
     owner, g = live[0], live[0].segment
     monkeypatch.setattr(captives, "buy_usd_per_success", lambda ctx, g, **_: np.inf)
-    captives.review_segment(market, market.context(), g)
+    captives.review_segment(market, market.context(), g, [])
     assert owner.active  # the market is dearer: they keep it
     monkeypatch.setattr(captives, "buy_usd_per_success", lambda ctx, g, **_: 0.0)
-    captives.review_segment(market, market.context(), g)
+    captives.review_segment(market, market.context(), g, [])
     assert not owner.active
     assert owner.exit_month == market.month
+
+
+def test_a_market_seen_falling_fast_keeps_buyers_buying() -> None:
+    # Where the buyers build with no history, a market they have seen get a million
+    # times cheaper in six months is expected to keep falling: owning no longer pays.
+    for seed in (1, 2, 3):
+        market = _market(seed, months=2)
+        g = market.customers.segment_names.index(SEGMENT)
+        ctx = market.context()
+        buy = buy_usd_per_success(ctx, g)
+        captives.review_segment(market, ctx, g, [])
+        if not _captives(market):
+            continue
+        again = _market(seed, months=2)
+        seen = [(ctx.month - 6.0, buy * 1e6)]
+        captives.review_segment(again, again.context(), g, seen)
+        assert not _captives(again)
+        assert seen[-1] == (float(ctx.month), buy)  # this review is remembered
+        return
+    raise AssertionError("no seed builds")
