@@ -16,7 +16,7 @@ successful query for less than it costs the members to serve one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 import numpy as np
@@ -266,7 +266,9 @@ def make_or_buy_values(
         return np.empty(0)
     months = np.arange(horizon.months, dtype=float)
     discount = horizon.discount_per_month**months
-    buy = buy_now_usd * (buy_later_usd / buy_now_usd) ** (months / horizon.months)
+    buy = np.zeros_like(months)  # a market that gives work away: owning saves nothing
+    if buy_now_usd > 0:
+        buy = buy_now_usd * (buy_later_usd / buy_now_usd) ** (months / horizon.months)
     own = np.array([o.own_usd_per_success for o in options])[:, None] * (
         (1.0 - horizon.cost_decline_per_month) ** months
     )
@@ -292,6 +294,8 @@ class Captive(Firm):
             founded_month=founded_month,
         )
         self.segment = segment
+        #: The project its members funded (set when they found it).
+        self.candidate: Candidate | None = None
 
     def business_models(self, ctx: MarketContext) -> tuple[BusinessModel, ...]:
         return ()
@@ -319,17 +323,20 @@ class Captive(Firm):
         return 0.0
 
     def own_usd_per_success(self, ctx: MarketContext) -> float:
-        """What a successful query of its segment costs the members on their model now
-        (inf before it is on sale)."""
+        """What a successful query of its segment costs the members on their model at this
+        month's GPU prices, at last month's effort (inf before it is on sale)."""
         o = ctx.offers
-        if o is None:
-            return float(np.inf)
-        cols = np.flatnonzero(o.firm_ids == self.firm_id)
-        if not cols.size:
+        cols = np.array([], dtype=int) if o is None else np.flatnonzero(o.firm_ids == self.firm_id)
+        if not cols.size or not self.line:
             return float(np.inf)
         g, j = self.segment, int(cols[0])
-        tokens = ctx.profile.tokens[g] * o.inference_multiplier[g, j]
-        cost = usd_per_success(
-            o.compute_usd_per_token[j : j + 1], tokens, o.kappa[g, j : j + 1], ctx, g
-        )
-        return float(cost[0])
+        usd, _ = _economics(ctx, self.line[0].params)
+        tokens = ctx.profile.tokens[g] * o.inference_multiplier[g, j : j + 1]
+        return float(usd_per_success(usd, tokens, o.kappa[g, j : j + 1], ctx, g)[0])
+
+    def keep_option(self, ctx: MarketContext) -> CaptiveOption | None:
+        """Its model as an option already paid for and on sale (None before it is)."""
+        if self.candidate is None or not self.line:
+            return None
+        paid = replace(self.candidate, cost_usd=0.0, research_usd=0.0, months_to_launch=0.0)
+        return CaptiveOption(paid, self.own_usd_per_success(ctx))

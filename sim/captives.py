@@ -11,6 +11,7 @@ import numpy as np
 
 from aimarket.agents.captive import (
     Captive,
+    CaptiveOption,
     buy_usd_per_success,
     captive_options,
     make_or_buy_values,
@@ -46,23 +47,45 @@ def buyers(model: MarketModel) -> Process:
 def review_segment(
     model: MarketModel, ctx: MarketContext, g: int, seen: list[tuple[float, float]]
 ) -> None:
-    """Segment ``g``'s buyers close their captive if the market now sells a successful
-    query for less than theirs costs to serve; without one, they build the option worth
-    most over buying, if any is (bounded rationality, against 0). They expect the market
-    to get cheaper by the faster of the frontier's pace and the trend they have ``seen``
-    (``(month, USD)`` at their earlier reviews; this one's is appended)."""
+    """Segment ``g``'s buyers close their captive once keeping it saves nothing more over
+    the horizon (its cost sunk, at this month's GPU prices); without one, they build the
+    option worth most over buying, if any is (bounded rationality, against 0). They
+    expect the market to get cheaper by the faster of the frontier's pace and the trend
+    they have ``seen`` (``(month, USD)`` at their earlier reviews; this one's is
+    appended)."""
     buy = buy_usd_per_success(ctx, g)
     seen.append((float(ctx.month), buy))
     owner = next(
         (f for f in model.firms if f.active and isinstance(f, Captive) and f.segment == g), None
     )
     if owner is not None:
-        if owner.line and buy < owner.own_usd_per_success(ctx):
+        keep = owner.keep_option(ctx)
+        if keep is not None and _values(model, ctx, g, [keep], seen)[0] <= 0:
             exit_firm(model, owner, reason="buy")
         return
     options = captive_options(ctx, g)
     if not options or not np.isfinite(buy):
         return
+    pick = choose_project(
+        _values(model, ctx, g, options, seen),
+        rng=model.streams["captives"],
+        rationality_frac=model.params.strategy.rationality_frac,
+    )
+    if pick is not None:
+        _found(model, g, options[pick].candidate, horizon_for(ctx, 0.0))
+
+
+def _values(
+    model: MarketModel,
+    ctx: MarketContext,
+    g: int,
+    options: list[CaptiveOption],
+    seen: list[tuple[float, float]],
+) -> np.ndarray:
+    """What owning each option saves segment ``g``'s members over buying (USD)."""
+    buy = seen[-1][1]
+    if not np.isfinite(buy):
+        return np.full(len(options), np.inf)  # nothing to buy: owning is the only way
     horizon = horizon_for(ctx, 0.0)
     later = buy_usd_per_success(
         ctx,
@@ -74,25 +97,19 @@ def review_segment(
     if trend is not None:
         later = min(later, trend)
     members = model.params.demand.captive.members_frac
-    values = make_or_buy_values(
+    return make_or_buy_values(
         options,
         queries_per_month=members * ctx.usage_tokens_by_segment[g] / ctx.profile.tokens[g],
         buy_now_usd=buy,
         buy_later_usd=later,
         horizon=horizon,
     )
-    pick = choose_project(
-        values,
-        rng=model.streams["captives"],
-        rationality_frac=model.params.strategy.rationality_frac,
-    )
-    if pick is not None:
-        _found(model, g, options[pick].candidate, horizon)
 
 
 def _found(model: MarketModel, g: int, cand: Candidate, horizon: Horizon) -> None:
     """The members fund the project and the model's upkeep over the horizon."""
     firm = Captive(model, segment=g, cash_usd=0.0, founded_month=model.env.now)
+    firm.candidate = cand
     firm.receive_funding(cand.outlay_usd + horizon.upkeep_usd_per_month * horizon.months)
     model.firms.add(firm)
     model.entries_this_month += 1

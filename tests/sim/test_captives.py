@@ -8,7 +8,12 @@ import numpy as np
 import polars as pl
 import pytest
 
-from aimarket.agents.captive import Captive, buy_usd_per_success, captive_options
+from aimarket.agents.captive import (
+    Captive,
+    buy_usd_per_success,
+    captive_options,
+    usd_per_success,
+)
 from aimarket.sim import captives
 from aimarket.sim.model import MarketModel
 from aimarket.sim.params import ModelParams
@@ -93,10 +98,12 @@ def test_buyers_close_their_captive_when_the_market_is_cheaper(monkeypatch) -> N
             break
     assert live, "no captive went on sale in two years"
     owner, g = live[0], live[0].segment
-    monkeypatch.setattr(captives, "buy_usd_per_success", lambda ctx, g, **_: np.inf)
+    # (the close is judged on what keeping saves over the horizon, the project sunk)
+    dear = owner.own_usd_per_success(market.context()) * 1e3
+    monkeypatch.setattr(captives, "buy_usd_per_success", lambda ctx, g, **_: dear)
     captives.review_segment(market, market.context(), g, [])
     assert owner.active  # the market is dearer: they keep it
-    monkeypatch.setattr(captives, "buy_usd_per_success", lambda ctx, g, **_: 0.0)
+    monkeypatch.setattr(captives, "buy_usd_per_success", lambda ctx, g, **_: dear * 1e-9)
     captives.review_segment(market, market.context(), g, [])
     assert not owner.active
     assert owner.exit_month == market.month
@@ -120,3 +127,25 @@ def test_a_market_seen_falling_fast_keeps_buyers_buying() -> None:
         assert seen[-1] == (float(ctx.month), buy)  # this review is remembered
         return
     raise AssertionError("no seed builds")
+
+
+def test_a_captive_is_judged_at_this_months_gpu_prices() -> None:
+    # Its serving cost per successful query is this month's token cost (the technology
+    # now), not last month's bill, at the effort and capability it was sold at.
+    market = _market(2, live=True)
+    for _ in range(24):
+        market.step()
+        live = [f for f in _captives(market) if f.active and f.line]
+        if live:
+            break
+    assert live, "no captive went on sale in two years"
+    owner, ctx = live[0], market.context()
+    g, o = owner.segment, ctx.offers
+    j = int(np.flatnonzero(o.firm_ids == owner.firm_id)[0])
+    usd, _ = ctx.technology.token_economics(
+        np.array([owner.line[0].params]), batch=ctx.params.batches[0]
+    )
+    tokens = ctx.profile.tokens[g] * o.inference_multiplier[g, j : j + 1]
+    expected = usd_per_success(np.atleast_1d(usd), tokens, o.kappa[g, j : j + 1], ctx, g)
+    assert owner.own_usd_per_success(ctx) == pytest.approx(float(expected[0]))
+    assert owner.keep_option(ctx).candidate.outlay_usd == 0
