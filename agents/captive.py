@@ -9,8 +9,8 @@ query of the segment's typical customer, for the members' work over the firms' p
 horizon, as the market's models improve and costs fall (:func:`make_or_buy_values`);
 they choose with the firms' bounded rationality
 (:func:`aimarket.agents.strategy.choose_project`). A built model is a :class:`Captive`
-firm that sells only in its segment, at cost; it closes when the market sells a
-successful query for less than it costs the members to serve one.
+firm that sells only in its segment, at cost; its members close it once keeping it
+(its cost sunk) saves nothing more over the horizon (:meth:`Captive.keep_option`).
 """
 
 from __future__ import annotations
