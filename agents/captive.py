@@ -37,6 +37,7 @@ __all__ = [
     "buy_usd_per_success",
     "captive_options",
     "make_or_buy_values",
+    "success_rate",
     "trend_usd",
     "usd_per_success",
 ]
@@ -60,24 +61,32 @@ def usd_per_success(
 ) -> NDArray[np.float64]:
     """``(j,)`` what a successful query of segment ``g``'s typical customer costs on each
     of ``j`` models: the price of its tokens over its success rate (inf: never succeeds)."""
+    success = success_rate(kappa, ctx, g)
+    cost = np.asarray(usd_per_token, dtype=float) * np.asarray(tokens_per_query, dtype=float)
+    return np.divide(cost, success, out=np.full(cost.shape, np.inf), where=success > 0)
+
+
+def success_rate(kappa: NDArray[np.float64], ctx: MarketContext, g: int) -> NDArray[np.float64]:
+    """``(j,)`` the success rate of segment ``g``'s typical customer on models of
+    capability ``kappa`` in its work."""
     p = ctx.profile
-    success = blended_success(
+    return blended_success(
         np.asarray(kappa, dtype=float),
         p.difficulty_kappa[g : g + 1],
         p.hard_frac[g : g + 1],
         p.hard_extra_oom[g : g + 1],
         slope_per_oom=ctx.params.demand.success_slope_per_oom,
     )[:, 0]
-    cost = np.asarray(usd_per_token, dtype=float) * np.asarray(tokens_per_query, dtype=float)
-    return np.divide(cost, success, out=np.full(cost.shape, np.inf), where=success > 0)
 
 
 def buy_usd_per_success(
     ctx: MarketContext, g: int, *, kappa_shift_oom: float = 0.0, price_factor: float = 1.0
 ) -> float:
-    """The market's cheapest successful query for segment ``g`` (USD): last month's
-    per-token offerings sold there, captives excluded, with capability ``kappa_shift_oom``
-    higher and prices ``price_factor`` times (the market ahead); inf if none."""
+    """What a successful query of segment ``g`` costs its buyers on the market (USD):
+    their spend per success last month, over the per-token offerings they bought, captives
+    excluded (where nobody bought, the cheapest offering sold there), with capability
+    ``kappa_shift_oom`` higher and prices ``price_factor`` times (the market ahead); inf
+    if nothing is sold there."""
     o = ctx.offers
     if o is None or not o.size:
         return float(np.inf)
@@ -91,10 +100,18 @@ def buy_usd_per_success(
     if not ok.any():
         return float(np.inf)
     tokens = ctx.profile.tokens[g] * o.inference_multiplier[g, ok]
-    cost = usd_per_success(
-        o.price_usd[ok] * price_factor, tokens, o.kappa[g, ok] + kappa_shift_oom, ctx, g
-    )
-    return float(cost.min())
+    per_query = o.price_usd[ok] * price_factor * tokens
+    success = success_rate(o.kappa[g, ok] + kappa_shift_oom, ctx, g)
+    q = None if ctx.segment_queries is None else ctx.segment_queries[g, ok]
+    if q is None or not (q @ success) > 0:
+        return float(
+            np.min(
+                usd_per_success(
+                    o.price_usd[ok] * price_factor, tokens, o.kappa[g, ok] + kappa_shift_oom, ctx, g
+                )
+            )
+        )
+    return float((q @ per_query) / (q @ success))
 
 
 def captive_options(ctx: MarketContext, g: int) -> list[CaptiveOption]:

@@ -84,11 +84,11 @@ class MarketContext:
     """One month's observation, shared by every deciding firm (see the module docstring).
 
     ``offers`` are last month's offerings at their prices, ``demand`` the pricing sums
-    of the demand they met and ``offer_queries`` ``(j,)`` the queries each served (None in
-    the first month); ``lines`` the models each firm has
-    on sale now; ``usage_tokens_by_segment`` the plain-answer tokens customers of each
-    segment bought last month; ``multiplier_at`` the algorithmic effective-compute
-    multiplier of a model trained by a (simulation) month.
+    of the demand they met and ``offer_queries`` ``(j,)`` the queries each served
+    (``segment_queries`` ``(s, j)``, by segment; None in the first month); ``lines``
+    the models each firm has on sale now; ``usage_tokens_by_segment`` the plain-answer
+    tokens customers of each segment bought last month; ``multiplier_at`` the
+    algorithmic effective-compute multiplier of a model trained by a (simulation) month.
     """
 
     month: int
@@ -106,6 +106,7 @@ class MarketContext:
     cost_decline_per_month: float
     multiplier_at: Callable[[float], float]
     offer_queries: NDArray[np.float64] | None = None
+    segment_queries: NDArray[np.float64] | None = None
     _derived: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     # -- what the month's state implies ---------------------------------------------------

@@ -395,6 +395,9 @@ class MarketModel(mesa.Model):
             offer_queries=out.choice.queries
             if out is not None and out.offers is self.offers
             else None,
+            segment_queries=out.choice.queries_by_segment
+            if out is not None and out.offers is self.offers
+            else None,
         )
         if self._context is not None:
             ctx.carry_over(self._context)

@@ -4,6 +4,8 @@ market gets cheaper (docs/model.md, "Make or buy")."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import polars as pl
 import pytest
@@ -12,6 +14,7 @@ from aimarket.agents.captive import (
     Captive,
     buy_usd_per_success,
     captive_options,
+    success_rate,
     usd_per_success,
 )
 from aimarket.sim import captives
@@ -149,3 +152,22 @@ def test_a_captive_is_judged_at_this_months_gpu_prices() -> None:
     expected = usd_per_success(np.atleast_1d(usd), tokens, o.kappa[g, j : j + 1], ctx, g)
     assert owner.own_usd_per_success(ctx) == pytest.approx(float(expected[0]))
     assert owner.keep_option(ctx).candidate.outlay_usd == 0
+
+
+def test_buyers_compare_with_what_they_pay_per_success() -> None:
+    # The market's cost to the segment is its buyers' spend per successful query last
+    # month (what they bought, weighted by their queries); with no record of what they
+    # bought, the cheapest offering sold to them.
+    market = _market(3, months=3)
+    ctx = market.context()
+    g = market.customers.segment_names.index(SEGMENT)
+    o, q = ctx.offers, ctx.segment_queries[g]
+    ok = o.available[g] & ~o.plan
+    tokens = ctx.profile.tokens[g] * o.inference_multiplier[g]
+    success = success_rate(o.kappa[g], ctx, g)
+    spend = (q * o.price_usd * tokens)[ok].sum() / (q * success)[ok].sum()
+    assert buy_usd_per_success(ctx, g) == pytest.approx(spend)
+    cheapest = usd_per_success(o.price_usd[ok], tokens[ok], o.kappa[g, ok], ctx, g).min()
+    assert spend > cheapest  # they do not all buy the cheapest
+    blind = dataclasses.replace(ctx, segment_queries=None)
+    assert buy_usd_per_success(blind, g) == pytest.approx(cheapest)
