@@ -4,8 +4,8 @@ The buyers of a segment named in ``demand.captive.segments`` who do ``members_fr
 its work review, at every strategy review, whether to own a model instead of buying: a
 specialist distilled from the best open-weights model, or one they pre-train at a
 fraction of the frontier's budget. Owning costs the project, the model's upkeep and its
-serving at cost; buying costs the market's price. Both are compared per *successful*
-query of the segment's typical customer, for the members' work over the firms' payback
+serving at cost; buying costs what the segment's buyers pay. Both are compared per
+*successful* query of the segment's typical customer, for the members' work over the firms' payback
 horizon, as the market's models improve and costs fall (:func:`make_or_buy_values`);
 they choose with the firms' bounded rationality
 (:func:`aimarket.agents.strategy.choose_project`). A built model is a :class:`Captive`
