@@ -104,13 +104,10 @@ def buy_usd_per_success(
     success = success_rate(o.kappa[g, ok] + kappa_shift_oom, ctx, g)
     q = None if ctx.segment_queries is None else ctx.segment_queries[g, ok]
     if q is None or not (q @ success) > 0:
-        return float(
-            np.min(
-                usd_per_success(
-                    o.price_usd[ok] * price_factor, tokens, o.kappa[g, ok] + kappa_shift_oom, ctx, g
-                )
-            )
+        each = np.divide(
+            per_query, success, out=np.full(per_query.shape, np.inf), where=success > 0
         )
+        return float(each.min())
     return float((q @ per_query) / (q @ success))
 
 

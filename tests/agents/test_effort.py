@@ -108,10 +108,12 @@ def test_blended_success_takes_one_kappa_per_customer() -> None:
     np.testing.assert_allclose(per_offer, per_customer)
 
 
-def _tool_effort(base: float, *, saving: float, usd_per_token: float = 3e-5):
+def _tool_effort(
+    base: float, *, saving: float, usd_per_token: float = 3e-5, max_multiplier: float = 1e3
+):
     return reasoning_effort(
         np.array([base]),
-        np.array([1e3]),
+        np.array([max_multiplier]),
         np.array([usd_per_token]),
         np.zeros(1),
         _segments(),
@@ -147,18 +149,7 @@ def test_tools_save_nothing_below_their_threshold(base: float) -> None:
 
 def test_tools_lower_the_tokens_of_a_cheap_plain_answer() -> None:
     # A model that does not reason (effort 1) still spends 10% fewer tokens with tools.
-    m, _ = reasoning_effort(
-        np.array([27.0]),
-        np.array([1.0]),
-        np.array([3e-5]),
-        np.zeros(1),
-        _segments(),
-        oom_per_oom=0.67,
-        cap_oom=1.0,
-        slope_per_oom=2.0,
-        tool_min_kappa=25.69,
-        tool_saving_frac=0.5,
-    )
+    m, _ = _tool_effort(27.0, saving=0.5, max_multiplier=1.0)
     assert m[0, 0] == pytest.approx(0.9)
 
 

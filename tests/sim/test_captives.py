@@ -43,6 +43,17 @@ def _captives(market: MarketModel) -> list[Captive]:
     return [f for f in market.firms if isinstance(f, Captive)]
 
 
+def _first_captive_on_sale(seed: int) -> tuple[MarketModel, Captive]:
+    """A live market stepped until a captive is on sale (within two years)."""
+    market = _market(seed, live=True)
+    for _ in range(24):
+        market.step()
+        live = [f for f in _captives(market) if f.active and f.line]
+        if live:
+            return market, live[0]
+    raise AssertionError("no captive went on sale in two years")
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_buyers_build_only_when_owning_is_cheaper(seed: int) -> None:
     # At their first review, with every choice the best (rationality 0): if the best
@@ -93,14 +104,8 @@ def test_a_captive_sells_at_cost_in_its_segment_only() -> None:
 
 
 def test_buyers_close_their_captive_when_the_market_is_cheaper(monkeypatch) -> None:
-    market = _market(2, live=True)
-    for _ in range(24):
-        market.step()
-        live = [f for f in _captives(market) if f.active and f.line]
-        if live:
-            break
-    assert live, "no captive went on sale in two years"
-    owner, g = live[0], live[0].segment
+    market, owner = _first_captive_on_sale(2)
+    g = owner.segment
     # (the close is judged on what keeping saves over the horizon, the project sunk)
     dear = owner.own_usd_per_success(market.context()) * 1e3
     monkeypatch.setattr(captives, "buy_usd_per_success", lambda ctx, g, **_: dear)
@@ -135,14 +140,8 @@ def test_a_market_seen_falling_fast_keeps_buyers_buying() -> None:
 def test_a_captive_is_judged_at_this_months_gpu_prices() -> None:
     # Its serving cost per successful query is this month's token cost (the technology
     # now), not last month's bill, at the effort and capability it was sold at.
-    market = _market(2, live=True)
-    for _ in range(24):
-        market.step()
-        live = [f for f in _captives(market) if f.active and f.line]
-        if live:
-            break
-    assert live, "no captive went on sale in two years"
-    owner, ctx = live[0], market.context()
+    market, owner = _first_captive_on_sale(2)
+    ctx = market.context()
     g, o = owner.segment, ctx.offers
     j = int(np.flatnonzero(o.firm_ids == owner.firm_id)[0])
     usd, _ = ctx.technology.token_economics(
