@@ -7,7 +7,7 @@
 ``aimarket compact OUT``         merge a store's parts
 ``aimarket analyze OUT``         replication statistics, paired differences, sensitivity, PRIM
 ``aimarket report OUT``          a self-contained HTML report with plots
-``aimarket calibrate CONFIG TARGETS --out DIR``  history matching of a sweep to targets
+``aimarket calibrate CONFIG TARGETS --out DIR``  ABC-SMC posterior of the free parameters
 ``aimarket compare OUT TARGETS`` a store's runs against observed targets
 ``aimarket worker SCHEDULER``    a Dask worker pinned like the command (docs/cluster.md)
 ``aimarket explore CONFIG``      one run in the browser, with sliders (Mesa's SolaraViz)
@@ -43,7 +43,7 @@ from aimarket.experiments.cli_summary import print_summary
 from aimarket.experiments.cliargs import config_source_args
 from aimarket.experiments.config import ConfigError, ExperimentConfig, load_config
 from aimarket.experiments.design import plan_runs
-from aimarket.experiments.executors import RunStatus
+from aimarket.experiments.executors import RunStatus, default_workers
 from aimarket.experiments.locking import StoreLock
 from aimarket.experiments.maintenance import collect_garbage, store_numerics
 from aimarket.experiments.manifest import build_manifest
@@ -117,12 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
     cli_store.add_parsers(sub)
 
     calibrate = sub.add_parser(
-        "calibrate", help="run a config's sweep and keep the points that match observed targets"
+        "calibrate", help="ABC-SMC of a config's free parameters against observed targets"
     )
     _config_args(calibrate)
     calibrate.add_argument("targets", type=Path, help="targets file (TOML)")
-    calibrate.add_argument("--out", type=Path, required=True, help="output directory")
-    calibrate.add_argument("--resume", action="store_true", help="finish a calibration sweep")
+    calibrate.add_argument("--out", type=Path, required=True, help="output directory (new)")
+    calibrate.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler, tcp://HOST:PORT")
 
     cli_analysis.add_parsers(sub)
     econ.add_parser(sub)
@@ -144,14 +144,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a read-only or full disk, a missing folder, ...
         where = f"{exc.filename}: " if exc.filename else ""
         hint = ""
-        if exc.errno == errno.ENOSPC and args.command in ("sweep", "calibrate"):
+        if exc.errno == errno.ENOSPC and args.command == "sweep":
             hint = "; finished runs are kept: free some space, then --resume"
         return _fail(args, f"aimarket: error: {where}{exc.strerror or exc}{hint}", 2)
     except KeyboardInterrupt:
         out = getattr(args, "out", None) or "the output directory"
         kept = {
             "sweep": "finished runs are kept; continue with --resume",
-            "calibrate": "finished runs are kept; continue with --resume",
+            "calibrate": "the finished generations are in abc.db; start again in a new --out",
             "run": f"nothing was written; {out} is as it was",
         }.get(args.command, "stopped")
         print(f"aimarket: interrupted; {kept}", file=sys.stderr)
@@ -201,7 +201,6 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         err.print("[yellow]note:[/] the config has a \\[sweep]; `aimarket run` runs its base point")
     specs = base_point_specs(config)
     manifest = build_manifest(config, command="run", config_path=str(args.config))
-    import polars as pl
 
     points = pl.DataFrame({"point_id": [0]}, schema={"point_id": pl.Int64})
 
@@ -299,40 +298,59 @@ def _finish(report: SweepReport, err: Console) -> int:
 
 
 def _calibrate(args: argparse.Namespace, err: Console) -> int:
-    from aimarket.experiments.calibrate import choose, write_calibrated
-    from aimarket.experiments.targets import compare, load_targets
+    from aimarket.experiments import calibrate as cal
+    from aimarket.experiments.targets import coverage, load_targets
 
     targets = load_targets(args.targets)  # before any run: a bad file writes nothing
     config = _load(args)
-    if config.sweep is None:
+    if config.calibration is None:
         raise ConfigError(
-            f"{args.config}: no [sweep]; calibration samples the free parameters "
-            '(e.g. design = "lhs" with [sweep.ranges])'
+            f"{args.config}: no [calibration]; expected [calibration.priors] with each free "
+            'parameter\'s prior, e.g. "demand.elasticity" = {low = 1.03, high = 1.5, reason = ".."}'
         )
-    args.scheduler, args.shard = None, None
-    status = _sweep(args, err)
-    if status != 0:
-        return status
-    frame = compare(args.out, targets)
-    choice = choose(frame, targets, args.out)
-    frame.write_csv(args.out / "calibration.csv")
-    path = write_calibrated(
-        config, choice, frame, args.out / "calibrated.toml", targets_path=str(args.targets)
-    )
-    best = frame.filter(pl.col("point_id") == choice["point_id"])
-    _console().print(
-        cli_analysis.comparison_table(
-            best,
-            f"aimarket calibrate: point {choice['point_id']} meets {choice['met']} of "
-            f"{choice['targets']} targets; {len(choice['accepted'])} points meet all",
+    try:
+        from aimarket.experiments import abc
+    except ImportError:
+        raise ConfigError(
+            "aimarket calibrate needs pyabc: pip install 'aimarket[calibrate]'"
+        ) from None
+    abc.in_sample(targets)
+    cal.check_out_dir(args.out)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (
+        cal.submitter(
+            workers=args.workers or default_workers(),
+            scheduler=args.scheduler,
+            cluster=config.cluster,
+        ) as (submit, in_flight, expected),
+        cal.GenerationProgress(err, disable=args.quiet) as progress,
+    ):
+        history = abc.run_abc(
+            config,
+            targets,
+            args.out / "abc.db",
+            submit=submit,
+            in_flight=in_flight,
+            expected_numerics=expected,
+            on_progress=progress.update,
         )
+    posterior = abc.posterior_frame(history, abc.TargetModel(config, targets))
+    generations = abc.generations_frame(history)
+    cal.write_tables(args.out, posterior=posterior, generations=generations)
+    calibrated = args.out / "calibrated.toml"
+    cal.write_text_atomic(calibrated, cal.calibrated_config(config, posterior, generations))
+    predictive = argparse.Namespace(**vars(args))
+    predictive.config, predictive.out, predictive.overrides = calibrated, args.out / "predictive", []
+    predictive.seed, predictive.resume, predictive.shard = None, False, None
+    status = _sweep(predictive, err)
+    frame = coverage(predictive.out, targets)
+    frame.write_csv(args.out / "coverage.csv")
+    _console().print(cal.posterior_table(posterior, generations))
+    _console().print(cal.coverage_table(frame))
+    print(
+        f"wrote {calibrated}, posterior.parquet, generations.parquet and coverage.csv in {args.out}"
     )
-    values = ", ".join(
-        f"{k} = {v:.4g}" if isinstance(v, float) else f"{k} = {v}"
-        for k, v in choice["values"].items()
-    )
-    print(f"chosen: {values}\nwrote {path} and {args.out / 'calibration.csv'}")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

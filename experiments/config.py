@@ -14,16 +14,18 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from aimarket.markets.calendar import normalise_month
 from aimarket.sim.params import Frozen, ModelParams
 
 __all__ = [
+    "CalibrationSection",
     "ClusterSection",
     "ConfigError",
     "ExperimentConfig",
     "ExperimentSection",
+    "PriorSection",
     "SweepSection",
     "apply_overrides",
     "config_hash",
@@ -67,6 +69,9 @@ class SweepSection(Frozen):
     points: str | list[dict[str, Scalar]] | None = None
     levels: Annotated[int, Field(ge=2)] | None = None  # morris grid levels (even; default 4)
     second_order: bool = False  # sobol: also sample for second-order indices
+    # a posterior (``aimarket calibrate``'s posterior.parquet): replicate r of every point
+    # takes the r-th weighted draw of its particles (docs/sweeps.md, "Posterior designs")
+    posterior: Annotated[str, Field(min_length=1)] | None = None
 
 
 class ClusterSection(Frozen):
@@ -90,6 +95,41 @@ class ClusterSection(Frozen):
     interface: str | None = None
 
 
+class PriorSection(Frozen):
+    """One free parameter's prior: uniform on ``[low, high]``, or on its logarithm
+    (``scale = "log"``, for a parameter known only to an order of magnitude)."""
+
+    low: float
+    high: float
+    scale: Literal["linear", "log"] = "linear"
+    reason: Annotated[str, Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PriorSection:
+        if not (math.isfinite(self.low) and math.isfinite(self.high) and self.low < self.high):
+            raise ValueError(f"low = {self.low}, high = {self.high}: expected low < high")
+        if self.scale == "log" and self.low <= 0:
+            raise ValueError(f"low = {self.low}: a log-scale prior needs low > 0")
+        return self
+
+
+class CalibrationSection(Frozen):
+    """``[calibration]``: ABC-SMC of the free parameters (``aimarket calibrate``).
+
+    Each generation accepts ``particles`` runs; it stops after ``populations`` generations,
+    ``max_simulations`` runs, or once the acceptance threshold (the root-mean-square error
+    over the in-sample targets, in units of their tolerances) reaches ``min_epsilon``.
+    ``predictive_runs`` posterior draws are then run for the posterior-predictive check.
+    """
+
+    particles: Annotated[int, Field(ge=2)] = 100
+    populations: Annotated[int, Field(ge=1)] = 6
+    max_simulations: Annotated[int, Field(ge=1)] = 5000
+    min_epsilon: Annotated[float, Field(ge=0)] = 0.5
+    predictive_runs: Annotated[int, Field(ge=2)] = 60
+    priors: Annotated[dict[str, PriorSection], Field(min_length=1)]
+
+
 class ExperimentConfig(Frozen):
     """A whole experiment config file."""
 
@@ -97,6 +137,7 @@ class ExperimentConfig(Frozen):
     model: ModelParams = ModelParams()
     sweep: SweepSection | None = None
     cluster: ClusterSection | None = None
+    calibration: CalibrationSection | None = None
 
 
 def load_config(path: str | Path, overrides: Iterable[str] = ()) -> ExperimentConfig:

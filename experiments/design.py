@@ -42,6 +42,7 @@ from aimarket.experiments.design_paths import (
     point_params,
     resolve_path,
 )
+from aimarket.experiments.posterior import posterior_draws
 from aimarket.sim.params import ModelParams
 from aimarket.sim.run import RunSpec
 
@@ -290,6 +291,8 @@ def build_design(config: ExperimentConfig, *, config_dir: Path | None = None) ->
 
 
 def _grid(sweep: SweepSection, checker: _Checker, fixed: dict[str, Scalar]) -> Design:
+    if not sweep.grid and sweep.posterior is not None:  # posterior draws alone
+        return Design(kind="posterior", variables=(), points=(dict(fixed),))
     if not sweep.grid:
         raise ConfigError(
             "sweep.grid: no parameters to vary; expected at least one "
@@ -589,23 +592,33 @@ def plan_runs(
     design = build_design(config, config_dir=config_dir)
     exp = config.experiment
     dump = config.model.model_dump()
+    draws: tuple[dict[str, float], ...] = ({},) * exp.replications
+    if config.sweep is not None and config.sweep.posterior is not None:
+        path = Path(config.sweep.posterior)
+        path = path if path.is_absolute() else (config_dir or Path()) / path
+        draws = posterior_draws(path, exp.replications, exp.seed)
     specs: list[RunSpec] = []
     for point_id, point in enumerate(design.points):
-        try:
-            params = apply_values(dump, point) if point else config.model
-        except ValidationError as exc:
-            raise ConfigError(f"design point {point_id}: {format_validation_error(exc)}") from None
-        specs.extend(
-            RunSpec(
-                run_id=run_id_for(point_id, r),
-                point_id=point_id,
-                replicate=r,
-                params=params,
-                seed_entropy=exp.seed,
-                spawn_key=(r,),
-                horizon_months=exp.horizon_months,
-                start_month=exp.start,
+        shared = None
+        for r, draw in enumerate(draws):
+            values = {**point, **draw}
+            try:
+                if shared is None or draw:  # one validation per point without a posterior
+                    params = apply_values(dump, values) if values else config.model
+                    shared = params
+            except ValidationError as exc:
+                where = f"design point {point_id}" + (f", posterior draw {r}" if draw else "")
+                raise ConfigError(f"{where}: {format_validation_error(exc)}") from None
+            specs.append(
+                RunSpec(
+                    run_id=run_id_for(point_id, r),
+                    point_id=point_id,
+                    replicate=r,
+                    params=params,
+                    seed_entropy=exp.seed,
+                    spawn_key=(r,),
+                    horizon_months=exp.horizon_months,
+                    start_month=exp.start,
+                )
             )
-            for r in range(exp.replications)
-        )
     return design, specs

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -43,9 +43,21 @@ from aimarket.experiments.intervals import t_half_width
 from aimarket.markets.calendar import month_index, normalise_month
 from aimarket.sim.params import Frozen
 
-__all__ = ["Target", "Targets", "compare", "load_targets", "month_label", "run_values"]
+__all__ = [
+    "Target",
+    "Targets",
+    "compare",
+    "coverage",
+    "load_targets",
+    "month_label",
+    "observed_statistic",
+    "run_values",
+    "statistics",
+    "tolerance",
+]
 
 _LAB_MODELS = ("upfront_heavy", "inference_heavy")
+_QUANTILES = ("q05", "q25", "median", "q75", "q95")
 
 
 class Target(Frozen):
@@ -127,7 +139,42 @@ def run_values(out: str | Path, target: Target) -> pl.DataFrame:
     are month indices (``year * 12 + month - 1``)."""
     keys = _keys(out)
     runs = scan(out, "runs").select(keys).collect()
-    lazy = scan(out, target.table)
+    found = _values(scan(out, target.table), keys, target)
+    return runs.join(found.select("run_id", "value"), on="run_id", how="left").sort(
+        "point_id", "replicate"
+    )
+
+
+def statistics(tables: Mapping[str, pl.DataFrame], targets: Sequence[Target]) -> dict[str, float]:
+    """Each target's value in one run's in-memory tables, on the scale it is compared on:
+    log10 of a ratio-scale value, the month index of a date; NaN where it is undefined (a
+    date never reached, a value of 0). What :func:`experiments.abc` measures distances on."""
+    out: dict[str, float] = {}
+    for target in targets:
+        found = _values(tables[target.table].lazy(), ["run_id"], target)
+        value = float(found["value"][0]) if found.height else math.nan
+        if target.kind != "first_date":
+            value = math.log10(value) if value > 0 else math.nan
+        out[target.name] = value
+    return out
+
+
+def observed_statistic(target: Target) -> float:
+    """The observed value on the scale of :func:`statistics`."""
+    if target.kind == "first_date":
+        return float(_month(str(target.observed)))
+    return math.log10(float(target.observed))
+
+
+def tolerance(target: Target) -> float:
+    """The tolerance on the scale of :func:`statistics`: months, or log10 of the factor."""
+    if target.kind == "first_date":
+        return float(target.tolerance_months)
+    return math.log10(float(target.tolerance_factor))
+
+
+def _values(lazy: pl.LazyFrame, keys: list[str], target: Target) -> pl.DataFrame:
+    """The target's value per ``keys`` (a run) in one table's rows."""
     if target.column not in lazy.collect_schema().names():
         raise ConfigError(
             f"target {target.name!r}: column = {target.column!r} is not in the {target.table} table"
@@ -137,41 +184,39 @@ def run_values(out: str | Path, target: Target) -> pl.DataFrame:
     if target.kind == "value_at" and target.table == "firms":  # the month's leading firm
         # The open-weights fringe stands for many competing hosts: not a firm that leads.
         firms = lazy.filter((months == _month(target.date)) & (pl.col("kind") != "open_weights"))
-        frame = firms.group_by(keys).agg(col.max().alias("value"))
-    elif target.kind == "value_at":
-        frame = lazy.filter(months == _month(target.date)).select(*keys, col.alias("value"))
-    elif target.kind == "first_date":
-        frame = (
+        return firms.group_by(keys).agg(col.max().alias("value")).collect()
+    if target.kind == "value_at":
+        return (
+            lazy.filter(months == _month(target.date)).select(*keys, col.alias("value")).collect()
+        )
+    if target.kind == "first_date":
+        return (
             lazy.filter(col >= target.above)
             .group_by(keys)
             .agg(months.min().cast(pl.Float64).alias("value"))
+            .collect()
         )
-    elif target.table == "market":
-        lo, hi = _month(target.start), _month(target.end)
+    lo, hi = _month(target.start), _month(target.end)
+    if target.table == "market":
         rows = (
             lazy.filter(months.is_between(lo, hi) & (col > 0))
             .select(*keys, months.alias("m"), col.log10().alias("y"))
             .collect()
         )
-        frame = _fits(rows, keys, per_year=12.0).lazy()
-    else:  # models: the frontier (each year's largest value among lab models)
-        lo, hi = _month(target.start), _month(target.end)
-        rows = (
-            lazy.filter(
-                months.is_between(lo, hi) & pl.col("business_model").is_in(_LAB_MODELS) & (col > 0)
-            )
-            .group_by(*keys, pl.col("date").dt.year().alias("m"))
-            .agg(col.max().log10().alias("y"))
-            .collect()
+        return _fits(rows, per_year=12.0)
+    # models: the frontier (each year's largest value among lab models)
+    rows = (
+        lazy.filter(
+            months.is_between(lo, hi) & pl.col("business_model").is_in(_LAB_MODELS) & (col > 0)
         )
-        frame = _fits(rows, keys, per_year=1.0).lazy()
-    found = frame.collect()
-    return runs.join(found.select("run_id", "value"), on="run_id", how="left").sort(
-        "point_id", "replicate"
+        .group_by(*keys, pl.col("date").dt.year().alias("m"))
+        .agg(col.max().log10().alias("y"))
+        .collect()
     )
+    return _fits(rows, per_year=1.0)
 
 
-def _fits(rows: pl.DataFrame, keys: list[str], *, per_year: float) -> pl.DataFrame:
+def _fits(rows: pl.DataFrame, *, per_year: float) -> pl.DataFrame:
     """Factor per year of a least-squares trend of ``y`` (log10) on ``m``, per run."""
     out = []
     for run_id, group in rows.group_by("run_id"):
@@ -267,3 +312,39 @@ def month_label(index: float | None) -> str:
         return "never"
     i = round(index)
     return f"{i // 12:04d}-{i % 12 + 1:02d}"
+
+
+def coverage(out: str | Path, targets: Sequence[Target]) -> pl.DataFrame:
+    """Every target against all of a store's runs pooled: a posterior-predictive check.
+
+    One row per target: ``target``, ``role``, ``unit``, ``observed``, ``runs``,
+    ``undefined`` (runs where it never happened: a date after the horizon, a value of 0,
+    ranked as the latest or the smallest), the runs' ``q05``, ``q25``, ``median``, ``q75``,
+    ``q95`` (a month index for dates) and ``inside_50`` and ``inside_90``: whether the
+    observation lies within the central 50% and 90% of the runs.
+    """
+    rows = []
+    for target in targets:
+        values = run_values(out, target)["value"].fill_null(math.nan).to_numpy()
+        dated = target.kind == "first_date"
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = values if dated else np.log10(values)
+        defined = np.isfinite(x)
+        x = np.where(defined, x, math.inf if dated else -math.inf)
+        q = np.quantile(x, [0.05, 0.25, 0.5, 0.75, 0.95], method="inverted_cdf")
+        obs = observed_statistic(target)
+        back = (lambda v: float(v)) if dated else (lambda v: float(10.0**v))
+        rows.append(
+            {
+                "target": target.name,
+                "role": target.role,
+                "unit": target.unit,
+                "observed": _label(target.observed),
+                "runs": int(x.size),
+                "undefined": int((~defined).sum()),
+                **{k: back(v) for k, v in zip(_QUANTILES, q, strict=True)},
+                "inside_50": bool(q[1] <= obs <= q[3]),
+                "inside_90": bool(q[0] <= obs <= q[4]),
+            }
+        )
+    return pl.DataFrame(rows)
