@@ -169,6 +169,7 @@ class GenerationProgress:
             disable=disable,
         )
         self.tasks: dict[int, Any] = {}
+        self.log = not disable and not console.is_terminal
 
     def __enter__(self) -> GenerationProgress:
         self.progress.__enter__()
@@ -186,6 +187,12 @@ class GenerationProgress:
         self.progress.update(
             self.tasks[t], completed=report["accepted"], evaluated=report["evaluated"]
         )
+        if self.log and report["accepted"] == report["wanted"]:
+            # a log file gets one line per generation (a live bar needs a terminal)
+            label = self.progress.tasks[self.tasks[t]].description
+            self.progress.console.log(
+                f"{label}: {report['wanted']} accepted of {report['evaluated']} runs"
+            )
 
 
 def posterior_table(posterior: pl.DataFrame, generations: pl.DataFrame) -> Table:

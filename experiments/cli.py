@@ -225,6 +225,8 @@ def _sweep(args: argparse.Namespace, err: Console) -> int:
 
     manifest = build_manifest(config, command="sweep", config_path=str(args.config))
     manifest["design"] = {"kind": design.kind, "variables": list(design.variables)}
+    if design.draws:  # each replicate's posterior draw (docs/sweeps.md, "posterior")
+        manifest["design"]["posterior_draws"] = list(design.draws)
     store = open_store(
         args.out, manifest=manifest, points=points_frame(design), resume=args.resume, shard=shard
     )

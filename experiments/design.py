@@ -13,6 +13,7 @@ are in ``docs/sweeps.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import itertools
 import json
@@ -101,6 +102,9 @@ class Design:
         For ``lhs``, ``sobol`` and ``morris``: the sampler's matrix scaled to the ranges but
         *before* integer parameters are rounded, one row per point, one column per
         variable. Morris analysis should use it as ``X``. ``None`` otherwise.
+    draws
+        With ``sweep.posterior`` (set by :func:`plan_runs`): replicate ``r``'s drawn
+        parameter values, one dict per replicate; empty otherwise.
     """
 
     kind: str
@@ -111,6 +115,7 @@ class Design:
     second_order: bool = False
     levels: int | None = None
     samples: tuple[tuple[float, ...], ...] | None = None
+    draws: tuple[dict[str, float], ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -597,6 +602,7 @@ def plan_runs(
         path = Path(config.sweep.posterior)
         path = path if path.is_absolute() else (config_dir or Path()) / path
         draws = posterior_draws(path, exp.replications, exp.seed)
+        design = dataclasses.replace(design, draws=draws)
     specs: list[RunSpec] = []
     for point_id, point in enumerate(design.points):
         shared = None

@@ -1,4 +1,4 @@
-"""Targets, ``aimarket compare`` and ``aimarket calibrate``; the backtest config, short."""
+"""Targets and ``aimarket compare``; the backtest config, short."""
 
 from __future__ import annotations
 
@@ -152,32 +152,6 @@ source = "test"
     np.testing.assert_allclose(joined["value"].to_numpy(), joined["revenue_usd"].to_numpy())
 
 
-def test_validation_targets_never_enter_the_choice(store: Path, tmp_path: Path) -> None:
-    # Two targets on the same column: point 0 is far from the in-sample one but meets the
-    # validation one exactly. Calibration scores the in-sample target alone, so its
-    # choice and loss do not move when the validation target is added or dropped.
-    from aimarket.experiments.calibrate import choose
-
-    market = scan(store, "market").filter(pl.col("month") == 5).collect()
-    p0 = float(np.exp(np.log(market.filter(pl.col("point_id") == 0)["usd_per_gpu_hour"]).mean()))
-    validate = _value_target("held_out", p0, 1.01).replace(
-        'source = "test"', 'source = "test"\nrole = "validate"'
-    )
-    with_both = load_targets(_targets(tmp_path, _value_target("in_sample", p0 * 5, 1.2) + validate))
-    alone = with_both[:1]
-    assert [t.role for t in with_both] == ["calibrate", "validate"]
-    both = choose(compare(store, with_both), with_both, store)
-    only = choose(compare(store, alone), alone, store)
-    assert both["targets"] == 1
-    assert (both["point_id"], both["met"], both["loss"]) == (
-        only["point_id"],
-        only["met"],
-        only["loss"],
-    )
-    with pytest.raises(ConfigError, match="no target has role = 'calibrate'"):
-        choose(compare(store, with_both[1:]), with_both[1:], store)
-
-
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -207,34 +181,6 @@ def test_compare_from_the_shell(store: Path, tmp_path: Path, capsys) -> None:
     assert pl.read_csv(csv)["point_id"].to_list() == [1]
     assert main(["compare", str(store), str(tmp_path / "missing.toml")]) == 2
     assert "no such file" in capsys.readouterr().err
-
-
-def test_calibrate_picks_a_point_and_writes_a_runnable_config(tmp_path: Path, capsys) -> None:
-    (tmp_path / "s.toml").write_text(SWEEP)
-    targets = _targets(tmp_path, _value_target("rental", 1.7, 1.5))
-    out = tmp_path / "cal"
-    args = ["calibrate", str(tmp_path / "s.toml"), str(targets), "--out", str(out)]
-    assert main([*args, "--workers", "1", "--quiet"]) == 0
-    printed = capsys.readouterr().out
-    assert "calibrated.toml" in printed
-    written = (out / "calibrated.toml").read_text()
-    assert written.startswith("# Calibrated by `aimarket calibrate`")
-    data = tomllib.loads(written)
-    assert "sweep" not in data
-    cal = pl.read_csv(out / "calibration.csv")
-    assert cal.height == 3
-    config = load_config(out / "calibrated.toml")
-    supply = config.model.hardware.gpu_supply
-    assert supply in set(pl.read_parquet(out / "points.parquet")["hardware.gpu_supply"])
-
-
-def test_calibrate_needs_a_sweep(tmp_path: Path, capsys) -> None:
-    (tmp_path / "c.toml").write_text('[experiment]\nname = "x"\nseed = 1\n')
-    targets = _targets(tmp_path, _value_target("rental", 1.7, 1.5))
-    args = ["calibrate", str(tmp_path / "c.toml"), str(targets), "--out", str(tmp_path / "o")]
-    assert main(args) == 2
-    assert "no [sweep]" in capsys.readouterr().err
-    assert not (tmp_path / "o").exists()
 
 
 def test_the_backtest_runs_short_and_is_dated_from_june_2020(tmp_path: Path, capsys) -> None:
@@ -288,3 +234,50 @@ def test_a_run_that_simulated_zero_is_summarised_without_numpy_warnings():
         row = _summarise(target, np.array([0.0, 2e9, 3e9]))
     assert row["simulated"] == 0.0
     assert not row["within"]
+
+
+def test_one_runs_statistics_are_the_stores_values_on_the_compared_scale(
+    store: Path, tmp_path: Path
+) -> None:
+    # What a calibration measures in memory is what compare reads from a store.
+    from aimarket.experiments.targets import observed_statistic, statistics
+
+    body = _value_target("rental", 2.0, 1.5) + """
+[[target]]
+name = "users_trend"
+kind = "growth_per_year"
+column = "users"
+start = "2023-01"
+end = "2024-02"
+observed = 3.0
+unit = "factor per year"
+tolerance_factor = 2.0
+source = "test"
+"""
+    targets = load_targets(_targets(tmp_path, body))
+    run_id = "p000001-r0001"
+    tables = {
+        t: scan(store, t).filter(pl.col("run_id") == run_id).collect() for t in ("market",)
+    }
+    got = statistics(tables, targets)
+    for target in targets:
+        values = run_values(store, target).filter(pl.col("run_id") == run_id)["value"]
+        assert got[target.name] == pytest.approx(math.log10(values[0]))
+    assert observed_statistic(targets[0]) == pytest.approx(math.log10(2.0))
+
+
+def test_coverage_says_whether_the_observation_is_inside_the_runs_range(
+    store: Path, tmp_path: Path
+) -> None:
+    from aimarket.experiments.targets import coverage
+
+    values = run_values(store, load_targets(_targets(tmp_path, _value_target("x", 1.0, 2)))[0])
+    middle = float(np.median(values["value"].to_numpy()))
+    inside = _value_target("inside", middle, 1.5)
+    outside = _value_target("outside", middle * 1e3, 1.5)
+    frame = coverage(store, load_targets(_targets(tmp_path, inside + outside)))
+    assert frame["runs"].to_list() == [values.height] * 2
+    assert frame["inside_90"].to_list() == [True, False]
+    assert frame["inside_50"].to_list() == [True, False]
+    q = frame.row(0, named=True)
+    assert q["q05"] <= q["q25"] <= q["median"] <= q["q75"] <= q["q95"]
