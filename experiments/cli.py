@@ -342,8 +342,13 @@ def _calibrate(args: argparse.Namespace, err: Console) -> int:
     calibrated = args.out / "calibrated.toml"
     cal.write_text_atomic(calibrated, cal.calibrated_config(config, posterior, generations))
     predictive = argparse.Namespace(**vars(args))
-    predictive.config, predictive.out, predictive.overrides = calibrated, args.out / "predictive", []
-    predictive.seed, predictive.resume, predictive.shard = None, False, None
+    predictive.config, predictive.out = calibrated, args.out / "predictive"
+    predictive.overrides, predictive.seed, predictive.resume, predictive.shard = (
+        [],
+        None,
+        False,
+        None,
+    )
     status = _sweep(predictive, err)
     frame = coverage(predictive.out, targets)
     frame.write_csv(args.out / "coverage.csv")

@@ -111,7 +111,8 @@ def write_report(out: str | Path, *, metrics: list[str] | None = None, reference
         if unknown:
             raise ConfigError(f"--metric {unknown[0]}: not a summary column of {out}")
     chosen = list(metrics) if metrics else [m for m in HEADLINE if m in available]
-    figures = Figures(_point_labels(points, params))
+    predictive = bool(manifest.get("design", {}).get("posterior_draws"))
+    figures = Figures(_point_labels(points, params), predictive=predictive)
     market = scan(out, "market").collect()
     firms = scan(out, "firms").collect()
     sens, findings = _sensitivity_section(out, chosen, figures)

@@ -19,7 +19,7 @@ import polars as pl
 
 from aimarket.experiments.intervals import mean_interval, metric_bounds, t_half_width
 
-__all__ = ["MAX_LINES", "Figures", "band", "has_research"]
+__all__ = ["MAX_LINES", "Figures", "band", "fan", "has_research"]
 
 #: Time series and panels show at most this many design points; larger designs (Latin
 #: hypercubes, Sobol samples) are shown pooled, and against their parameters instead.
@@ -45,6 +45,24 @@ def band(frame: pl.DataFrame, column: str, by: list[str]) -> pl.DataFrame:
     )
 
 
+def fan(frame: pl.DataFrame, column: str, by: list[str]) -> pl.DataFrame:
+    """The runs' ``median`` and central 50% (``q25``-``q75``) and 90% (``q05``-``q95``) of
+    ``column`` per ``by`` group: a posterior-predictive fan, where runs differ in their
+    parameters as well as their seeds."""
+    col = pl.col(column)
+    return (
+        frame.drop_nulls(column)
+        .filter(col.is_finite())
+        .group_by(by)
+        .agg(
+            median=col.median(),
+            **{f"q{q:02d}": col.quantile(q / 100, "linear") for q in (5, 25, 75, 95)},
+            n=pl.len(),
+        )
+        .sort(by)
+    )
+
+
 def has_research(market: pl.DataFrame) -> bool:
     """Whether labs paid for research in these runs (stores written before research
     compute have no such column)."""
@@ -66,6 +84,8 @@ class Figures:
 
     labels: dict[int, str]
     data: list[dict[str, Any]] = field(default_factory=list)
+    #: runs drawn from a posterior: time series are fans of the runs, not means' bands
+    predictive: bool = False
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -102,12 +122,15 @@ class Figures:
     # -- figures ---------------------------------------------------------------------------
 
     def timeseries(self, market: pl.DataFrame, column: str, ylabel: str, *, log: bool) -> str:
-        """The column's mean over replicates by calendar month, a line and band per point."""
+        """The column's mean over replicates by calendar month, a line and band per point
+        (for posterior draws, :meth:`fan_chart`)."""
         plt = _plt()
         fig, ax = plt.subplots(figsize=(9, 3.8))
         frame = self.lines(market)
         if log:
             frame = frame.filter(pl.col(column) > 0)
+        if self.predictive:
+            return self.fan_chart(fig, ax, frame, column, ylabel, log=log)
         b = band(frame, column, ["line", "date"])
         for (line,), g in b.group_by("line", maintain_order=True):
             x = g["date"].to_list()
@@ -121,6 +144,31 @@ class Figures:
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         if b.height:
+            ax.legend(fontsize=8, loc="best")
+        else:
+            ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center")
+        fig.autofmt_xdate()
+        return self.png(fig)
+
+    def fan_chart(
+        self, fig: Any, ax: Any, frame: pl.DataFrame, column: str, ylabel: str, *, log: bool
+    ) -> str:
+        """The runs' median by calendar month and their central 50% and 90%, per point."""
+        f = fan(frame, column, ["line", "date"])
+        for (line,), g in f.group_by("line", maintain_order=True):
+            x = g["date"].to_list()
+            (h,) = ax.plot(x, g["median"].to_numpy(), label=self.label(int(line)), lw=1.6)
+            for lo, hi, alpha in (("q05", "q95", 0.12), ("q25", "q75", 0.25)):
+                ax.fill_between(
+                    x, g[lo].to_numpy(), g[hi].to_numpy(), color=h.get_color(), alpha=alpha, lw=0
+                )
+            self._record(f"fan {column}", column, g["q05"].to_numpy(), g["q95"].to_numpy())
+        if log and f.height:
+            ax.set_yscale("log")
+        ax.set_ylabel(ylabel)
+        ax.set_title("median of the runs; bands: central 50% and 90%", fontsize=9)
+        ax.grid(alpha=0.3)
+        if f.height:
             ax.legend(fontsize=8, loc="best")
         else:
             ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center")

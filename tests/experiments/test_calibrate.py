@@ -187,6 +187,11 @@ def test_calibrate_from_the_shell_writes_a_posterior_that_a_sweep_draws_from(
     manifest = Store(out / "predictive").manifest()
     listed = [d["demand.represented_customers"] for d in manifest["design"]["posterior_draws"]]
     assert listed == drawn
+    # and its report draws fans of the runs (median, central 50% and 90%), not means' bands
+    from aimarket.experiments.report import write_report
+
+    page = write_report(out / "predictive").read_text()
+    assert "fan users" in page and "timeseries users" not in page
     # a second calibration into the same directory is refused, and writes nothing
     before = sorted(p.name for p in out.iterdir())
     assert main([*args, "--workers", "1", "--quiet"]) == 2
