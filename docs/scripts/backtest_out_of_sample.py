@@ -3,8 +3,10 @@
     python docs/scripts/backtest_out_of_sample.py runs/backtest
 
 Every figure is a mean over runs with a 95% percentile-bootstrap interval (scipy.stats,
-fixed seed, so it stays inside the quantity's range); none of them is
-a calibration target. Definitions are in docs/backtest.md, "Out of sample".
+fixed seed, so it stays inside the quantity's range), then the runs' median and central 50%
+and 90%: with runs drawn from the posterior (``aimarket sweep runs/calibration/calibrated.toml``)
+those are posterior-predictive intervals. None of them is a calibration target.
+Definitions are in docs/backtest.md, "Out of sample".
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-__all__ = ["out_of_sample"]
+__all__ = ["out_of_sample", "spread"]
 
 _BUILDERS = ("upfront_heavy", "inference_heavy")
 
@@ -31,6 +33,14 @@ def _interval(values: np.ndarray) -> tuple[float, float, float]:
     boot = stats.bootstrap((values,), np.mean, method="percentile", rng=np.random.default_rng(0))
     low, high = boot.confidence_interval
     return float(values.mean()), float(low), float(high)
+
+
+def spread(values: np.ndarray) -> tuple[float, float, float, float, float]:
+    """The runs' 5%, 25%, 50%, 75% and 95% quantiles (finite values only)."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return (float("nan"),) * 5
+    return tuple(float(q) for q in np.quantile(finite, [0.05, 0.25, 0.5, 0.75, 0.95]))
 
 
 def _year_mean(market: pl.DataFrame, column: str, year: int) -> np.ndarray:
@@ -85,46 +95,50 @@ def _leader_2024(firms: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def out_of_sample(store: str) -> list[tuple[str, tuple[float, float, float]]]:
-    """Rows of (quantity, (mean, low, high)) from the store's market, firms and models tables."""
+def out_of_sample(store: str) -> list[tuple[str, np.ndarray]]:
+    """Rows of (quantity, per-run values) from the store's market, firms and models tables."""
     market, firms, models = (
         pl.read_parquet(f"{store}/table={t}/*.parquet") for t in ("market", "firms", "models")
     )
     rows = []
     for year in (2023, 2025):
         for column in ("hhi_revenue", "hhi_developer_revenue", "cr1"):
-            rows.append((f"{column}, {year} mean", _interval(_year_mean(market, column, year))))
+            rows.append((f"{column}, {year} mean", np.asarray(_year_mean(market, column, year))))
     margins = _year_margins(market, 2024)
-    rows.append(("gross margin of the market, 2024", _interval(margins["gross"].to_numpy())))
-    rows.append(("operating margin, 2024", _interval(margins["operating"].to_numpy())))
+    rows.append(("gross margin of the market, 2024", np.asarray(margins["gross"].to_numpy())))
+    rows.append(("operating margin, 2024", np.asarray(margins["operating"].to_numpy())))
     big = _frontier_developers(models)
     rows.append(
         (
             "developers above 1e25 FLOP, Jan 2025",
-            _interval(big["developers"].to_numpy().astype(float)),
+            np.asarray(big["developers"].to_numpy().astype(float)),
         )
     )
     rows.append(
-        ("models above 1e25 FLOP, Jan 2025", _interval(big["models"].to_numpy().astype(float)))
+        ("models above 1e25 FLOP, Jan 2025", np.asarray(big["models"].to_numpy().astype(float)))
     )
     leader = _leader_2024(firms)
     rows.append(
-        ("leader's 2024 compute on serving", _interval(leader["inference_frac"].to_numpy()))
+        ("leader's 2024 compute on serving", np.asarray(leader["inference_frac"].to_numpy()))
     )
     rows.append(
-        ("leader's 2024 revenue, USD", _interval(leader["customer_revenue_usd"].to_numpy()))
+        ("leader's 2024 revenue, USD", np.asarray(leader["customer_revenue_usd"].to_numpy()))
     )
     rows.append(
         (
             "open-weights share of revenue, 2024 mean",
-            _interval(_year_mean(market, "open_weights_revenue_share", 2024)),
+            np.asarray(_year_mean(market, "open_weights_revenue_share", 2024)),
         )
     )
     return rows
 
 
 if __name__ == "__main__":
-    for name, (mean, low, high) in out_of_sample(
-        sys.argv[1] if len(sys.argv) > 1 else "runs/backtest"
-    ):
-        print(f"{name:45s} {mean:12.4g}  [{low:.4g}, {high:.4g}]")
+    print(f"{'quantity':45s} {'mean':>10s}  [95% CI]   median  50%: [q25, q75]  90%: [q05, q95]")
+    for name, values in out_of_sample(sys.argv[1] if len(sys.argv) > 1 else "runs/backtest"):
+        mean, low, high = _interval(values)
+        q05, q25, q50, q75, q95 = spread(values)
+        print(
+            f"{name:45s} {mean:10.4g}  [{low:.4g}, {high:.4g}]  {q50:.4g}  "
+            f"[{q25:.4g}, {q75:.4g}]  [{q05:.4g}, {q95:.4g}]"
+        )

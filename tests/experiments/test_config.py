@@ -60,7 +60,11 @@ def test_shipped_configs_load() -> None:
     paths = sorted(Path("experiments/configs").glob("*.toml"))
     assert len(paths) >= 10, f"shipped configs not found: {paths}"  # a glob finding none must fail
     for path in paths:
-        load_config(path)
+        config = load_config(path)
+        if config.sweep is not None and config.sweep.posterior is not None:
+            from aimarket.experiments.design import plan_runs
+
+            plan_runs(config, config_dir=path.parent)  # the posterior it draws from ships too
 
 
 def test_overrides_and_hash(tmp_path: Path) -> None:

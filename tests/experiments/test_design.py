@@ -478,4 +478,4 @@ def test_docs_examples_build(tmp_path: Path) -> None:
         path = tmp_path / f"c{i}.toml"
         path.write_text(block)
         sizes.append(len(build_design(load_config(path), config_dir=tmp_path).points))
-    assert sizes == [6, 64, 1280, 80, 2, 1]
+    assert sizes == [6, 64, 1280, 80, 2, 1, 1]
