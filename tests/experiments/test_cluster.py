@@ -307,3 +307,30 @@ def test_a_plain_dask_worker_with_other_numerics_is_refused(
     assert " X86_V2, OpenBLAS Nehalem', expected 'numpy " in line
     assert line.endswith(f"start workers with `aimarket worker {address}` (docs/cluster.md)")
     assert _written(out) == (0, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.name != "posix", reason="process groups")
+def test_a_calibration_on_aimarket_workers_gives_the_serial_posterior(
+    dask_processes: tuple[str, Callable[..., None]], tmp_path: Path
+) -> None:
+    import polars as pl
+
+    from .test_calibrate import _config, _targets_file, _toml
+
+    address, add_workers = dask_processes
+    add_workers([sys.executable, "-m", "aimarket", "worker"], 2)
+    (tmp_path / "c.toml").write_text(_toml(_config(particles=5, populations=2)))
+    targets = _targets_file(tmp_path / "t.toml", 3e7)
+    common = ["calibrate", str(tmp_path / "c.toml"), str(targets), "--quiet"]
+    on_dask = _aimarket(*common, "--out", str(tmp_path / "dask"), "--scheduler", address)
+    assert on_dask.returncode == 0, on_dask.stderr
+    serial = _aimarket(*common, "--out", str(tmp_path / "serial"), "--workers", "1")
+    assert serial.returncode == 0, serial.stderr
+    for name in ("posterior.parquet", "generations.parquet"):
+        assert pl.read_parquet(tmp_path / "dask" / name).equals(
+            pl.read_parquet(tmp_path / "serial" / name)
+        ), name
+    assert (tmp_path / "dask" / "coverage.csv").read_text() == (
+        tmp_path / "serial" / "coverage.csv"
+    ).read_text()
