@@ -265,8 +265,14 @@ def run_abc(
     in_flight: int = 1,
     expected_numerics: str | None = None,
     on_progress: Callable[[GenerationReport], None] | None = None,
+    resume: bool = False,
 ) -> Any:
-    """Run ABC-SMC into the SQLite file ``db_path`` and return pyabc's ``History``."""
+    """Run ABC-SMC into the SQLite file ``db_path`` and return pyabc's ``History``.
+
+    With ``resume``, continue the run stored in ``db_path`` from its last finished
+    generation up to ``populations`` in all: a generation is a function of the one before
+    and the seed, so a resumed calibration ends where an uninterrupted one would.
+    """
     cal = config.calibration
     if cal is None:
         raise ConfigError(f"{config.experiment.name}: no [calibration] section")
@@ -296,10 +302,16 @@ def run_abc(
         sampler=sampler,
     )
     observed = {t.name: observed_statistic(t) for t in model.targets}
-    abc.new(f"sqlite:///{db_path}", observed)
+    if resume:
+        history = abc.load(f"sqlite:///{db_path}", observed_sum_stat=observed)
+    else:
+        history = abc.new(f"sqlite:///{db_path}", observed)
+    remaining = cal.populations - (history.max_t + 1)
+    if remaining <= 0:
+        return history
     return abc.run(
         minimum_epsilon=cal.min_epsilon,
-        max_nr_populations=cal.populations,
+        max_nr_populations=remaining,
         max_total_nr_simulations=cal.max_simulations,
     )
 

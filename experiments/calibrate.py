@@ -23,6 +23,8 @@ with ``--scheduler`` (or the config's ``[cluster]``). Into ``DIR`` (new or empty
 
 from __future__ import annotations
 
+import hashlib
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
@@ -45,9 +47,10 @@ __all__ = [
     "GenerationProgress",
     "Submitter",
     "calibrated_config",
-    "check_out_dir",
     "coverage_table",
+    "identity",
     "posterior_table",
+    "prepare_out",
     "submitter",
     "write_tables",
     "write_text_atomic",
@@ -56,12 +59,51 @@ __all__ = [
 Submitter = tuple[Callable[..., Future], int, str | None]
 
 
-def check_out_dir(out: Path) -> None:
-    """``--out`` must be new or empty: a calibration never writes over other files."""
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+def prepare_out(out: Path, identity: dict[str, str], *, resume: bool) -> None:
+    """Create ``--out`` (new or empty) and record what it calibrates, or check, with
+    ``--resume``, that it holds an unfinished calibration of the same config and targets.
+
+    ``identity``: hashes of the config (its budget left out: a resumed calibration may be
+    given more generations) and of the targets. A calibration never writes over files it
+    did not write, and never continues another's.
+    """
+    record = out / "calibration.json"
+    if not resume:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ConfigError(
+                f"--out {str(out)!r}: exists and is not an empty directory; expected a new "
+                "one, or --resume to finish a calibration there"
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(record, json.dumps(identity, indent=2, sort_keys=True) + "\n")
+        return
+    if not record.is_file():
+        raise ConfigError(f"--out {str(out)!r}: no calibration to resume (no calibration.json)")
+    if json.loads(record.read_text()) != identity:
         raise ConfigError(
-            f"--out {str(out)!r}: exists and is not an empty directory; expected a new one"
+            f"--out {str(out)!r}: holds a calibration of another config or targets; "
+            "resume with the same ones, or start a new --out"
         )
+    if (out / "coverage.csv").is_file():
+        raise ConfigError(
+            f"--out {str(out)!r}: this calibration is finished; for more generations, "
+            "start a new --out with a larger calibration.populations"
+        )
+
+
+def identity(config: ExperimentConfig, targets_text: str) -> dict[str, str]:
+    """What a calibration directory is of: the config without its budget, and the targets."""
+    from aimarket.experiments.config import config_hash
+
+    assert config.calibration is not None
+    budget = {"populations", "max_simulations", "min_epsilon"}
+    section = config.calibration.model_copy(
+        update=dict.fromkeys(budget, None)  # type: ignore[arg-type]
+    )
+    return {
+        "config": config_hash(config.model_copy(update={"calibration": section})),
+        "targets": hashlib.sha256(targets_text.encode()).hexdigest(),
+    }
 
 
 @contextmanager

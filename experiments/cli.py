@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("targets", type=Path, help="targets file (TOML)")
     calibrate.add_argument("--out", type=Path, required=True, help="output directory (new)")
     calibrate.add_argument("--scheduler", metavar="ADDR", help="Dask scheduler, tcp://HOST:PORT")
+    calibrate.add_argument(
+        "--resume", action="store_true", help="finish a calibration that was stopped in --out"
+    )
 
     cli_analysis.add_parsers(sub)
     econ.add_parser(sub)
@@ -151,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = getattr(args, "out", None) or "the output directory"
         kept = {
             "sweep": "finished runs are kept; continue with --resume",
-            "calibrate": "the finished generations are in abc.db; start again in a new --out",
+            "calibrate": "finished generations are kept; continue with --resume",
             "run": f"nothing was written; {out} is as it was",
         }.get(args.command, "stopped")
         print(f"aimarket: interrupted; {kept}", file=sys.stderr)
@@ -301,7 +304,7 @@ def _finish(report: SweepReport, err: Console) -> int:
 
 def _calibrate(args: argparse.Namespace, err: Console) -> int:
     from aimarket.experiments import calibrate as cal
-    from aimarket.experiments.targets import coverage, load_targets
+    from aimarket.experiments.targets import load_targets
 
     targets = load_targets(args.targets)  # before any run: a bad file writes nothing
     config = _load(args)
@@ -317,8 +320,10 @@ def _calibrate(args: argparse.Namespace, err: Console) -> int:
             "aimarket calibrate needs pyabc: pip install 'aimarket[calibrate]'"
         ) from None
     abc.in_sample(targets)
-    cal.check_out_dir(args.out)
-    args.out.mkdir(parents=True, exist_ok=True)
+    identity = cal.identity(config, args.targets.read_text())
+    cal.prepare_out(args.out, identity, resume=args.resume)
+    if args.resume and (args.out / "posterior.parquet").is_file():  # stopped in the check
+        return _predictive(args, err, targets)
     with (
         cal.submitter(
             workers=args.workers or default_workers(),
@@ -335,28 +340,35 @@ def _calibrate(args: argparse.Namespace, err: Console) -> int:
             in_flight=in_flight,
             expected_numerics=expected,
             on_progress=progress.update,
+            resume=args.resume,
         )
     posterior = abc.posterior_frame(history, abc.TargetModel(config, targets))
     generations = abc.generations_frame(history)
-    cal.write_tables(args.out, posterior=posterior, generations=generations)
-    calibrated = args.out / "calibrated.toml"
-    cal.write_text_atomic(calibrated, cal.calibrated_config(config, posterior, generations))
-    predictive = argparse.Namespace(**vars(args))
-    predictive.config, predictive.out = calibrated, args.out / "predictive"
-    predictive.overrides, predictive.seed, predictive.resume, predictive.shard = (
-        [],
-        None,
-        False,
-        None,
+    cal.write_text_atomic(
+        args.out / "calibrated.toml", cal.calibrated_config(config, posterior, generations)
     )
+    # posterior.parquet last: its presence says the calibration itself is finished
+    cal.write_tables(args.out, generations=generations, posterior=posterior)
+    return _predictive(args, err, targets)
+
+
+def _predictive(args: argparse.Namespace, err: Console, targets: tuple) -> int:
+    """The posterior-predictive runs of a finished calibration, and their coverage."""
+    from aimarket.experiments import calibrate as cal
+    from aimarket.experiments.targets import coverage
+
+    predictive = argparse.Namespace(**vars(args))
+    predictive.config, predictive.out = args.out / "calibrated.toml", args.out / "predictive"
+    predictive.overrides, predictive.seed, predictive.shard = [], None, None
+    predictive.resume = predictive.out.exists()
     status = _sweep(predictive, err)
     frame = coverage(predictive.out, targets)
     frame.write_csv(args.out / "coverage.csv")
+    posterior = pl.read_parquet(args.out / "posterior.parquet")
+    generations = pl.read_parquet(args.out / "generations.parquet")
     _console().print(cal.posterior_table(posterior, generations))
     _console().print(cal.coverage_table(frame))
-    print(
-        f"wrote {calibrated}, posterior.parquet, generations.parquet and coverage.csv in {args.out}"
-    )
+    print(f"wrote calibrated.toml, posterior, generations and coverage.csv in {args.out}")
     return status
 
 

@@ -17,7 +17,7 @@ from aimarket.experiments.config import ConfigError, load_config, validate_confi
 from aimarket.experiments.design import plan_runs
 from aimarket.experiments.posterior import last_generation, summary
 from aimarket.experiments.store import Store
-from aimarket.experiments.targets import Target, statistics
+from aimarket.experiments.targets import Target, load_targets, statistics
 from aimarket.sim.run import RunSpec, run_one
 
 TRUE_CUSTOMERS = 1e9
@@ -287,3 +287,33 @@ def test_a_missing_posterior_is_one_clear_line(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="sweep.posterior = .*nowhere.parquet.*no such file"):
         plan_runs(config, config_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_a_stopped_calibration_resumes_to_where_an_uninterrupted_one_ends(
+    tmp_path: Path, capsys
+) -> None:
+    from aimarket.experiments.calibrate import identity, prepare_out
+
+    (tmp_path / "c.toml").write_text(_toml(_config(particles=5, populations=2)))
+    targets = _targets_file(tmp_path / "t.toml", 3e7)
+    common = ["calibrate", str(tmp_path / "c.toml"), str(targets), "--workers", "1", "--quiet"]
+    assert main([*common, "--out", str(tmp_path / "whole")]) == 0
+    # "stopped" after its first generation: what a killed calibration leaves
+    stopped = tmp_path / "stopped"
+    config = load_config(tmp_path / "c.toml", ["calibration.populations=1"])
+    prepare_out(stopped, identity(config, targets.read_text()), resume=False)
+    abc.run_abc(config, abc.in_sample(load_targets(targets)), stopped / "abc.db")
+    assert main([*common, "--out", str(stopped), "--resume"]) == 0
+    for name in ("posterior.parquet", "generations.parquet"):
+        assert pl.read_parquet(stopped / name).equals(pl.read_parquet(tmp_path / "whole" / name))
+    capsys.readouterr()
+    # a finished calibration, or another config's, is not resumed (and nothing is written)
+    assert main([*common, "--out", str(stopped), "--resume"]) == 2
+    assert "is finished" in capsys.readouterr().err
+    other = ["--set", "model.labs=3", "--out", str(tmp_path / "whole"), "--resume"]
+    assert main([*common, *other]) == 2
+    assert "another config or targets" in capsys.readouterr().err
+    assert main([*common, "--out", str(tmp_path / "new"), "--resume"]) == 2
+    assert "no calibration to resume" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
