@@ -187,10 +187,14 @@ class SeededSampler(Sampler):
         in_flight: int = 1,
         expected_numerics: str | None = None,
         on_progress: Callable[[GenerationReport], None] | None = None,
+        budget: float = np.inf,
     ) -> None:
         super().__init__()
         self.submit, self.entropy, self.in_flight = submit, entropy, max(1, in_flight)
         self.expected_numerics, self.on_progress = expected_numerics, on_progress
+        #: runs allowed in all, and runs taken so far (pyabc checks its own total only
+        #: between generations, so a last generation could overrun it many times over)
+        self.budget, self.spent = budget, 0
 
     def sample_until_n_accepted(
         self,
@@ -204,6 +208,7 @@ class SeededSampler(Sampler):
     ) -> Any:
         """Evaluations ``0, 1, ...`` of generation ``t`` up to the ``n``-th acceptance."""
         payload = cloudpickle.dumps(simulate_one)
+        max_eval = min(max_eval, max(self.budget - self.spent, 0))
         running: dict[int, Future] = {}
         finished: dict[int, Any] = {}
         submitted = prefix = accepted = 0
@@ -231,6 +236,7 @@ class SeededSampler(Sampler):
             sample.append(finished.pop(job))
         sample.ok = accepted >= n
         self.nr_evaluations_ = prefix
+        self.spent += prefix
         return sample
 
 
@@ -293,6 +299,7 @@ def run_abc(
         in_flight=in_flight,
         expected_numerics=expected_numerics,
         on_progress=on_progress,
+        budget=cal.max_simulations,
     )
     abc = pyabc.ABCSMC(
         model,
@@ -306,14 +313,21 @@ def run_abc(
         history = abc.load(f"sqlite:///{db_path}", observed_sum_stat=observed)
     else:
         history = abc.new(f"sqlite:///{db_path}", observed)
+    sampler.spent = history.total_nr_simulations  # the prior sample included
     remaining = cal.populations - (history.max_t + 1)
     if remaining <= 0:
         return history
-    return abc.run(
+    history = abc.run(
         minimum_epsilon=cal.min_epsilon,
         max_nr_populations=remaining,
         max_total_nr_simulations=cal.max_simulations,
     )
+    if history.max_t < 0:
+        raise ConfigError(
+            f"calibration.max_simulations = {cal.max_simulations}: the budget ran out "
+            "before the first generation was complete; expected a larger budget"
+        )
+    return history
 
 
 def posterior_frame(history: Any, model: TargetModel) -> pl.DataFrame:

@@ -117,7 +117,8 @@ class CalibrationSection(Frozen):
     """``[calibration]``: ABC-SMC of the free parameters (``aimarket calibrate``).
 
     Each generation accepts ``particles`` runs; it stops after ``populations`` generations,
-    ``max_simulations`` runs, or once the acceptance threshold (the root-mean-square error
+    ``max_simulations`` runs in all (the prior sample included; a generation the budget
+    cuts short is dropped), or once the acceptance threshold (the root-mean-square error
     over the in-sample targets, in units of their tolerances) reaches ``min_epsilon``.
     ``predictive_runs`` posterior draws are then run for the posterior-predictive check.
     """
@@ -128,6 +129,15 @@ class CalibrationSection(Frozen):
     min_epsilon: Annotated[float, Field(ge=0)] = 0.5
     predictive_runs: Annotated[int, Field(ge=2)] = 60
     priors: Annotated[dict[str, PriorSection], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _budget(self) -> CalibrationSection:
+        if self.max_simulations < 2 * self.particles:
+            raise ValueError(
+                f"max_simulations = {self.max_simulations}: expected at least twice "
+                f"particles ({2 * self.particles}): the prior sample and one generation"
+            )
+        return self
 
 
 class ExperimentConfig(Frozen):

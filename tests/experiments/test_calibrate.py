@@ -317,3 +317,31 @@ def test_a_stopped_calibration_resumes_to_where_an_uninterrupted_one_ends(
     assert main([*common, "--out", str(tmp_path / "new"), "--resume"]) == 2
     assert "no calibration to resume" in capsys.readouterr().err
     assert not (tmp_path / "new").exists()
+
+
+def test_the_forecast_continues_the_backtest_with_its_posterior() -> None:
+    configs = Path(__file__).resolve().parents[2] / "experiments" / "configs"
+    backtest = load_config(configs / "backtest_2020.toml")
+    forecast = load_config(configs / "forecast_2026.toml")
+    assert forecast.model == backtest.model
+    assert forecast.experiment.start == backtest.experiment.start
+    assert forecast.sweep is not None and backtest.sweep is not None
+    assert forecast.sweep.posterior == backtest.sweep.posterior
+    design, specs = plan_runs(forecast, config_dir=configs)
+    assert design.draws and specs[-1].horizon_months == 127  # June 2020 to December 2030
+
+
+def test_the_simulation_budget_holds_and_drops_the_generation_it_cuts_short(
+    tmp_path: Path, observed_users: float
+) -> None:
+    config = _config(particles=5, populations=4)
+    config["calibration"]["max_simulations"] = 30  # the prior's 5, then not four generations
+    cfg = validate_config(config)
+    history = abc.run_abc(cfg, [_users_target(observed_users)], tmp_path / "abc.db")
+    generations = abc.generations_frame(history)
+    assert history.total_nr_simulations <= 30
+    assert 1 <= generations.height < 4
+    assert generations["particles"].to_list() == [5] * generations.height
+    config["calibration"]["max_simulations"] = 10  # not even the first generation
+    with pytest.raises(ConfigError, match="max_simulations = 10: the budget ran out"):
+        abc.run_abc(validate_config(config), [_users_target(observed_users)], tmp_path / "b.db")
