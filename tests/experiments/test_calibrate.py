@@ -242,7 +242,7 @@ def test_the_backtest_declares_priors_with_reasons_for_its_free_parameters() -> 
     root = Path(__file__).resolve().parents[2]
     raw = tomllib.loads((root / "experiments/configs/backtest_2020.toml").read_text())
     config = load_config(root / "experiments/configs/backtest_2020.toml")
-    assert config.calibration is not None and "sweep" not in raw
+    assert config.calibration is not None and set(raw["sweep"]) == {"posterior"}
     assert len(config.calibration.priors) >= 5
     for name, prior in config.calibration.priors.items():
         assert len(prior.reason) > 20, name
