@@ -15,7 +15,7 @@ indices from any sample: Plischke, Borgonovo & Smith 2013). Definitions:
   share is its serving cost over serving, training and research spend in the year;
 - frontier developers: firms that launched a flagship (upfront- or inference-heavy) in the
   year within 1 OOM of the year's largest training run;
-- entries and exits: the year's sums.
+- revenue, tokens, entries and exits: the year's sums.
 """
 
 from __future__ import annotations
@@ -94,6 +94,8 @@ def quantities(store: str | Path, year: int) -> dict[str, pl.DataFrame]:
         "frontier developers (within 1 OOM of the year's largest run)": (
             _frontier_developers(models, runs, year)
         ),
+        "market revenue, USD a year": _year_sum(market, "revenue_usd", year),
+        "tokens served a year": _year_sum(market, "tokens", year),
         "entries in the year": _year_sum(market, "entries", year),
         "exits in the year": _year_sum(market, "exits", year),
     }
@@ -112,8 +114,9 @@ def _draws(store: str | Path) -> pl.DataFrame:
     return runs.join(frame, on="replicate")
 
 
-def sensitivity(store: str | Path, values: pl.DataFrame) -> dict[str, float]:
-    """First-order indices (SALib delta's S1) of ``values`` to each drawn parameter."""
+def sensitivity(store: str | Path, values: pl.DataFrame) -> dict[str, tuple[float, float]]:
+    """First-order indices (SALib delta's S1) of ``values`` to each drawn parameter, with
+    the half-width of their 95% bootstrap interval."""
     from SALib.analyze import delta
 
     draws = (
@@ -126,9 +129,13 @@ def sensitivity(store: str | Path, values: pl.DataFrame) -> dict[str, float]:
     x = draws.select(names).to_numpy()
     bounds = [[float(c.min()), float(c.max()) + 1e-12] for c in x.T]
     problem = {"num_vars": len(names), "names": names, "bounds": bounds}
-    with contextlib.redirect_stdout(io.StringIO()):  # SALib prints notes on its bins
-        result = delta.analyze(problem, x, draws["value"].to_numpy(), num_resamples=50, seed=0)
-    return dict(zip(names, map(float, result["S1"]), strict=True))
+    notes = io.StringIO()  # SALib prints notes on its bins
+    with contextlib.redirect_stdout(notes), contextlib.redirect_stderr(notes):
+        result = delta.analyze(problem, x, draws["value"].to_numpy(), num_resamples=100, seed=0)
+    return {
+        n: (float(s1), float(conf))
+        for n, s1, conf in zip(names, result["S1"], result["S1_conf"], strict=True)
+    }
 
 
 def _row(values: np.ndarray) -> str:
@@ -151,5 +158,5 @@ if __name__ == "__main__":
     print(f"\nfirst-order indices in {years[-1]} (SALib delta, S1), largest three:")
     for name, frame in tables[years[-1]].items():
         s1 = sensitivity(store, frame)
-        top = sorted(s1.items(), key=lambda kv: -kv[1])[:3]
-        print(f"- {name}: " + ", ".join(f"{k} {v:.2f}" for k, v in top))
+        top = sorted(s1.items(), key=lambda kv: -kv[1][0])[:3]
+        print(f"- {name}: " + ", ".join(f"{k} {v:.2f} ± {c:.2f}" for k, (v, c) in top))

@@ -118,7 +118,7 @@ def test_a_calibration_does_not_depend_on_the_number_of_workers(
     config = _config(particles=5, populations=2)
     target = [_users_target(observed_users)]
     serial = _posterior(tmp_path / "serial", config, target)
-    with submitter(workers=2) as (submit, in_flight, expected):
+    with submitter(workers=2) as (submit, in_flight, _expected):
         pooled = _posterior(tmp_path / "pool", config, target, submit=submit, in_flight=in_flight)
     assert pooled.equals(serial)
 
@@ -171,13 +171,16 @@ def test_calibrate_from_the_shell_writes_a_posterior_that_a_sweep_draws_from(
     assert generations["generation"].to_list() == [0, 1]
     assert (generations["simulations"] >= generations["particles"]).all()
     last = last_generation(posterior)
-    assert last.height == 6 and last["weight"].sum() == pytest.approx(1.0)
+    assert last.height == 6
+    assert last["weight"].sum() == pytest.approx(1.0)
     coverage = pl.read_csv(out / "coverage.csv")
     assert coverage["runs"].to_list() == [4]
     # calibrated.toml: the posterior median in [model], a posterior design in [sweep]
     calibrated = load_config(out / "calibrated.toml")
-    assert calibrated.sweep is not None and calibrated.sweep.posterior == "posterior.parquet"
-    assert calibrated.calibration is None and calibrated.experiment.replications == 4
+    assert calibrated.sweep is not None
+    assert calibrated.sweep.posterior == "posterior.parquet"
+    assert calibrated.calibration is None
+    assert calibrated.experiment.replications == 4
     median = summary(posterior)["median"][0]
     assert calibrated.model.demand.represented_customers == pytest.approx(median, rel=1e-4)
     _, specs = plan_runs(calibrated, config_dir=out)
@@ -191,7 +194,8 @@ def test_calibrate_from_the_shell_writes_a_posterior_that_a_sweep_draws_from(
     from aimarket.experiments.report import write_report
 
     page = write_report(out / "predictive").read_text()
-    assert "fan users" in page and "timeseries users" not in page
+    assert "fan users" in page
+    assert "timeseries users" not in page
     # a second calibration into the same directory is refused, and writes nothing
     before = sorted(p.name for p in out.iterdir())
     assert main([*args, "--workers", "1", "--quiet"]) == 2
@@ -233,7 +237,7 @@ def test_bad_priors_are_one_clear_line(prior: dict, message: str) -> None:
 def test_a_prior_on_an_unknown_parameter_fails_before_any_run(tmp_path: Path) -> None:
     config = _config()
     config["calibration"]["priors"] = {"demand.no_such_thing": {"low": 0, "high": 1, "reason": "r"}}
-    with pytest.raises(ConfigError, match="calibration.priors.demand.no_such_thing"):
+    with pytest.raises(ConfigError, match=r"calibration\.priors\.demand\.no_such_thing"):
         abc.run_abc(validate_config(config), [_users_target(1e6)], tmp_path / "abc.db")
     assert not (tmp_path / "abc.db").exists()
 
@@ -242,7 +246,8 @@ def test_the_backtest_declares_priors_with_reasons_for_its_free_parameters() -> 
     root = Path(__file__).resolve().parents[2]
     raw = tomllib.loads((root / "experiments/configs/backtest_2020.toml").read_text())
     config = load_config(root / "experiments/configs/backtest_2020.toml")
-    assert config.calibration is not None and set(raw["sweep"]) == {"posterior"}
+    assert config.calibration is not None
+    assert set(raw["sweep"]) == {"posterior"}
     assert len(config.calibration.priors) >= 5
     for name, prior in config.calibration.priors.items():
         assert len(prior.reason) > 20, name
@@ -285,7 +290,7 @@ def test_a_missing_posterior_is_one_clear_line(tmp_path: Path) -> None:
     config = validate_config(
         {"experiment": {"name": "p", "seed": 3}, "sweep": {"posterior": "nowhere.parquet"}}
     )
-    with pytest.raises(ConfigError, match="sweep.posterior = .*nowhere.parquet.*no such file"):
+    with pytest.raises(ConfigError, match=r"sweep\.posterior = .*nowhere\.parquet.*no such file"):
         plan_runs(config, config_dir=tmp_path)
 
 
@@ -325,10 +330,12 @@ def test_the_forecast_continues_the_backtest_with_its_posterior() -> None:
     forecast = load_config(configs / "forecast_2026.toml")
     assert forecast.model == backtest.model
     assert forecast.experiment.start == backtest.experiment.start
-    assert forecast.sweep is not None and backtest.sweep is not None
+    assert forecast.sweep is not None
+    assert backtest.sweep is not None
     assert forecast.sweep.posterior == backtest.sweep.posterior
     design, specs = plan_runs(forecast, config_dir=configs)
-    assert design.draws and specs[-1].horizon_months == 127  # June 2020 to December 2030
+    assert design.draws
+    assert specs[-1].horizon_months == 127
 
 
 def test_the_simulation_budget_holds_and_drops_the_generation_it_cuts_short(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 
 from aimarket.experiments.analysis import scan
 from aimarket.experiments.cli import main
-from aimarket.experiments.config import ConfigError, load_config
+from aimarket.experiments.config import ConfigError
 from aimarket.experiments.targets import compare, load_targets, month_label, run_values
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,7 +241,9 @@ def test_one_runs_statistics_are_the_stores_values_on_the_compared_scale(
     # What a calibration measures in memory is what compare reads from a store.
     from aimarket.experiments.targets import observed_statistic, statistics
 
-    body = _value_target("rental", 2.0, 1.5) + """
+    body = (
+        _value_target("rental", 2.0, 1.5)
+        + """
 [[target]]
 name = "users_trend"
 kind = "growth_per_year"
@@ -254,11 +255,10 @@ unit = "factor per year"
 tolerance_factor = 2.0
 source = "test"
 """
+    )
     targets = load_targets(_targets(tmp_path, body))
     run_id = "p000001-r0001"
-    tables = {
-        t: scan(store, t).filter(pl.col("run_id") == run_id).collect() for t in ("market",)
-    }
+    tables = {t: scan(store, t).filter(pl.col("run_id") == run_id).collect() for t in ("market",)}
     got = statistics(tables, targets)
     for target in targets:
         values = run_values(store, target).filter(pl.col("run_id") == run_id)["value"]
