@@ -156,9 +156,9 @@ def _evaluate(
 ) -> Any:
     """One evaluation of pyabc's ``simulate_one``, seeded by ``(t, job)``; a task."""
     if expected_numerics is not None and numerics() != expected_numerics:
-        raise RuntimeError(
-            f"this worker computes with {numerics()!r}, the calibration with "
-            f"{expected_numerics!r}: start workers with the aimarket command"
+        raise ConfigError(  # the command's one line and exit 2, as a sweep's refusal
+            f"a Dask worker computes with {numerics()!r}, expected {expected_numerics!r}; "
+            "start workers with `aimarket worker SCHEDULER` (docs/cluster.md)"
         )
     global _KEY
     simulate_one = _load(payload)

@@ -277,8 +277,9 @@ def _plots(figures: Figures, market: pl.DataFrame, firms: pl.DataFrame) -> list[
             "price_usd_per_mtok_at_reference",
             "USD per million tokens (log scale)",
             True,
-            "Price of reference (GPT-4-level) capability: the cheapest price per million "
-            "tokens paid in a usage segment for an offering at or above it",
+            "Price of the reference capability (market.reference_kappa: GPT-4 level by "
+            "default): the cheapest price per million tokens paid in a usage segment for an "
+            "offering at or above it",
         ),
         ("gross_margin", "market gross margin (fraction)", False, "Market gross margin"),
     ]

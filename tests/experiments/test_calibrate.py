@@ -352,3 +352,9 @@ def test_the_simulation_budget_holds_and_drops_the_generation_it_cuts_short(
     config["calibration"]["max_simulations"] = 10  # not even the first generation
     with pytest.raises(ConfigError, match="max_simulations = 10: the budget ran out"):
         abc.run_abc(validate_config(config), [_users_target(observed_users)], tmp_path / "b.db")
+
+
+def test_an_evaluation_on_a_worker_with_other_numerics_is_refused_in_one_line() -> None:
+    # a worker that joins a Dask calibration late is checked per evaluation
+    with pytest.raises(ConfigError, match=r"computes with .*, expected 'other'; start workers"):
+        abc._evaluate(b"never unpickled", 1, 0, 0, expected_numerics="other")
