@@ -18,6 +18,11 @@ machine.
 - ``OPENBLAS_CORETYPE=Haswell``: OpenBLAS's AVX2 kernels, only where the CPU has AVX2 and
   FMA (a kernel the CPU cannot run would crash).
 
+It also runs OpenBLAS on one thread (``OPENBLAS_NUM_THREADS=1``): a product split across
+threads is summed in another order, so the last bit would depend on the machine's number
+of cores, or on whatever set ``OMP_NUM_THREADS`` (``import pyabc`` sets it to 1). Runs are
+parallel across processes, not within one.
+
 A variable the user has set is left alone (``NPY_DISABLE_CPU_FEATURES=`` with an empty
 value runs at the CPU's full width), and so are CPUs other than x86-64. The ``aimarket``
 command pins itself (``experiments/__main__.py``), and local workers and Dask workers it
@@ -79,17 +84,19 @@ def pinned_variables(
 
     Examples
     --------
-    >>> pinned_variables({}, machine="x86_64", cpu_flags={"avx2", "fma"})
-    {'NPY_DISABLE_CPU_FEATURES': 'X86_V4 AVX512_ICL AVX512_SPR', 'OPENBLAS_CORETYPE': 'Haswell'}
+    >>> x86 = pinned_variables({}, machine="x86_64", cpu_flags={"avx2", "fma"})
+    >>> x86 == {"OPENBLAS_NUM_THREADS": "1", "NPY_DISABLE_CPU_FEATURES": NUMPY_DISABLE,
+    ...         "OPENBLAS_CORETYPE": "Haswell"}
+    True
     >>> pinned_variables({"NPY_DISABLE_CPU_FEATURES": ""}, machine="x86_64", cpu_flags=set())
-    {}
+    {'OPENBLAS_NUM_THREADS': '1'}
     >>> pinned_variables({}, machine="aarch64", cpu_flags=set())
-    {}
+    {'OPENBLAS_NUM_THREADS': '1'}
     """
     env = os.environ if environ is None else environ
+    out = {} if "OPENBLAS_NUM_THREADS" in env else {"OPENBLAS_NUM_THREADS": "1"}
     if (machine if machine is not None else platform.machine()).lower() not in _X86:
-        return {}
-    out = {}
+        return out
     # numpy refuses to load with both of its variables set.
     if "NPY_DISABLE_CPU_FEATURES" not in env and "NPY_ENABLE_CPU_FEATURES" not in env:
         out["NPY_DISABLE_CPU_FEATURES"] = NUMPY_DISABLE
@@ -127,4 +134,5 @@ def shell_exports() -> list[str]:
             "if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; "
             f"then export OPENBLAS_CORETYPE={OPENBLAS_CORE}; fi"
         )
+    lines.append(f"export OPENBLAS_NUM_THREADS='{user.get('OPENBLAS_NUM_THREADS', '1')}'")
     return lines

@@ -111,11 +111,15 @@ def run_one(spec: RunSpec) -> RunResult:
     return RunResult(spec.run_id, status, tables, wall_s, error)
 
 
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
 @cache
 def numerics() -> str:
     """What this process computes with, as far as it changes a run's numbers: numpy's
     version and widest SIMD target in use, and OpenBLAS's kernels (``auto``: chosen by the
-    CPU), e.g. ``"numpy 2.4.6 X86_V3, OpenBLAS Haswell"``.
+    CPU) and, unless it is one, its thread count (a product split across threads sums in
+    another order), e.g. ``"numpy 2.4.6 X86_V3, OpenBLAS Haswell"``.
 
     Runs that record the same string give the same tables for the same spec; see
     ``experiments.numerics`` for how the ``aimarket`` command fixes both.
@@ -132,7 +136,10 @@ def numerics() -> str:
     except ImportError:  # numpy's private module moved
         level = "unknown"
     blas = os.environ.get("OPENBLAS_CORETYPE") or "auto"
-    return f"numpy {np.__version__} {level}, OpenBLAS {blas}"
+    # OpenBLAS reads its thread count from these, in this order, when it loads
+    threads = next((os.environ[v] for v in _BLAS_THREADS if os.environ.get(v)), None)
+    on = "" if threads == "1" else f" on {threads} threads" if threads else " on a thread per core"
+    return f"numpy {np.__version__} {level}, OpenBLAS {blas}{on}"
 
 
 def summarise(run_id: str, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:

@@ -35,7 +35,14 @@ customers = 200
 
 # numpy's dispatch targets that use AVX-512 (written out, not taken from the module tested)
 _ABOVE_AVX2 = {"X86_V4", "AVX512_ICL", "AVX512_SPR"}
-_VARIABLES = ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES", "OPENBLAS_CORETYPE")
+_VARIABLES = (
+    "NPY_DISABLE_CPU_FEATURES",
+    "NPY_ENABLE_CPU_FEATURES",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_NUM_THREADS",
+    "GOTO_NUM_THREADS",
+    "OMP_NUM_THREADS",
+)
 
 
 def _cpu_has(*flags: str) -> bool:
@@ -60,8 +67,11 @@ def _clean_env() -> dict[str, str]:
 def test_pinned_variables_leave_the_users_alone(
     environ: dict[str, str], flags: set[str], expected: set[str]
 ) -> None:
-    assert set(pinned_variables(environ, machine="x86_64", cpu_flags=flags)) == expected
-    assert pinned_variables(environ, machine="arm64", cpu_flags=flags) == {}
+    threads = {"OPENBLAS_NUM_THREADS"}  # one BLAS thread everywhere, unless the user says
+    assert set(pinned_variables(environ, machine="x86_64", cpu_flags=flags)) == expected | threads
+    assert set(pinned_variables(environ, machine="arm64", cpu_flags=flags)) == threads
+    mine = {**environ, "OPENBLAS_NUM_THREADS": "4"}
+    assert set(pinned_variables(mine, machine="x86_64", cpu_flags=flags)) == expected
 
 
 def test_pin_is_a_no_op_once_numpy_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,9 +90,12 @@ def test_job_script_lines_pass_the_users_choice_on(monkeypatch: pytest.MonkeyPat
     assert "grep -qw avx2 /proc/cpuinfo" in lines[1]  # decided on the node, not here
     monkeypatch.setenv("NPY_ENABLE_CPU_FEATURES", "X86_V3")
     monkeypatch.setenv("OPENBLAS_CORETYPE", "Zen")
+    assert lines[2] == "export OPENBLAS_NUM_THREADS='1'"
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "8")
     assert shell_exports() == [
         "export NPY_ENABLE_CPU_FEATURES='X86_V3'",
         "export OPENBLAS_CORETYPE='Zen'",
+        "export OPENBLAS_NUM_THREADS='8'",
     ]
 
 
@@ -169,3 +182,25 @@ def test_a_store_from_before_numerics_were_recorded_still_reads(
     assert runs.height == 2
     assert runs["numerics"].null_count() == 1
     assert set(store_numerics(Store(out))) == {"not recorded", runs["numerics"].drop_nulls()[0]}
+
+
+def test_the_blas_thread_count_is_part_of_the_numerics(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a product split across threads sums in another order: runs must say how they ran
+    import aimarket.sim.run as run
+
+    for name in _VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    try:
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        run.numerics.cache_clear()
+        assert "threads" not in run.numerics()
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # read before OMP_NUM_THREADS
+        run.numerics.cache_clear()
+        assert run.numerics().endswith(" on 4 threads")
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+        monkeypatch.delenv("OMP_NUM_THREADS")
+        run.numerics.cache_clear()
+        assert run.numerics().endswith(" on a thread per core")
+    finally:
+        monkeypatch.undo()
+        run.numerics.cache_clear()
