@@ -76,8 +76,10 @@ class GpuMarket:
     @property
     def utilisation_frac(self) -> float:
         """``(training + contracted + spot serving demand) / supply``: the share of the
-        supply taken or asked for; above 1 means spot serving is rationed."""
-        return (self.training_gpus + self.contracted_gpus + self.spot_demand_gpus) / self.supply
+        supply taken or asked for; above 1 means spot serving is rationed. (Not below 0:
+        with nothing taken, the free pool's rounding could leave -1e-16.)"""
+        taken = self.training_gpus + self.contracted_gpus + self.spot_demand_gpus
+        return max(taken / self.supply, 0.0)
 
     @property
     def usd_per_gpu_hour(self) -> float:
