@@ -122,15 +122,27 @@ class Figures:
     # -- figures ---------------------------------------------------------------------------
 
     def timeseries(self, market: pl.DataFrame, column: str, ylabel: str, *, log: bool) -> str:
-        """The column's mean over replicates by calendar month, a line and band per point
-        (for posterior draws, :meth:`fan_chart`)."""
+        """The column's mean over replicates by calendar month, a line and band per point;
+        for runs drawn from a posterior, the runs' median and their central 50% and 90%."""
         plt = _plt()
         fig, ax = plt.subplots(figsize=(9, 3.8))
         frame = self.lines(market)
         if log:
             frame = frame.filter(pl.col(column) > 0)
-        if self.predictive:
-            return self.fan_chart(fig, ax, frame, column, ylabel, log=log)
+        drawn = (self._fan if self.predictive else self._band)(ax, frame, column)
+        if log and drawn:
+            ax.set_yscale("log")
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        if drawn:
+            ax.legend(fontsize=8, loc="best")
+        else:
+            ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center")
+        fig.autofmt_xdate()
+        return self.png(fig)
+
+    def _band(self, ax: Any, frame: pl.DataFrame, column: str) -> int:
+        """Mean and 95% t-band by month, per point; the number of rows drawn."""
         b = band(frame, column, ["line", "date"])
         for (line,), g in b.group_by("line", maintain_order=True):
             x = g["date"].to_list()
@@ -139,21 +151,10 @@ class Figures:
             if np.isfinite(low).any():
                 ax.fill_between(x, low, high, color=h.get_color(), alpha=0.18, lw=0)
             self._record(f"timeseries {column}", column, low, high)
-        if log and b.height:
-            ax.set_yscale("log")
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-        if b.height:
-            ax.legend(fontsize=8, loc="best")
-        else:
-            ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center")
-        fig.autofmt_xdate()
-        return self.png(fig)
+        return b.height
 
-    def fan_chart(
-        self, fig: Any, ax: Any, frame: pl.DataFrame, column: str, ylabel: str, *, log: bool
-    ) -> str:
-        """The runs' median by calendar month and their central 50% and 90%, per point."""
+    def _fan(self, ax: Any, frame: pl.DataFrame, column: str) -> int:
+        """The runs' median by month and their central 50% and 90%, per point."""
         f = fan(frame, column, ["line", "date"])
         for (line,), g in f.group_by("line", maintain_order=True):
             x = g["date"].to_list()
@@ -163,17 +164,8 @@ class Figures:
                     x, g[lo].to_numpy(), g[hi].to_numpy(), color=h.get_color(), alpha=alpha, lw=0
                 )
             self._record(f"fan {column}", column, g["q05"].to_numpy(), g["q95"].to_numpy())
-        if log and f.height:
-            ax.set_yscale("log")
-        ax.set_ylabel(ylabel)
         ax.set_title("median of the runs; bands: central 50% and 90%", fontsize=9)
-        ax.grid(alpha=0.3)
-        if f.height:
-            ax.legend(fontsize=8, loc="best")
-        else:
-            ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center")
-        fig.autofmt_xdate()
-        return self.png(fig)
+        return f.height
 
     def margins_by_business_model(self, firms: pl.DataFrame) -> str:
         """Gross margin of each business model by month, one panel per design point."""
