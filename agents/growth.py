@@ -10,8 +10,10 @@ segment from what happened (:mod:`aimarket.markets.adoption` holds the rules):
 - ``usage``, the work each customer gives AI relative to the start (a multiplier on
   queries a month): the price per task of usage (API) segments over its first level,
   to the power ``-price_elasticity``, times ``10 ** (work_oom_per_capability_oom *`` the
-  rise of the best capability since the start ``)``. Subscribers' marginal price is zero
-  inside their plan, so only the capability term moves theirs. Customers move only part of
+  rise of the best capability since the start ``)``, on the odds that a piece of work goes
+  to AI, so it saturates at ``1 / work_share_at_start_frac`` (all of the work).
+  Subscribers' marginal price is zero inside their plan, so only the capability term moves
+  theirs. Customers move only part of
   the way each month (a Nerlove partial adjustment in logarithms: ``usage <- usage ** (1 -
   a) * target ** a``, ``a = adjustment_per_month``): work moves into AI as workflows are
   rebuilt, not the month a price falls. The extra work is worth
@@ -113,6 +115,7 @@ class DemandGrowth:
             self.best_kappa - self._kappa_start,
             price_elasticity=self.rule.price_elasticity,
             work_oom_per_capability_oom=self.rule.work_oom_per_capability_oom,
+            work_share_at_start_frac=self.rule.work_share_at_start_frac,
         )
         a = self.rule.adjustment_per_month
         self.usage = self.usage ** (1.0 - a) * target**a

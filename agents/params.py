@@ -189,10 +189,13 @@ class AdoptionParams(Frozen):
 
 class UsageParams(Frozen):
     """How much work a customer gives AI (docs/model.md, "Usage"): a constant elasticity
-    to the price per task (usage segments) and a rise with capability."""
+    to the price per task (usage segments) and a rise with capability, up to all of a
+    customer's work (``work_share_at_start_frac``: the share AI did at the start; 0: no
+    bound)."""
 
     price_elasticity: NonNegativeFloat = 0.5
     work_oom_per_capability_oom: NonNegativeFloat = 0.3
+    work_share_at_start_frac: UnitInterval = 0.05
     value_dilution: UnitInterval = 0.5
     adjustment_per_month: Fraction = 0.2
 

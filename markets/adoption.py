@@ -8,7 +8,9 @@ Two pure rules, applied per customer segment once a month:
   a segment's difficulty sets off its diffusion instead of a date.
 - **Usage** (:func:`usage_multiplier`): the work a customer gives AI each month responds
   to the price per task with a constant elasticity (cheaper tokens, more tokens: the
-  Jevons effect) and grows with capability (agentic and long-context work).
+  Jevons effect) and grows with capability (agentic and long-context work), up to all of
+  the customer's work: the elasticities act on the odds of a piece of work going to AI, so
+  the multiplier saturates at one over the share AI did at the start.
 """
 
 from __future__ import annotations
@@ -78,9 +80,15 @@ def usage_multiplier(
     *,
     price_elasticity: float,
     work_oom_per_capability_oom: float,
+    work_share_at_start_frac: float,
 ) -> NDArray[np.float64]:
-    """Work a customer gives AI a month relative to the start of the run:
-    ``price_ratio ** -price_elasticity * 10 ** (work_oom_per_capability_oom * gain)``.
+    """Work a customer gives AI a month relative to the start of the run.
+
+    The unbounded multiplier ``m = price_ratio ** -price_elasticity * 10 **
+    (work_oom_per_capability_oom * gain)`` scales the *odds* that a piece of the customer's
+    work goes to AI, which did ``s0 = work_share_at_start_frac`` of it at the start; the
+    work then is ``m / (1 - s0 + s0 * m)`` times the start's: ``m`` while AI does little of
+    the work, never more than ``1 / s0`` (all of it). ``s0 = 0`` leaves ``m`` unbounded.
 
     ``price_ratio`` is the price per task now over its level at the start (1 where it is
     not defined), ``capability_gain_oom`` how far the best capability on sale has risen
@@ -88,20 +96,36 @@ def usage_multiplier(
 
     Examples
     --------
-    Tokens ten times cheaper, unit elasticity, no capability term: ten times the work.
+    Tokens ten times cheaper, unit elasticity, no capability term: ten times the work
+    while AI does a thousandth of it, a little under while it does a tenth.
 
-    >>> float(usage_multiplier(0.1, 0.0, price_elasticity=1.0, work_oom_per_capability_oom=0.3))
+    >>> float(usage_multiplier(0.1, 0.0, price_elasticity=1.0, work_oom_per_capability_oom=0.3,
+    ...                        work_share_at_start_frac=0.0))
     10.0
+    >>> round(float(usage_multiplier(0.1, 0.0, price_elasticity=1.0,
+    ...                              work_oom_per_capability_oom=0.3,
+    ...                              work_share_at_start_frac=0.1)), 3)
+    5.263
     >>> u = usage_multiplier([1.0, 1.0], [0.0, 1.0], price_elasticity=1.0,
-    ...                      work_oom_per_capability_oom=0.3)
+    ...                      work_oom_per_capability_oom=0.3, work_share_at_start_frac=0.0)
     >>> u.round(3).tolist()
     [1.0, 1.995]
+
+    However cheap and capable AI gets, the customer has only so much work:
+
+    >>> float(usage_multiplier(1e-9, 9.0, price_elasticity=1.0, work_oom_per_capability_oom=1.0,
+    ...                        work_share_at_start_frac=0.05)) <= 20.0
+    True
     """
+    if not 0.0 <= work_share_at_start_frac <= 1.0:
+        raise ValueError(f"work_share_at_start_frac must be in [0, 1]: {work_share_at_start_frac}")
     ratio = np.asarray(price_ratio, dtype=float)
     ratio = np.where(np.isfinite(ratio) & (ratio > 0), ratio, 1.0)
     gain = np.asarray(capability_gain_oom, dtype=float)
     gain = np.where(np.isfinite(gain), gain, 0.0)
-    return ratio**-price_elasticity * 10.0 ** (work_oom_per_capability_oom * gain)
+    odds = ratio**-price_elasticity * 10.0 ** (work_oom_per_capability_oom * gain)
+    s0 = work_share_at_start_frac
+    return odds / (1.0 - s0 + s0 * odds)
 
 
 def installed_base_step(

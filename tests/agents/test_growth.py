@@ -12,7 +12,12 @@ from aimarket.agents.params import AdoptionParams, UsageParams
 
 def _growth(**usage) -> DemandGrowth:
     adoption = AdoptionParams(initial_frac=0.05, innovation_per_month=0.01, imitation_per_month=0.1)
-    defaults = {"price_elasticity": 0.7, "work_oom_per_capability_oom": 0.0}
+    # No bound on the work unless a test sets one: the rules below are exact without it.
+    defaults = {
+        "price_elasticity": 0.7,
+        "work_oom_per_capability_oom": 0.0,
+        "work_share_at_start_frac": 0.0,
+    }
     rule = UsageParams(**(defaults | {"adjustment_per_month": 1.0} | usage))
     # Two segments of difficulty 25: per-token (API) buyers and subscribers.
     return DemandGrowth(
@@ -65,6 +70,24 @@ def test_usage_rises_with_capability_and_ignores_months_without_purchases() -> N
     g.update(_offers(28.0), np.zeros(2), np.zeros(2))  # nobody bought: price unknown
     # Two OOM more capability, 10 ** (0.5 * 2) = 10 times the work; the price ratio kept.
     np.testing.assert_allclose(g.usage, 10.0, rtol=1e-12)
+
+
+def test_a_customer_never_gives_ai_more_than_all_of_its_work() -> None:
+    # AI did a twentieth of the work at the start: however far the price per task falls and
+    # capability rises, the work stays below 20 times the start's, where without the bound
+    # it runs to a hundred thousand times; while the share is small the two agree.
+    bounded = _growth(
+        price_elasticity=1.0, work_oom_per_capability_oom=0.5, work_share_at_start_frac=0.05
+    )
+    free = _growth(price_elasticity=1.0, work_oom_per_capability_oom=0.5)
+    for g in (bounded, free):
+        _months(g, 26.0, [1.0, 0.999])
+    np.testing.assert_allclose(bounded.usage[0], free.usage[0], rtol=0.01)
+    for g in (bounded, free):
+        _months(g, 32.0, [1.0, 1e-2])
+    assert free.usage[0] > 9e4
+    assert 19.0 < bounded.usage[0] < 20.0
+    assert bounded.usage[1] < 20.0  # subscribers: the capability term alone, bounded too
 
 
 def test_the_extra_work_is_worth_less_per_token() -> None:

@@ -44,13 +44,41 @@ def test_more_capability_raises_the_potential(kappa, gain) -> None:
 @given(ratio=st.floats(1e-4, 1e4), elasticity=st.floats(0.0, 3.0))
 def test_usage_has_the_configured_price_elasticity(ratio, elasticity) -> None:
     # d log(usage) / d log(price) = -elasticity, exactly.
-    u = usage_multiplier(ratio, 0.0, price_elasticity=elasticity, work_oom_per_capability_oom=0.0)
+    u = usage_multiplier(
+        ratio,
+        0.0,
+        price_elasticity=elasticity,
+        work_oom_per_capability_oom=0.0,
+        work_share_at_start_frac=0.0,
+    )
     np.testing.assert_allclose(np.log(u), -elasticity * np.log(ratio), atol=1e-9)
+
+
+@given(
+    ratio=st.floats(1e-6, 1e6),
+    gain=st.floats(-3.0, 10.0),
+    elasticity=st.floats(0.0, 3.0),
+    share=st.floats(1e-4, 1.0),
+)
+def test_usage_never_passes_all_of_the_work_and_keeps_its_direction(
+    ratio, gain, elasticity, share
+) -> None:
+    # The multiplier acts on the odds that work goes to AI: at most 1 / share (all of the
+    # work), and it moves the same way as without the bound.
+    kw = {"price_elasticity": elasticity, "work_oom_per_capability_oom": 0.5}
+    u = float(usage_multiplier(ratio, gain, work_share_at_start_frac=share, **kw))
+    free = float(usage_multiplier(ratio, gain, work_share_at_start_frac=0.0, **kw))
+    assert u <= 1.0 / share * (1 + 1e-12)
+    assert (u - 1.0) * (free - 1.0) >= 0.0
 
 
 def test_undefined_prices_and_capabilities_leave_usage_alone() -> None:
     u = usage_multiplier(
-        [np.nan, 0.0, 1.0], [0.0, np.nan, 0.0], price_elasticity=1.0, work_oom_per_capability_oom=1
+        [np.nan, 0.0, 1.0],
+        [0.0, np.nan, 0.0],
+        price_elasticity=1.0,
+        work_oom_per_capability_oom=1,
+        work_share_at_start_frac=0.05,
     )
     assert u.tolist() == [1.0, 1.0, 1.0]
 
