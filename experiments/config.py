@@ -72,6 +72,19 @@ class SweepSection(Frozen):
     # a posterior (``aimarket calibrate``'s posterior.parquet): replicate r of every point
     # takes the r-th weighted draw of its particles (docs/sweeps.md, "Posterior designs")
     posterior: Annotated[str, Field(min_length=1)] | None = None
+    # the posterior's parameters that replicates take (default: all of them); the others
+    # keep [model]'s values, e.g. a 2020 market's size when its elasticities are carried
+    # into a 2025 question (docs/sweeps.md, "Posterior designs")
+    posterior_parameters: tuple[Annotated[str, Field(min_length=1)], ...] | None = None
+
+    @model_validator(mode="after")
+    def _parameters_need_a_posterior(self) -> SweepSection:
+        if self.posterior_parameters is not None and self.posterior is None:
+            raise ValueError(
+                f"sweep.posterior_parameters = {list(self.posterior_parameters)}: "
+                "expected sweep.posterior too (the file to draw them from)"
+            )
+        return self
 
 
 class ClusterSection(Frozen):

@@ -555,6 +555,16 @@ def points_frame(design: Design) -> pl.DataFrame:
     return pl.DataFrame(list(columns.values()))
 
 
+def _check_no_overlap(design: Design, draws: tuple[dict[str, float], ...]) -> None:
+    """A parameter is either set by the design or drawn from the posterior, not both."""
+    both = sorted(set(draws[0] if draws else ()) & set(design.columns))
+    if both:
+        raise ConfigError(
+            f"sweep.posterior: {', '.join(both)} is set by the design and drawn from the "
+            "posterior; expected sweep.posterior_parameters without it"
+        )
+
+
 def plan_runs(
     config: ExperimentConfig, *, config_dir: Path | None = None
 ) -> tuple[Design, list[RunSpec]]:
@@ -601,7 +611,8 @@ def plan_runs(
     if config.sweep is not None and config.sweep.posterior is not None:
         path = Path(config.sweep.posterior)
         path = path if path.is_absolute() else (config_dir or Path()) / path
-        draws = posterior_draws(path, exp.replications, exp.seed)
+        draws = posterior_draws(path, exp.replications, exp.seed, config.sweep.posterior_parameters)
+        _check_no_overlap(design, draws)
         design = dataclasses.replace(design, draws=draws)
     specs: list[RunSpec] = []
     for point_id, point in enumerate(design.points):

@@ -14,7 +14,7 @@ a design variable are paired on the same draw and the same seed (common random n
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -86,10 +86,24 @@ def draw_particles(weights: np.ndarray, count: int, seed: int) -> np.ndarray:
     return rng.choice(w.size, size=count, p=w / w.sum())
 
 
-def posterior_draws(path: str | Path, count: int, seed: int) -> tuple[dict[str, float], ...]:
-    """``count`` weighted draws of the posterior's parameter values (replicate order)."""
+def posterior_draws(
+    path: str | Path, count: int, seed: int, parameters: Sequence[str] | None = None
+) -> tuple[dict[str, float], ...]:
+    """``count`` weighted draws of the posterior's parameter values (replicate order).
+
+    ``parameters`` keeps only those of the posterior's parameters (default: all); the
+    particles drawn do not depend on it, so a subset is the same draws' marginal.
+    """
     posterior = last_generation(read_posterior(path))
     params = parameter_columns(posterior)
+    if parameters is not None:
+        unknown = [p for p in parameters if p not in params]
+        if unknown:
+            raise ConfigError(
+                f"sweep.posterior_parameters = {list(parameters)}: {', '.join(unknown)} "
+                f"not in the posterior {str(path)!r}; expected some of {', '.join(params)}"
+            )
+        params = list(dict.fromkeys(parameters))
     rows = posterior.select(params).rows()
     picks = draw_particles(posterior["weight"].to_numpy(), count, seed)
     return tuple(dict(zip(params, map(float, rows[i]), strict=True)) for i in picks)

@@ -286,6 +286,53 @@ def test_a_posterior_design_pairs_points_on_each_replicates_draw(tmp_path: Path)
     assert [s.params for s in again] == [s.params for s in specs]
 
 
+def test_a_posterior_design_carries_only_the_parameters_it_names(tmp_path: Path) -> None:
+    # A 2020 posterior's elasticity carried into another market, its size left to [model];
+    # the subset is the same draws' marginal: replicate r keeps the elasticity it had.
+    post = _posterior_file(tmp_path / "post.parquet", [1.1, 1.2, 1.3, 1.4], [0.1, 0.4, 0.4, 0.1])
+    frame = pl.read_parquet(post).with_columns(
+        (pl.col("demand.elasticity") * 1e9).alias("demand.represented_customers")
+    )
+    frame.write_parquet(post)
+    base = {"experiment": {"name": "p", "seed": 3, "replications": 12}}
+    sweep = {"posterior": "post.parquet"}
+    every = plan_runs(validate_config(base | {"sweep": sweep}), config_dir=tmp_path)[1]
+    some = validate_config(
+        base | {"sweep": sweep | {"posterior_parameters": ["demand.elasticity"]}}
+    )
+    design, specs = plan_runs(some, config_dir=tmp_path)
+    assert [s.params.demand.elasticity for s in specs] == [
+        s.params.demand.elasticity for s in every
+    ]
+    default_size = validate_config(base).model.demand.represented_customers
+    assert {s.params.demand.represented_customers for s in specs} == {default_size}
+    assert len({s.params.demand.represented_customers for s in every}) > 1
+    assert all(set(d) == {"demand.elasticity"} for d in design.draws)
+
+
+@pytest.mark.parametrize(
+    ("sweep", "message"),
+    [
+        ({"posterior_parameters": ["demand.elasticity"]}, r"expected sweep\.posterior too"),
+        (
+            {"posterior": "post.parquet", "posterior_parameters": ["demand.nothing"]},
+            r"demand\.nothing not in the posterior",
+        ),
+        (
+            {"posterior": "post.parquet", "grid": {"demand.elasticity": [1.5, 2.0]}},
+            r"demand\.elasticity is set by the design and drawn from the posterior",
+        ),
+    ],
+)
+def test_a_posterior_parameter_that_cannot_be_drawn_is_one_clear_line(
+    tmp_path: Path, sweep: dict, message: str
+) -> None:
+    _posterior_file(tmp_path / "post.parquet", [1.1, 1.2], [0.5, 0.5])
+    raw = {"experiment": {"name": "p", "seed": 3}, "sweep": sweep}
+    with pytest.raises(ConfigError, match=message):
+        plan_runs(validate_config(raw), config_dir=tmp_path)
+
+
 def test_a_missing_posterior_is_one_clear_line(tmp_path: Path) -> None:
     config = validate_config(
         {"experiment": {"name": "p", "seed": 3}, "sweep": {"posterior": "nowhere.parquet"}}
