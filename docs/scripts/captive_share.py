@@ -41,17 +41,23 @@ def _per_run(store: Path) -> pl.DataFrame:
     events = _table(store, "events").filter(
         (pl.col("kind") == "entry") & pl.col("detail").str.starts_with("captive ")
     )
-    built = events.group_by("run_id").agg(built=pl.len())
+    built = events.group_by("run_id", maintain_order=True).agg(built=pl.len())
     by_segment = events.with_columns(segment=pl.col("detail").str.strip_prefix("captive "))
-    segs = by_segment.group_by("run_id", "segment").len().pivot("segment", index="run_id")
+    segs = (
+        by_segment.group_by("run_id", "segment", maintain_order=True)
+        .len()
+        .pivot("segment", index="run_id")
+    )
     firms = _table(store, "firms")
     captive = (pl.col("kind") == "captive") & (pl.col("models_on_sale") > 0)
-    monthly = firms.group_by("run_id", "month").agg(
+    monthly = firms.group_by("run_id", "month", maintain_order=True).agg(
         on_sale=captive.any(),
         queries=pl.col("share_queries").filter(captive).sum(),
         revenue=pl.col("share_revenue").filter(captive).sum(),
     )
-    shares = monthly.group_by("run_id").agg(pl.col("on_sale", "queries", "revenue").mean())
+    shares = monthly.group_by("run_id", maintain_order=True).agg(
+        pl.col("on_sale", "queries", "revenue").mean()
+    )
     summary = _table(store, "summary").select(
         "run_id", "point_id", "replicate", "market.regime", "hhi_revenue_mean", "gross_margin_mean"
     )

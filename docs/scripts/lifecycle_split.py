@@ -34,7 +34,7 @@ def _per_run(models: pl.DataFrame) -> pl.DataFrame:
     """One row per run: the labs' compute by stage, FLOP."""
     lab = models.filter(pl.col("business_model").is_in(_LABS))
     flag = pl.col("role") == "flagship"
-    return lab.group_by("run_id").agg(
+    return lab.group_by("run_id", maintain_order=True).agg(
         pre=(pl.col("train_flop") - pl.col("posttrain_flop")).filter(flag).sum(),
         post=pl.col("posttrain_flop").sum(),
         distil=pl.col("train_flop").filter(~flag).sum(),
@@ -48,7 +48,7 @@ def _lifetimes(models: pl.DataFrame) -> pl.DataFrame:
     lab = models.filter(pl.col("business_model").is_in(_LABS))
     children = (
         lab.filter(pl.col("role") == "distilled")
-        .group_by("run_id", "parent_id")
+        .group_by("run_id", "parent_id", maintain_order=True)
         .agg(child_serve=pl.col("inference_flop").sum())
         .rename({"parent_id": "model_id"})
     )
@@ -83,8 +83,12 @@ def lifecycle_split(store: Path) -> pl.DataFrame:
         lf = life.filter(pl.col("point_id") == point["point_id"])
         pre = p["pre"].to_numpy()
         with np.errstate(divide="ignore", invalid="ignore"):
-            per_run_over = lf.group_by("run_id").agg((pl.col("life") > pl.col("pre")).mean())
-            expected = lf.filter(pl.col("expected_inference_flop") > 0).group_by("run_id")
+            per_run_over = lf.group_by("run_id", maintain_order=True).agg(
+                (pl.col("life") > pl.col("pre")).mean()
+            )
+            expected = lf.filter(pl.col("expected_inference_flop") > 0).group_by(
+                "run_id", maintain_order=True
+            )
             realised = expected.agg(
                 (pl.col("life").sum() / pl.col("expected_inference_flop").sum()).alias("r")
             )
