@@ -48,9 +48,10 @@ def headline(store: Store) -> pl.DataFrame:
     """Final-month concentration and margins per design point, means over its runs.
 
     One row per ``point_id``: ``runs``, ``hhi_revenue_final``, ``firms_active_final``,
-    ``gross_margin_final`` and ``gross_margin_final_<business model>`` (revenue-weighted
-    within the business model, null where it sold nothing). Computed lazily from the
-    store, so it costs little memory at any store size.
+    ``gross_margin_final`` and ``gross_margin_final_<business model>`` (the business
+    model's final-month serving cost over its revenue, both summed over the point's runs,
+    so a run where it sold almost nothing weighs almost nothing; null where it sold
+    nothing). Computed lazily from the store, so it costs little memory at any store size.
     """
     points = store.scan("runs").filter(pl.col("status") == "done").select("run_id", "point_id")
     last = store.scan("market").filter(pl.col("month") == pl.col("month").max().over("run_id"))
@@ -70,14 +71,12 @@ def headline(store: Store) -> pl.DataFrame:
         store.scan("firms")
         .filter(pl.col("month") == pl.col("month").max().over("run_id"))
         .join(points, on="run_id")
-        .group_by("point_id", "run_id", "business_model")
+        .group_by("point_id", "business_model")
         .agg(
             pl.when(pl.col("revenue_usd").sum() > 0)
             .then(1 - pl.col("serving_cost_usd").sum() / pl.col("revenue_usd").sum())
             .alias("gm")
         )
-        .group_by("point_id", "business_model")
-        .agg(pl.col("gm").mean())
         .collect()
     )
     if by_model.height:

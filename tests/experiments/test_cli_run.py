@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -63,6 +64,34 @@ def test_run_writes_a_readable_store(config: Path, tmp_path: Path, capsys) -> No
     assert manifest["config"]["model"]["labs"] == 3
     assert {"numpy", "simpy", "mesa", "polars", "pydantic", "python"} <= set(manifest["packages"])
     assert not list(tmp_path.glob(".out.*")), "no temporary directories left behind"
+
+
+def test_headline_margins_pool_each_business_model_over_the_runs(
+    config: Path, tmp_path: Path
+) -> None:
+    # A business model that sold almost nothing in one run must not swamp the point's
+    # figure (a mean of per-run ratios showed margins of -1,000,000%): its final-month cost
+    # and revenue are summed over the runs first, so the margin is at most 1 and equals the
+    # pooled ratio.
+    from aimarket.experiments.runner import headline
+
+    out = tmp_path / "out"
+    assert main(["run", str(config), "--out", str(out), "--quiet", "--workers", "1"]) == 0
+    store = Store(out)
+    firms = store.read("firms")
+    last = firms.filter(pl.col("month") == pl.col("month").max().over("run_id"))
+    pooled = last.group_by("business_model").agg(
+        (1 - pl.col("serving_cost_usd").sum() / pl.col("revenue_usd").sum()).alias("gm"),
+        pl.col("revenue_usd").sum().alias("revenue"),
+    )
+    figures = headline(store)
+    checked = 0
+    for row in pooled.filter(pl.col("revenue") > 0).iter_rows(named=True):
+        value = figures[f"gross_margin_final_{row['business_model']}"][0]
+        np.testing.assert_allclose(value, row["gm"], rtol=1e-12)
+        assert value <= 1.0
+        checked += 1
+    assert checked > 0
 
 
 def test_seed_and_set_override(config: Path, tmp_path: Path) -> None:
