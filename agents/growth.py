@@ -13,10 +13,9 @@ segment from what happened (:mod:`aimarket.markets.adoption` holds the rules):
   rise of the best capability since the start ``)``, on the odds that a piece of work goes
   to AI, so it saturates at ``1 / work_share_at_start_frac`` (all of the work).
   Subscribers' marginal price is zero inside their plan, so only the capability term moves
-  theirs. Customers move only part of
-  the way each month (a Nerlove partial adjustment in logarithms: ``usage <- usage ** (1 -
-  a) * target ** a``, ``a = adjustment_per_month``): work moves into AI as workflows are
-  rebuilt, not the month a price falls. The extra work is worth
+  theirs. Customers move only part of the way each month (a Nerlove partial adjustment in
+  logarithms: ``usage <- usage ** (1 - a) * target ** a``, ``a = adjustment_per_month``):
+  work moves into AI as workflows are rebuilt, not the month a price falls. The extra work is worth
   less per token: the value of a token of a customer's work is ``usage ** -value_dilution``
   times its value at the start (0: every extra token is worth as much as the first; 1: the
   same total value spread over more tokens).

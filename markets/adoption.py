@@ -97,7 +97,7 @@ def usage_multiplier(
     Examples
     --------
     Tokens ten times cheaper, unit elasticity, no capability term: ten times the work
-    while AI does a thousandth of it, a little under while it does a tenth.
+    without the bound, a little over half that when AI already did a tenth of it.
 
     >>> float(usage_multiplier(0.1, 0.0, price_elasticity=1.0, work_oom_per_capability_oom=0.3,
     ...                        work_share_at_start_frac=0.0))
