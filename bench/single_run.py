@@ -23,16 +23,63 @@ figures and writes them to ``bench/results/single_run.json`` (and appends to its
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import time
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 from _common import peak_rss_mib, report
 from customer_scaling import child_kernel, choice_sets
 
 CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "baseline.toml"
+
+#: The run's phases as ``name: (owner, attribute)``: the function each phase's time is
+#: spent in, patched on its owner (the module or class its caller looks it up on).
+PHASES = {
+    "choice": ("aimarket.agents.customers:CustomerPopulation", "choose"),
+    "clearing": ("aimarket.sim.processes", "clear_market"),  # includes the choice
+    "capacity": ("aimarket.sim.processes", "book_capacity"),
+    "pricing": ("aimarket.sim.processes", "set_prices"),
+    "reviews": ("aimarket.agents.firms:Firm", "review"),
+    "reach": ("aimarket.agents.firms:Firm", "choose_reach"),
+    "release": ("aimarket.agents.firms:Firm", "choose_release"),
+    "entry": ("aimarket.sim.processes", "choose_entry"),
+    "recording": ("aimarket.sim.processes", "observe"),
+    "learning": ("aimarket.agents.customers:CustomerPopulation", "learn"),
+}
+
+
+@contextlib.contextmanager
+def phase_times() -> Iterator[dict[str, float]]:
+    """Seconds spent in each of :data:`PHASES` by the runs inside the block (a phase's
+    time includes what it calls: ``clearing`` includes ``choice``)."""
+    import importlib
+
+    seconds = dict.fromkeys(PHASES, 0.0)
+    patched = []
+    for name, (where, attr) in PHASES.items():
+        module, _, cls = where.partition(":")
+        owner = importlib.import_module(module)
+        owner = getattr(owner, cls) if cls else owner
+        original = getattr(owner, attr)
+
+        def timed(*args, _f=original, _name=name, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                seconds[_name] += time.perf_counter() - t0
+
+        setattr(owner, attr, timed)
+        patched.append((owner, attr, original))
+    try:
+        yield seconds
+    finally:
+        for owner, attr, original in patched:
+            setattr(owner, attr, original)
 
 
 def main() -> None:
@@ -73,6 +120,11 @@ def main() -> None:
         result = run_one(spec)
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    # Where a run's time goes: one more run with each phase timed.
+    with phase_times() as phases:
+        t0 = time.perf_counter()
+        run_one(spec)
+        phased_wall = time.perf_counter() - t0
     # What the run's cost scales with (firms' decisions and offerings, not customers).
     market = result.tables["market"]
     offerings_mean = float(market["offerings"].mean())
@@ -101,6 +153,9 @@ def main() -> None:
         "run_over_reference_at_run_size": statistics.median(walls) / at_run_size,
         "offerings_on_sale_mean": offerings_mean,
         "firms_active_mean": float(market["firms_active"].mean()),
+        "phase_run_wall_s": phased_wall,
+        **{f"phase_{name}_s": t for name, t in phases.items()},
+        "phase_other_s": phased_wall - sum(t for n, t in phases.items() if n != "choice"),
         "run_peak_alloc_mib": traced_peak / 2**20,
         "process_peak_rss_mib": peak_rss_mib(),
     }
