@@ -24,6 +24,14 @@ _COLUMNS = (
     ("gross_margin_final", "gross margin, final", "{:.1%}"),
 )
 
+#: What the margins are: a firm that launched on GPUs contracted ahead of its sales pays
+#: for them all the same, and its business model's margin can be far below zero.
+MARGIN_NOTE = (
+    "gross margin: 1 - serving cost / revenue in the final month; serving cost counts the "
+    "GPUs contracted (used or not) and rented; per business model, cost and revenue are "
+    "summed over the point's runs first"
+)
+
 
 def console(stderr: bool = False) -> Console:
     """A console that wraps at the terminal's width, or not at all when piped or captured
@@ -50,6 +58,7 @@ def print_summary(report: SweepReport, store: Store, console: Console) -> None:
     figures = headline(store)
     if figures.height:
         console.print(_points_table(figures, _labels(store)))
+        console.print(MARGIN_NOTE)
     console.print(f"tables: {report.out}/table=<{'|'.join(TABLES)}>/*.parquet")
 
 
@@ -69,7 +78,10 @@ def _points_table(figures: pl.DataFrame, labels: dict[int, str]) -> Table:
         *((c, f"gross margin, {c.removeprefix('gross_margin_final_')}", "{:.1%}") for c in models),
     ]
     if figures.height <= MAX_ROWS:
-        table = Table(title="mean over each design point's runs", header_style="bold")
+        table = Table(
+            title="mean over each design point's runs",
+            header_style="bold",
+        )
         table.add_column("point")
         table.add_column("runs", justify="right")
         for _, name, _ in columns:

@@ -43,6 +43,7 @@ def test_run_writes_a_readable_store(config: Path, tmp_path: Path, capsys) -> No
     assert "HHI, final month" in printed
     assert "0: base" in printed  # one row per design point
     assert "gross margin, upfront_heavy" in printed
+    assert "contracted (used or not)" in printed  # what the margins count as cost
     market = pl.scan_parquet(str(out / "table=market" / "*.parquet")).collect()
     assert market.height == 2 * 6
     assert sorted(market["run_id"].unique().to_list()) == ["p000000-r0000", "p000000-r0001"]
