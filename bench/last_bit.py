@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-from pathlib import Path
 
 from _common import report
-
-CONFIG = Path(__file__).resolve().parents[1] / "experiments" / "configs" / "baseline.toml"
+from single_run import CONFIG
 
 
 def path_digest(tables: dict) -> tuple[str, int]:
